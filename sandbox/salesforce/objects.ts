@@ -1,0 +1,366 @@
+/**
+ * The Salesforce sandbox's org schema: the objects the connector touches, their fields as
+ * `describe` reports them, and the custom External ID fields. This is the one source of truth
+ * shared by the REST sandbox (describe, validation, SOQL), the Pub/Sub sandbox (Avro change-event
+ * schemas) and the tests.
+ * Field types follow the REST describe `type` values:
+ * https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/field_types.htm
+ */
+
+export type FieldType =
+  | 'id'
+  | 'string'
+  | 'textarea'
+  | 'picklist'
+  | 'phone'
+  | 'url'
+  | 'email'
+  | 'boolean'
+  | 'int'
+  | 'double'
+  | 'currency'
+  | 'percent'
+  | 'date'
+  | 'datetime'
+  | 'reference'
+  | 'address';
+
+export interface FieldDef {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly label: string;
+  /** Max length for text types. */
+  readonly length?: number;
+  readonly nillable: boolean;
+  readonly createable: boolean;
+  readonly updateable: boolean;
+  /** Required on create: not nillable, createable, and without a default. */
+  readonly required?: boolean;
+  readonly externalId?: boolean;
+  readonly unique?: boolean;
+  /** For `reference` fields: the target object(s) and the relationship name (`Account` for `AccountId`). */
+  readonly referenceTo?: readonly string[];
+  readonly relationshipName?: string;
+  /** For a component of a compound field (e.g. BillingCity), the compound's name (BillingAddress). */
+  readonly compoundFieldName?: string;
+  /** Picklist values, when the field is a picklist. */
+  readonly picklistValues?: readonly string[];
+  /** Present only when the org has multi-currency enabled. */
+  readonly multiCurrencyOnly?: boolean;
+}
+
+export interface ChildRelationship {
+  readonly relationshipName: string;
+  readonly childSObject: string;
+  readonly field: string;
+}
+
+export interface ObjectDef {
+  readonly name: string;
+  readonly label: string;
+  /** The 3-character id prefix (`001` for Account). */
+  readonly keyPrefix: string;
+  readonly fields: readonly FieldDef[];
+  readonly childRelationships: readonly ChildRelationship[];
+  /** Whether Change Data Capture events are published for this object (the sandbox's CDC selection). */
+  readonly cdc: boolean;
+}
+
+const sys = (name: string, type: FieldType, label: string): FieldDef => ({
+  name,
+  type,
+  label,
+  nillable: type !== 'boolean' && name !== 'Id',
+  createable: false,
+  updateable: false,
+});
+
+const text = (
+  name: string,
+  label: string,
+  length: number,
+  extra: Partial<FieldDef> = {},
+  type: FieldType = 'string',
+): FieldDef => ({ name, type, label, length, nillable: true, createable: true, updateable: true, ...extra });
+
+const field = (name: string, type: FieldType, label: string, extra: Partial<FieldDef> = {}): FieldDef => ({
+  name,
+  type,
+  label,
+  nillable: type !== 'boolean',
+  createable: true,
+  updateable: true,
+  ...extra,
+});
+
+const ref = (name: string, target: string, extra: Partial<FieldDef> = {}): FieldDef => ({
+  name,
+  type: 'reference',
+  label: `${target} ID`,
+  length: 18,
+  nillable: true,
+  createable: true,
+  updateable: true,
+  referenceTo: [target],
+  relationshipName: name.endsWith('Id') ? name.slice(0, -2) : name.replace(/__c$/, '__r'),
+  ...extra,
+});
+
+const required = { nillable: false, required: true } as const;
+
+/** Standard audit fields every object has. */
+const auditFields = (): FieldDef[] => [
+  sys('Id', 'id', 'Record ID'),
+  sys('IsDeleted', 'boolean', 'Deleted'),
+  sys('CreatedDate', 'datetime', 'Created Date'),
+  ref('CreatedById', 'User', { createable: false, updateable: false }),
+  sys('LastModifiedDate', 'datetime', 'Last Modified Date'),
+  ref('LastModifiedById', 'User', { createable: false, updateable: false }),
+  sys('SystemModstamp', 'datetime', 'System Modstamp'),
+];
+
+const currencyIso = (): FieldDef =>
+  field('CurrencyIsoCode', 'picklist', 'Currency ISO Code', {
+    length: 3,
+    multiCurrencyOnly: true,
+    picklistValues: ['USD', 'EUR', 'GBP', 'CAD', 'JPY', 'CHF'],
+  });
+
+const address = (prefix: 'Billing' | 'Shipping'): FieldDef[] => {
+  const compound = `${prefix}Address`;
+  return [
+    text(`${prefix}Street`, `${prefix} Street`, 255, { compoundFieldName: compound }, 'textarea'),
+    text(`${prefix}City`, `${prefix} City`, 40, { compoundFieldName: compound }),
+    text(`${prefix}State`, `${prefix} State/Province`, 80, { compoundFieldName: compound }),
+    text(`${prefix}PostalCode`, `${prefix} Zip/Postal Code`, 20, { compoundFieldName: compound }),
+    text(`${prefix}Country`, `${prefix} Country`, 80, { compoundFieldName: compound }),
+    text(`${prefix}StateCode`, `${prefix} State Code`, 10, { compoundFieldName: compound }, 'picklist'),
+    text(`${prefix}CountryCode`, `${prefix} Country Code`, 10, { compoundFieldName: compound }, 'picklist'),
+    { ...sys(compound, 'address', `${prefix} Address`) },
+  ];
+};
+
+/** The External ID and write-back custom fields the connector's default configuration uses. */
+export const DEFAULT_CUSTOM_FIELDS = {
+  Account: [
+    text('D365_Customer_Key__c', 'D365 Customer Key', 80, { externalId: true, unique: true }),
+    text('D365_Legal_Entity__c', 'D365 Legal Entity', 4),
+  ],
+  Product2: [text('D365_Item_Key__c', 'D365 Item Key', 80, { externalId: true, unique: true })],
+  Opportunity: [text('D365_Sales_Order__c', 'D365 Sales Order', 40)],
+  Order: [text('D365_Sales_Order__c', 'D365 Sales Order', 40)],
+} as const satisfies Record<string, readonly FieldDef[]>;
+
+/** The standard objects of the sandbox org, before custom fields are added. */
+export const STANDARD_OBJECTS: readonly ObjectDef[] = [
+  {
+    name: 'Account',
+    label: 'Account',
+    keyPrefix: '001',
+    cdc: true,
+    fields: [
+      ...auditFields(),
+      text('Name', 'Account Name', 255, required),
+      text('AccountNumber', 'Account Number', 40),
+      text('Phone', 'Account Phone', 40, {}, 'phone'),
+      text('Website', 'Website', 255, {}, 'url'),
+      text('Industry', 'Industry', 255, {}, 'picklist'),
+      text('Type', 'Account Type', 255, {}, 'picklist'),
+      text('Description', 'Account Description', 32000, {}, 'textarea'),
+      ...address('Billing'),
+      ...address('Shipping'),
+      ref('OwnerId', 'User'),
+      currencyIso(),
+    ],
+    childRelationships: [
+      { relationshipName: 'Opportunities', childSObject: 'Opportunity', field: 'AccountId' },
+      { relationshipName: 'Orders', childSObject: 'Order', field: 'AccountId' },
+    ],
+  },
+  {
+    name: 'Product2',
+    label: 'Product',
+    keyPrefix: '01t',
+    cdc: true,
+    fields: [
+      ...auditFields(),
+      text('Name', 'Product Name', 255, required),
+      text('ProductCode', 'Product Code', 255),
+      text('Description', 'Product Description', 4000, {}, 'textarea'),
+      field('IsActive', 'boolean', 'Active'),
+      text('Family', 'Product Family', 255, {}, 'picklist'),
+      text('QuantityUnitOfMeasure', 'Quantity Unit Of Measure', 255, {}, 'picklist'),
+      currencyIso(),
+    ],
+    childRelationships: [
+      { relationshipName: 'PricebookEntries', childSObject: 'PricebookEntry', field: 'Product2Id' },
+    ],
+  },
+  {
+    name: 'Pricebook2',
+    label: 'Price Book',
+    keyPrefix: '01s',
+    cdc: false,
+    fields: [
+      ...auditFields(),
+      text('Name', 'Price Book Name', 255, required),
+      field('IsActive', 'boolean', 'Active'),
+      sys('IsStandard', 'boolean', 'Is Standard Price Book'),
+      text('Description', 'Description', 255),
+    ],
+    childRelationships: [
+      { relationshipName: 'PricebookEntries', childSObject: 'PricebookEntry', field: 'Pricebook2Id' },
+    ],
+  },
+  {
+    name: 'PricebookEntry',
+    label: 'Price Book Entry',
+    keyPrefix: '01u',
+    cdc: false,
+    fields: [
+      ...auditFields(),
+      ref('Pricebook2Id', 'Pricebook2', { ...required, updateable: false }),
+      ref('Product2Id', 'Product2', { ...required, updateable: false }),
+      field('UnitPrice', 'currency', 'List Price', required),
+      field('IsActive', 'boolean', 'Active'),
+      field('UseStandardPrice', 'boolean', 'Use Standard Price'),
+      sys('Name', 'string', 'Product Name'),
+      sys('ProductCode', 'string', 'Product Code'),
+      { ...currencyIso(), updateable: false },
+    ],
+    childRelationships: [],
+  },
+  {
+    name: 'Opportunity',
+    label: 'Opportunity',
+    keyPrefix: '006',
+    cdc: true,
+    fields: [
+      ...auditFields(),
+      text('Name', 'Name', 120, required),
+      ref('AccountId', 'Account'),
+      field('CloseDate', 'date', 'Close Date', required),
+      text(
+        'StageName',
+        'Stage',
+        255,
+        {
+          ...required,
+          picklistValues: [
+            'Prospecting',
+            'Qualification',
+            'Needs Analysis',
+            'Proposal/Price Quote',
+            'Negotiation/Review',
+            'Closed Won',
+            'Closed Lost',
+          ],
+        },
+        'picklist',
+      ),
+      sys('IsClosed', 'boolean', 'Closed'),
+      sys('IsWon', 'boolean', 'Won'),
+      field('Amount', 'currency', 'Amount'),
+      field('Probability', 'percent', 'Probability (%)'),
+      ref('Pricebook2Id', 'Pricebook2'),
+      text('Description', 'Description', 32000, {}, 'textarea'),
+      ref('OwnerId', 'User'),
+      currencyIso(),
+    ],
+    childRelationships: [
+      {
+        relationshipName: 'OpportunityLineItems',
+        childSObject: 'OpportunityLineItem',
+        field: 'OpportunityId',
+      },
+    ],
+  },
+  {
+    name: 'OpportunityLineItem',
+    label: 'Opportunity Product',
+    keyPrefix: '00k',
+    cdc: false,
+    fields: [
+      ...auditFields(),
+      ref('OpportunityId', 'Opportunity', { ...required, updateable: false }),
+      ref('PricebookEntryId', 'PricebookEntry', { updateable: false }),
+      ref('Product2Id', 'Product2', { updateable: false }),
+      field('Quantity', 'double', 'Quantity', required),
+      field('UnitPrice', 'currency', 'Sales Price'),
+      sys('ListPrice', 'currency', 'List Price'),
+      field('TotalPrice', 'currency', 'Total Price'),
+      field('ServiceDate', 'date', 'Date'),
+      sys('ProductCode', 'string', 'Product Code'),
+      sys('Name', 'string', 'Opportunity Product Name'),
+      text('Description', 'Line Description', 255),
+      { ...currencyIso(), createable: false, updateable: false },
+    ],
+    childRelationships: [],
+  },
+  {
+    name: 'Order',
+    label: 'Order',
+    keyPrefix: '801',
+    cdc: true,
+    fields: [
+      ...auditFields(),
+      ref('AccountId', 'Account', required),
+      field('EffectiveDate', 'date', 'Order Start Date', required),
+      text('Status', 'Status', 40, { ...required, picklistValues: ['Draft', 'Activated'] }, 'picklist'),
+      sys('StatusCode', 'picklist', 'Status Category'),
+      sys('ActivatedDate', 'datetime', 'Activated Date'),
+      sys('OrderNumber', 'string', 'Order Number'),
+      sys('TotalAmount', 'currency', 'Order Amount'),
+      ref('Pricebook2Id', 'Pricebook2'),
+      ref('OpportunityId', 'Opportunity'),
+      text('PoNumber', 'PO Number', 80),
+      text('Description', 'Description', 32000, {}, 'textarea'),
+      ref('OwnerId', 'User'),
+      currencyIso(),
+    ],
+    childRelationships: [{ relationshipName: 'OrderItems', childSObject: 'OrderItem', field: 'OrderId' }],
+  },
+  {
+    name: 'OrderItem',
+    label: 'Order Product',
+    keyPrefix: '802',
+    cdc: false,
+    fields: [
+      ...auditFields(),
+      ref('OrderId', 'Order', { ...required, updateable: false }),
+      ref('PricebookEntryId', 'PricebookEntry', { ...required, updateable: false }),
+      ref('Product2Id', 'Product2', { updateable: false }),
+      field('Quantity', 'double', 'Quantity', required),
+      field('UnitPrice', 'currency', 'Unit Price', required),
+      sys('ListPrice', 'currency', 'List Price'),
+      sys('TotalPrice', 'currency', 'Total Price'),
+      field('ServiceDate', 'date', 'Start Date'),
+      text('Description', 'Line Description', 255),
+      { ...currencyIso(), createable: false, updateable: false },
+    ],
+    childRelationships: [],
+  },
+];
+
+export interface OrgSchemaOptions {
+  /** Whether the org has multi-currency enabled (adds CurrencyIsoCode fields). Default false. */
+  readonly multiCurrency?: boolean;
+  /** Custom fields per object; defaults to {@link DEFAULT_CUSTOM_FIELDS}. */
+  readonly customFields?: Readonly<Record<string, readonly FieldDef[]>>;
+}
+
+/** The org's schema: standard objects plus custom fields, with multi-currency fields only when enabled. */
+export function buildOrgSchema(options: OrgSchemaOptions = {}): ReadonlyMap<string, ObjectDef> {
+  const custom: Readonly<Record<string, readonly FieldDef[]>> = options.customFields ?? DEFAULT_CUSTOM_FIELDS;
+  const out = new Map<string, ObjectDef>();
+  for (const object of STANDARD_OBJECTS) {
+    const fields = object.fields.filter((f) => options.multiCurrency || !f.multiCurrencyOnly);
+    for (const extra of custom[object.name] ?? []) {
+      if (!extra.name.endsWith('__c'))
+        throw new Error(`custom field ${object.name}.${extra.name} must end in __c`);
+      fields.push(extra);
+    }
+    out.set(object.name, { ...object, fields });
+  }
+  return out;
+}
