@@ -1,0 +1,140 @@
+/**
+ * The StateStore port: everything the engine remembers between runs. Shaped so that a
+ * DynamoDB table fits without changing the core: every item has a partition key, conditional
+ * writes are expressed as expected versions or "absent", expiries are epoch seconds (DynamoDB TTL),
+ * batch reads and writes respect DynamoDB's limits (100 keys per read, 25 items per write; the
+ * adapters chunk), and no item exceeds 400 KB.
+ */
+
+/** A named position in a stream or poll: a replay id (base64 bytes) or a watermark (ISO time). */
+export interface Checkpoint {
+  readonly name: string;
+  readonly value: string;
+  /** Incremented on every write; used for optimistic concurrency. */
+  readonly version: number;
+  /** Epoch ms of the last write. */
+  readonly updatedAt: number;
+}
+
+export type IdempotencyStatus = 'in_progress' | 'completed';
+
+/**
+ * An idempotency record for one business object written into a target system exactly once
+ * (e.g. one Salesforce Opportunity → one Dynamics sales order). `data` carries the steps done
+ * so far (e.g. the sales order number once the header exists).
+ */
+export interface IdempotencyRecord {
+  readonly key: string;
+  readonly status: IdempotencyStatus;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Epoch seconds after which the record may be dropped (TTL). */
+  readonly expiresAt?: number | undefined;
+}
+
+/** The content hash of what was last written for a record, to skip unchanged records. */
+export interface SyncHash {
+  /** e.g. `customers:usmf:US-001`. */
+  readonly key: string;
+  readonly hash: string;
+  readonly updatedAt: number;
+}
+
+export type AuditOutcome = 'enqueued' | 'succeeded' | 'skipped' | 'failed' | 'parked' | 'ignored';
+
+/** One entry of the audit trail: what happened to one work item on one attempt. */
+export interface AuditEntry {
+  readonly auditId: string;
+  /** e.g. `dynamics:CustomersV3:usmf:US-001` or `salesforce:Opportunity:006…`. */
+  readonly recordKey: string;
+  readonly flow: string;
+  /** What caused it: `business-event`, `cdc`, `backfill`, `replay`, `sync`. */
+  readonly trigger: string;
+  readonly attempt: number;
+  readonly outcome: AuditOutcome;
+  readonly at: number;
+  readonly durationMs?: number | undefined;
+  /** Ids in the target system (e.g. the Salesforce id, the sales order number). */
+  readonly targetIds?: Readonly<Record<string, string>> | undefined;
+  /** A human-readable reason for failed/parked/skipped/ignored, never containing secrets. */
+  readonly error?: string | undefined;
+  /** The work item, so it can be replayed (small: stubs, not full records). */
+  readonly work?: unknown;
+  /** Epoch seconds after which the entry may be dropped (TTL). */
+  readonly expiresAt?: number | undefined;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'auditId' | 'at'> & { readonly at?: number };
+
+export interface AuditQuery {
+  readonly recordKey?: string;
+  readonly outcome?: AuditOutcome;
+  /** Epoch ms, inclusive. */
+  readonly since?: number;
+  /** Epoch ms, exclusive. */
+  readonly until?: number;
+  /** Default 100, max 1000. */
+  readonly limit?: number;
+}
+
+/** A conditional write lost against a concurrent writer (DynamoDB ConditionalCheckFailed). */
+export class ConditionFailedError extends Error {
+  override name = 'ConditionFailedError';
+}
+
+export interface StateStore {
+  getCheckpoint(name: string): Promise<Checkpoint | undefined>;
+  /**
+   * Writes a checkpoint. With `expectedVersion`, only if the stored version matches (0 = absent);
+   * otherwise throws ConditionFailedError.
+   */
+  putCheckpoint(
+    name: string,
+    value: string,
+    options?: { readonly expectedVersion?: number },
+  ): Promise<Checkpoint>;
+  listCheckpoints(): Promise<Checkpoint[]>;
+
+  /**
+   * Claims a dedup key (e.g. `be:usmf:123456`) for `ttlSeconds`. True when this call claimed it;
+   * false when it was already claimed and has not expired.
+   */
+  claimDedupKey(key: string, ttlSeconds: number): Promise<boolean>;
+
+  /**
+   * Starts or resumes an idempotency record. Returns `created: true` with a new in_progress record
+   * when none existed, or the existing record (in_progress from an earlier, interrupted attempt, or completed).
+   */
+  beginIdempotent(
+    key: string,
+    options?: { readonly ttlSeconds?: number },
+  ): Promise<{ readonly created: boolean; readonly record: IdempotencyRecord }>;
+  /** Merges `data` into an in_progress record if its version still matches; returns the new record. */
+  updateIdempotent(
+    key: string,
+    expectedVersion: number,
+    data: Record<string, unknown>,
+  ): Promise<IdempotencyRecord>;
+  /** Marks the record completed with its final data, if its version still matches. */
+  completeIdempotent(
+    key: string,
+    expectedVersion: number,
+    data: Record<string, unknown>,
+  ): Promise<IdempotencyRecord>;
+  getIdempotent(key: string): Promise<IdempotencyRecord | undefined>;
+  /** Removes an idempotency record (a replay of a parked item starts over). */
+  deleteIdempotent(key: string): Promise<void>;
+
+  /** Reads the stored hashes of these keys (missing keys are absent from the map). */
+  getHashes(keys: readonly string[]): Promise<Map<string, SyncHash>>;
+  putHashes(entries: readonly { readonly key: string; readonly hash: string }[]): Promise<void>;
+
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  getAudit(auditId: string): Promise<AuditEntry | undefined>;
+  /** Newest first. */
+  queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,71 @@
+/**
+ * The WorkQueue port: durable at-least-once queues with a visibility time-out, a maximum receive
+ * count and a dead-letter queue per queue. Shaped after SQS so its adapter is thin: at most 10
+ * messages per send or receive call (adapters chunk larger sends), bodies of at most 256 KiB, a
+ * receipt handle per delivery, and messages that reappear when not acknowledged in time.
+ */
+
+/** SQS's limit on a message body. https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** SQS's limit on messages per SendMessageBatch / ReceiveMessage call. */
+export const MAX_BATCH = 10;
+
+export interface OutgoingMessage {
+  /** JSON-serialisable work item (a stub, never a full record: keep it small). */
+  readonly body: unknown;
+  /** Seconds before the message becomes visible (SQS DelaySeconds, ≤ 900). */
+  readonly delaySeconds?: number;
+}
+
+export interface ReceivedMessage<T = unknown> {
+  readonly messageId: string;
+  /** Identifies this delivery; needed to acknowledge or release it. */
+  readonly receiptHandle: string;
+  readonly body: T;
+  /** How many times the message has been received, this delivery included. */
+  readonly receiveCount: number;
+  readonly sentAt: number;
+}
+
+export interface QueueDepth {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+  /** Messages in the queue's dead-letter queue. */
+  readonly deadLettered: number;
+  /** Epoch ms of the oldest message in the dead-letter queue, if any. */
+  readonly oldestDeadLetterAt?: number | undefined;
+}
+
+export interface DeadLetter<T = unknown> {
+  readonly messageId: string;
+  readonly body: T;
+  readonly receiveCount: number;
+  readonly sentAt: number;
+  readonly deadLetteredAt: number;
+}
+
+export interface WorkQueue {
+  /** Sends messages (any number; adapters chunk to batches of 10). Throws if a body is over 256 KiB. */
+  send(queue: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Receives up to `max` (≤ 10) visible messages and hides them for `visibilityTimeoutSeconds`.
+   * A message already received `maxReceiveCount` times moves to the dead-letter queue instead.
+   */
+  receive<T = unknown>(
+    queue: string,
+    options?: { readonly max?: number; readonly visibilityTimeoutSeconds?: number },
+  ): Promise<ReceivedMessage<T>[]>;
+  /** Deletes delivered messages (their work is done). Unknown or stale handles are ignored. */
+  ack(queue: string, receiptHandles: readonly string[]): Promise<void>;
+  /** Makes a delivered message visible again after `delaySeconds` (0 = now), e.g. on shutdown or back-off. */
+  release(queue: string, receiptHandle: string, delaySeconds?: number): Promise<void>;
+  depth(queue: string): Promise<QueueDepth>;
+  listDeadLetters<T = unknown>(
+    queue: string,
+    options?: { readonly limit?: number },
+  ): Promise<DeadLetter<T>[]>;
+  /** Moves dead letters back to their queue (all, or the given ids); returns how many moved. */
+  redrive(queue: string, messageIds?: readonly string[]): Promise<number>;
+  close(): Promise<void>;
+}
