@@ -156,6 +156,10 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
       return Number(result.changes) === 1;
     },
 
+    async releaseDedupKey(key) {
+      db.prepare('DELETE FROM dedup_keys WHERE key = ?').run(key);
+    },
+
     async beginIdempotent(key, opts = {}) {
       return transaction(db, () => {
         const row = getIdem(key);

@@ -102,6 +102,8 @@ export interface StateStore {
    * false when it was already claimed and has not expired.
    */
   claimDedupKey(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Releases a claim whose work could not be handed on, so the sender's retry is not dropped as a duplicate. */
+  releaseDedupKey(key: string): Promise<void>;
 
   /**
    * Starts or resumes an idempotency record. Returns `created: true` with a new in_progress record
