@@ -51,7 +51,7 @@ function businessEvent(overrides: Record<string, unknown> = {}) {
 
 function post(
   body: unknown,
-  secret: string | undefined = SECRET,
+  secret: string | null = SECRET,
   headers: Record<string, string> = {},
 ): ReceiverRequest {
   return {
