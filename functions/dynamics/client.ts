@@ -1,0 +1,409 @@
+/**
+ * The Dynamics 365 F&O OData client: paged reads that follow `@odata.nextLink` to the end, reads
+ * by key sets without `in`, and key-addressed create/update/delete with typed errors. Built on
+ * the shared HTTP layer (retry policy, Retry-After, 401 re-mint once, counters) and Entra auth.
+ * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata
+ */
+import { ValidationError } from '#core/errors.ts';
+import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
+import {
+  type AuthProvider,
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpMethod,
+  type HttpResponse,
+} from '#http/client.ts';
+import { type CallCounter, createCallCounter } from '#http/counters.ts';
+import { createEntraAuth, type EntraAuth, type EntraAuthStats } from './auth.ts';
+import { DEFAULT_MAX_URL_LENGTH, planKeyReads } from './by-keys.ts';
+import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from './entities.ts';
+import { DynamicsResponseError, DynamicsWriteError, type WriteOperation } from './errors.ts';
+import { normaliseEnvironmentUrl } from './host.ts';
+import { formatKey, isPathSafe, keyIdentity, keyOfRecord, keyPath, validateKey } from './keys.ts';
+import { assertField } from './odata.ts';
+import { buildQueryString, type ReadQuery, validateCompany } from './query.ts';
+import { parseCollection, parseEntity } from './responses.ts';
+
+/** Options of {@link createDynamicsClient}. */
+export interface DynamicsClientOptions {
+  /** The F&O environment, e.g. `contoso.operations.dynamics.com` (normalised; also the token audience). */
+  readonly environment: string;
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Entra authority host. Default https://login.microsoftonline.com. */
+  readonly authorityHost?: string | undefined;
+  /** Overrides for the HTTP layer (dispatcher, time-outs, retry policy, counter, ...). */
+  readonly http?: Partial<HttpClientOptions> | undefined;
+  readonly logger?: Logger | undefined;
+  /**
+   * A page size hint sent as `Prefer: odata.maxpagesize=N`. F&O documents no support for it and
+   * pages at most 10,000 records server-side; paging always follows nextLink regardless.
+   */
+  readonly pageSize?: number | undefined;
+  /** Longest URL readByKeys builds. Default {@link DEFAULT_MAX_URL_LENGTH}. */
+  readonly maxUrlLength?: number | undefined;
+  /** Replaces the Entra auth provider (tests). */
+  readonly auth?: AuthProvider | undefined;
+}
+
+/** One page of a read. */
+export interface Page<E extends AnyEntity> {
+  readonly records: readonly EntityRecord<E>[];
+  /** From 0. */
+  readonly index: number;
+  /** `@odata.count`, on the first page of a read with `count: true`. */
+  readonly count: number | undefined;
+  readonly nextLink: string | undefined;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The outcome of readByKeys: records by formatted requested key, and the keys not found. */
+export interface ReadByKeysResult<E extends AnyEntity> {
+  /** Keyed by {@link formatKey} of the requested key (dataAreaId lowercased). */
+  readonly found: ReadonlyMap<string, EntityRecord<E>>;
+  /** The keys not found, normalised (dataAreaId lowercase). */
+  readonly missing: readonly EntityKey<E>[];
+  /** OData requests made (pages included). */
+  readonly requests: number;
+}
+
+/** The F&O OData client (the DynamicsApi adapter). */
+export interface DynamicsClient {
+  /** `https://{env}` (normalised). */
+  readonly environmentUrl: string;
+  /** `https://{env}/data/`. */
+  readonly odataUrl: string;
+  /** Counts every HTTP attempt by operation (`odata.read|create|update|delete`) and minted tokens (`token`). */
+  readonly counter: CallCounter;
+  /** Yields every record of a read, following nextLink to the end and holding one page at a time. */
+  read<E extends AnyEntity>(
+    entity: E,
+    query?: ReadQuery<E>,
+    options?: CallOptions,
+  ): AsyncIterable<EntityRecord<E>>;
+  /** Yields the pages of a read; each nextLink is fetched exactly as the server gave it. */
+  readPages<E extends AnyEntity>(
+    entity: E,
+    query?: ReadQuery<E>,
+    options?: CallOptions,
+  ): AsyncIterable<Page<E>>;
+  /** The number of records a read would return (`$count=true&$top=0`). */
+  count<E extends AnyEntity>(
+    entity: E,
+    query?: Pick<ReadQuery<E>, 'company' | 'filter'>,
+    options?: CallOptions,
+  ): Promise<number>;
+  /** Reads records by full keys in as few requests as fit the URL limit; absent keys are reported, not thrown. */
+  readByKeys<E extends AnyEntity>(
+    entity: E,
+    keys: readonly EntityKey<E>[],
+    options?: CallOptions & { readonly select?: readonly FieldOf<E>[] | undefined },
+  ): Promise<ReadByKeysResult<E>>;
+  /** Reads one record by its full key; undefined when it does not exist. */
+  get<E extends AnyEntity>(
+    entity: E,
+    key: EntityKey<E>,
+    options?: CallOptions & { readonly select?: readonly FieldOf<E>[] | undefined },
+  ): Promise<EntityRecord<E> | undefined>;
+  /** POSTs a record (dataAreaId required for company-specific entities); returns the created entity. Never replayed except after 429. */
+  create<E extends AnyEntity>(
+    entity: E,
+    record: Readonly<Record<string, unknown>>,
+    options?: CallOptions,
+  ): Promise<EntityRecord<E>>;
+  /** PATCHes fields of one record (204). With `ifMatch` (an `@odata.etag`), fails on a concurrent change. */
+  update<E extends AnyEntity>(
+    entity: E,
+    key: EntityKey<E>,
+    patch: Readonly<Record<string, unknown>>,
+    options?: CallOptions & { readonly ifMatch?: string | undefined },
+  ): Promise<void>;
+  /** DELETEs one record; false when it did not exist. */
+  delete<E extends AnyEntity>(entity: E, key: EntityKey<E>, options?: CallOptions): Promise<boolean>;
+  /** Token statistics (when the client owns its Entra auth). */
+  authStats(): EntraAuthStats | undefined;
+  close(): Promise<void>;
+}
+
+/** Statuses a write handles itself to build a DynamicsWriteError from the full body. */
+const WRITE_ERROR_STATUSES = [400, 403, 404, 409, 412, 422, 500] as const;
+
+const DYNAMICS_RETRY = { throttleFallbackMs: 30_000 } as const;
+
+/**
+ * Creates a client for one F&O environment. Validates the configuration up front (ConfigError);
+ * build it once per process and reuse it.
+ */
+export function createDynamicsClient(options: DynamicsClientOptions): DynamicsClient {
+  const environmentUrl = normaliseEnvironmentUrl(options.environment);
+  const odataUrl = `${environmentUrl}/data/`;
+  if (options.pageSize !== undefined && (!Number.isSafeInteger(options.pageSize) || options.pageSize < 1)) {
+    throw new ValidationError(`pageSize must be a positive integer, got ${options.pageSize}`, {
+      field: 'pageSize',
+    });
+  }
+  const logger = options.logger ?? options.http?.logger ?? silentLogger;
+  const httpOptions = options.http ?? {};
+  const counter = httpOptions.counter ?? createCallCounter();
+  const entra: EntraAuth | undefined = options.auth
+    ? undefined
+    : createEntraAuth({
+        environment: environmentUrl,
+        tenantId: options.tenantId,
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        authorityHost: options.authorityHost,
+        logger,
+        counter,
+      });
+  const http: HttpClient = createHttpClient({
+    ...httpOptions,
+    retry: { ...DYNAMICS_RETRY, ...httpOptions.retry },
+    auth: options.auth ?? (entra as EntraAuth),
+    counter,
+    logger,
+  });
+  const readHeaders: Record<string, string> = options.pageSize
+    ? { prefer: `odata.maxpagesize=${options.pageSize}` }
+    : {};
+  const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
+  const environmentOrigin = new URL(environmentUrl).origin;
+
+  async function fetchPage<E extends AnyEntity>(
+    url: string,
+    index: number,
+    signal?: AbortSignal,
+  ): Promise<Page<E>> {
+    const operation = 'odata.read';
+    const response = await http.send({ method: 'GET', url, operation, headers: readHeaders, signal });
+    const body = parseCollection(response, { operation, url }, environmentOrigin);
+    return { records: body.value as EntityRecord<E>[], index, count: body.count, nextLink: body.nextLink };
+  }
+
+  async function* pagesFrom<E extends AnyEntity>(
+    first: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Page<E>> {
+    let url: string | undefined = first;
+    for (let index = 0; url !== undefined; index++) {
+      const page: Page<E> = await fetchPage<E>(url, index, signal);
+      logger.debug('dynamics.page', {
+        index,
+        records: page.records.length,
+        more: page.nextLink !== undefined,
+      });
+      url = page.nextLink;
+      yield page;
+    }
+  }
+
+  function readUrl<E extends AnyEntity>(entity: E, query: ReadQuery<E> | undefined): string {
+    const qs = buildQueryString(entity, query ?? {});
+    return `${odataUrl}${entity.name}${qs ? `?${qs}` : ''}`;
+  }
+
+  function keyUrl<E extends AnyEntity>(entity: E, key: EntityKey<E>, extra = ''): string {
+    // Keyed requests for another company carry cross-company=true as well as dataAreaId in the key.
+    // https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#cross-company-behavior
+    const params = [entity.companySpecific ? 'cross-company=true' : '', extra].filter(Boolean).join('&');
+    return `${odataUrl}${keyPath(entity, key)}${params ? `?${params}` : ''}`;
+  }
+
+  async function write<E extends AnyEntity>(
+    writeOperation: WriteOperation,
+    method: HttpMethod,
+    url: string,
+    entity: E,
+    key: string | undefined,
+    extra: {
+      json?: unknown;
+      headers?: Record<string, string>;
+      idempotent?: boolean;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<HttpResponse> {
+    const operation = `odata.${writeOperation}`;
+    const response = await http.send({
+      method,
+      url,
+      operation,
+      accept: WRITE_ERROR_STATUSES,
+      ...(extra.json !== undefined ? { json: extra.json } : {}),
+      ...(extra.headers ? { headers: extra.headers } : {}),
+      ...(extra.idempotent !== undefined ? { idempotent: extra.idempotent } : {}),
+      signal: extra.signal,
+    });
+    if (response.status >= 200 && response.status < 300) return response;
+    if (writeOperation === 'delete' && response.status === 404) return response;
+    throw new DynamicsWriteError({
+      method,
+      url: redactUrl(url),
+      status: response.status,
+      body: response.text,
+      operation,
+      entity: entity.name,
+      key,
+      writeOperation,
+    });
+  }
+
+  const client: DynamicsClient = {
+    environmentUrl,
+    odataUrl,
+    counter,
+
+    readPages(entity, query, callOptions) {
+      const url = readUrl(entity, query);
+      return pagesFrom(url, callOptions?.signal);
+    },
+
+    async *read(entity, query, callOptions) {
+      for await (const page of client.readPages(entity, query, callOptions)) yield* page.records;
+    },
+
+    async count(entity, query, callOptions) {
+      // `$count=true&$top=0`: the count in `@odata.count` and no records.
+      // https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html#sec_SystemQueryOptioncount
+      const url = readUrl(entity, { company: query?.company, filter: query?.filter, top: 0, count: true });
+      const page = await fetchPage<typeof entity>(url, 0, callOptions?.signal);
+      if (page.count === undefined) {
+        throw new DynamicsResponseError('the response has no @odata.count', {
+          operation: 'odata.read',
+          url: redactUrl(url),
+          status: 200,
+          body: '',
+        });
+      }
+      return page.count;
+    },
+
+    async readByKeys(entity, keys, callOptions) {
+      const chunks = planKeyReads(entity, keys, { odataUrl, select: callOptions?.select, maxUrlLength });
+      const wanted = new Map<string, { key: EntityKey<typeof entity>; formatted: string }>();
+      for (const chunk of chunks) {
+        for (const key of chunk.keys) {
+          wanted.set(keyIdentity(entity, key as Readonly<Record<string, string>>), {
+            key,
+            formatted: formatKey(entity, key),
+          });
+        }
+      }
+      const found = new Map<string, EntityRecord<typeof entity>>();
+      let requests = 0;
+      for (const chunk of chunks) {
+        for await (const page of pagesFrom<typeof entity>(chunk.url, callOptions?.signal)) {
+          requests += 1;
+          for (const record of page.records) {
+            const key = keyOfRecord(entity, record);
+            const hit = key && wanted.get(keyIdentity(entity, key as Readonly<Record<string, string>>));
+            // A wildcard `*` in a key value can match more than asked for; keep exact key matches only.
+            if (hit) found.set(hit.formatted, record);
+          }
+        }
+      }
+      const missing = [...wanted.values()].filter((w) => !found.has(w.formatted)).map((w) => w.key);
+      return { found, missing, requests };
+    },
+
+    async get(entity, key, callOptions) {
+      const valid = validateKey(entity, key);
+      if (!isPathSafe(entity, valid)) {
+        const result = await client.readByKeys(entity, [valid], callOptions ?? {});
+        return result.found.values().next().value;
+      }
+      const select = callOptions?.select?.length
+        ? `$select=${callOptions.select.map(assertField).join(',')}`
+        : '';
+      const url = keyUrl(entity, valid, select);
+      const response = await http.send({
+        method: 'GET',
+        url,
+        operation: 'odata.read',
+        accept: [404],
+        signal: callOptions?.signal,
+      });
+      if (response.status === 404) return undefined;
+      return parseEntity(response, { operation: 'odata.read', url }) as EntityRecord<typeof entity>;
+    },
+
+    async create(entity, record, callOptions) {
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+        throw new ValidationError(`${entity.name}: the record must be an object`);
+      }
+      let json: Record<string, unknown> = { ...record };
+      if (entity.companySpecific) {
+        const company = record.dataAreaId;
+        if (typeof company !== 'string' || company === '') {
+          throw new ValidationError(
+            `${entity.name}: dataAreaId is required to create a company-specific record`,
+            {
+              field: 'dataAreaId',
+            },
+          );
+        }
+        json = { ...json, dataAreaId: validateCompany(company) };
+      }
+      const url = `${odataUrl}${entity.name}${entity.companySpecific ? '?cross-company=true' : ''}`;
+      const partial = keyOfRecord(entity, json);
+      const response = await write(
+        'create',
+        'POST',
+        url,
+        entity,
+        partial ? formatKey(entity, partial) : undefined,
+        {
+          json,
+          signal: callOptions?.signal,
+        },
+      );
+      return parseEntity(response, { operation: 'odata.create', url }) as EntityRecord<typeof entity>;
+    },
+
+    async update(entity, key, patch, callOptions) {
+      const valid = validateKey(entity, key);
+      if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+        throw new ValidationError(`${entity.name}: the patch must be an object`);
+      }
+      for (const field of entity.keys) {
+        if (field in patch && patch[field] !== (valid as Readonly<Record<string, string>>)[field]) {
+          throw new ValidationError(`${entity.name}: key field ${field} cannot be changed by an update`, {
+            field,
+          });
+        }
+      }
+      const ifMatch = callOptions?.ifMatch;
+      // Setting the same fields twice leaves the same record, so a PATCH without If-Match may be replayed.
+      await write('update', 'PATCH', keyUrl(entity, valid), entity, formatKey(entity, valid), {
+        json: patch,
+        idempotent: ifMatch === undefined,
+        ...(ifMatch ? { headers: { 'if-match': ifMatch } } : {}),
+        signal: callOptions?.signal,
+      });
+    },
+
+    async delete(entity, key, callOptions) {
+      const valid = validateKey(entity, key);
+      const response = await write(
+        'delete',
+        'DELETE',
+        keyUrl(entity, valid),
+        entity,
+        formatKey(entity, valid),
+        {
+          signal: callOptions?.signal,
+        },
+      );
+      return response.status !== 404;
+    },
+
+    authStats: () => entra?.stats(),
+    close: () => http.close(),
+  };
+  return client;
+}

@@ -1,0 +1,211 @@
+/**
+ * Typed descriptors of the F&O data entities the connector reads and writes: entity set name,
+ * key fields (dataAreaId first for company-specific entities), and the known fields.
+ * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/data-entities
+ */
+import { ValidationError } from '#core/errors.ts';
+
+/** An OData entity set: its name, full key and fields. */
+export interface EntityDescriptor<
+  Name extends string = string,
+  Keys extends readonly string[] = readonly string[],
+  Fields extends string = string,
+> {
+  readonly name: Name;
+  /** Every key field, in key order; company-specific entities start with `dataAreaId`. */
+  readonly keys: Keys;
+  /** Whether records belong to a legal entity (dataAreaId), so reads are scoped by company. */
+  readonly companySpecific: boolean;
+  readonly fields: readonly Fields[];
+}
+
+/** Any descriptor. */
+export type AnyEntity = EntityDescriptor<string, readonly string[], string>;
+
+/** The full key of an entity: every key field, dataAreaId included where the entity has it. */
+export type EntityKey<E extends AnyEntity> = { readonly [F in E['keys'][number]]: string };
+
+/** A field name of an entity. */
+export type FieldOf<E extends AnyEntity> = E['fields'][number];
+
+/** A record as OData returns it (fields plus annotations such as `@odata.etag`). */
+export type EntityRecord<E extends AnyEntity> = { readonly [F in FieldOf<E>]?: unknown } & Readonly<
+  Record<string, unknown>
+>;
+
+/** Defines a descriptor, checking that a company-specific entity's key starts with dataAreaId. */
+export function defineEntity<
+  const N extends string,
+  const K extends readonly string[],
+  const F extends string,
+>(descriptor: EntityDescriptor<N, K, F>): EntityDescriptor<N, K, F> {
+  const { keys, companySpecific, name } = descriptor;
+  if (keys.length === 0) throw new ValidationError(`${name}: an entity needs key fields`);
+  if (companySpecific !== (keys[0] === 'dataAreaId')) {
+    throw new ValidationError(
+      `${name}: dataAreaId must be the first key field exactly when the entity is company-specific`,
+    );
+  }
+  for (const k of keys) {
+    if (!(descriptor.fields as readonly string[]).includes(k)) {
+      throw new ValidationError(`${name}: key field ${k} is not among the fields`);
+    }
+  }
+  return Object.freeze({ ...descriptor, keys: Object.freeze([...keys]) as unknown as K });
+}
+
+/** Customers (CustTable + party); no modified timestamp field. Create needs CustomerAccount, PartyType, CustomerGroupId, SalesCurrencyCode, OrganizationName. */
+export const CustomersV3 = defineEntity({
+  name: 'CustomersV3',
+  keys: ['dataAreaId', 'CustomerAccount'],
+  companySpecific: true,
+  fields: [
+    'dataAreaId',
+    'CustomerAccount',
+    'OrganizationName',
+    'NameAlias',
+    'PartyType',
+    'PartyNumber',
+    'CustomerGroupId',
+    'SalesCurrencyCode',
+    'PaymentTerms',
+    'CreditLimit',
+    'IsOneTimeCustomer',
+    'LanguageId',
+    'AddressDescription',
+    'AddressStreet',
+    'AddressCity',
+    'AddressState',
+    'AddressZipCode',
+    'AddressCountryRegionId',
+    'AddressCountryRegionISOCode',
+    'PrimaryContactPhone',
+    'PrimaryContactEmail',
+    'PrimaryContactURL',
+    'DeliveryTerms',
+    'SalesTaxGroup',
+  ],
+});
+
+/** Released products per legal entity (InventTable). */
+export const ReleasedProductsV2 = defineEntity({
+  name: 'ReleasedProductsV2',
+  keys: ['dataAreaId', 'ItemNumber'],
+  companySpecific: true,
+  fields: [
+    'dataAreaId',
+    'ItemNumber',
+    'ProductNumber',
+    'ProductName',
+    'SearchName',
+    'ProductType',
+    'ProductSubType',
+    'ProductGroupId',
+    'ItemModelGroupId',
+    'SalesPrice',
+    'SalesPriceQuantity',
+    'SalesUnitSymbol',
+    'InventoryUnitSymbol',
+    'PurchaseUnitSymbol',
+    'ProductDescription',
+    'NetProductWeight',
+  ],
+});
+
+/** Sales order headers; SalesOrderNumber comes from the number sequence when omitted on create. */
+export const SalesOrderHeadersV2 = defineEntity({
+  name: 'SalesOrderHeadersV2',
+  keys: ['dataAreaId', 'SalesOrderNumber'],
+  companySpecific: true,
+  fields: [
+    'dataAreaId',
+    'SalesOrderNumber',
+    'OrderingCustomerAccountNumber',
+    'InvoiceCustomerAccountNumber',
+    'SalesOrderName',
+    'CurrencyCode',
+    'CustomersOrderReference',
+    'CustomerRequisitionNumber',
+    'SalesOrderStatus',
+    'SalesOrderPromisingMethod',
+    'RequestedShippingDate',
+    'RequestedReceiptDate',
+    'PaymentTermsName',
+    'LanguageId',
+    'DefaultShippingSiteId',
+    'DefaultShippingWarehouseId',
+    'DeliveryAddressName',
+    'DeliveryAddressStreet',
+    'DeliveryAddressCity',
+    'DeliveryAddressStateId',
+    'DeliveryAddressZipCode',
+    'DeliveryAddressCountryRegionId',
+    'IsDeliveryAddressOrderSpecific',
+    'OrderTakerPersonnelNumber',
+  ],
+});
+
+/** Sales order lines; InventoryLotId comes from the number sequence on create. */
+export const SalesOrderLines = defineEntity({
+  name: 'SalesOrderLines',
+  keys: ['dataAreaId', 'InventoryLotId'],
+  companySpecific: true,
+  fields: [
+    'dataAreaId',
+    'InventoryLotId',
+    'SalesOrderNumber',
+    'LineNumber',
+    'ItemNumber',
+    'LineDescription',
+    'OrderedSalesQuantity',
+    'SalesPrice',
+    'SalesPriceQuantity',
+    'SalesUnitSymbol',
+    'LineAmount',
+    'LineDiscountAmount',
+    'CurrencyCode',
+    'ShippingSiteId',
+    'ShippingWarehouseId',
+    'SalesOrderLineStatus',
+    'RequestedShippingDate',
+    'RequestedReceiptDate',
+  ],
+});
+
+/** Legal entities: the valid dataAreaIds (global). */
+export const LegalEntities = defineEntity({
+  name: 'LegalEntities',
+  keys: ['LegalEntityId'],
+  companySpecific: false,
+  fields: [
+    'LegalEntityId',
+    'Name',
+    'NameAlias',
+    'AccountingCurrency',
+    'AddressCountryRegionId',
+    'AddressCountryRegionISOCode',
+    'AddressStreet',
+    'AddressCity',
+    'AddressState',
+    'AddressZipCode',
+    'LanguageId',
+  ],
+});
+
+/** Currencies (global, no dataAreaId). */
+export const Currencies = defineEntity({
+  name: 'Currencies',
+  keys: ['CurrencyCode'],
+  companySpecific: false,
+  fields: ['CurrencyCode', 'Name', 'Symbol', 'RoundingPrecision', 'GeneralRoundingRule'],
+});
+
+/** The entities the connector uses, by entity set name. */
+export const ENTITIES = Object.freeze({
+  CustomersV3,
+  ReleasedProductsV2,
+  SalesOrderHeadersV2,
+  SalesOrderLines,
+  LegalEntities,
+  Currencies,
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '#core/errors.ts';
+import { normaliseAuthorityHost, normaliseEnvironmentUrl } from '#dynamics/host.ts';
+
+describe('normaliseEnvironmentUrl', () => {
+  it.each([
+    ['contoso.operations.dynamics.com', 'https://contoso.operations.dynamics.com'],
+    ['https://contoso.operations.dynamics.com/', 'https://contoso.operations.dynamics.com'],
+    ['  HTTPS://Contoso.Operations.Dynamics.com  ', 'https://contoso.operations.dynamics.com'],
+    [
+      'https://contoso-uat.sandbox.operations.dynamics.com',
+      'https://contoso-uat.sandbox.operations.dynamics.com',
+    ],
+    ['usnconeboxax1aos.cloudax.dynamics.com', 'https://usnconeboxax1aos.cloudax.dynamics.com'],
+    [
+      'https://contosodev1234abcdevaos.axcloud.dynamics.com:443/',
+      'https://contosodev1234abcdevaos.axcloud.dynamics.com',
+    ],
+    ['https://127.0.0.1:8443', 'https://127.0.0.1:8443'],
+    ['https://localhost:9000/', 'https://localhost:9000'],
+    ['https://[::1]:8443', 'https://[::1]:8443'],
+  ])('accepts %s as %s', (input, expected) => {
+    expect(normaliseEnvironmentUrl(input)).toBe(expected);
+  });
+
+  it.each([
+    ['', /empty/],
+    ['http://contoso.operations.dynamics.com', /https/],
+    ['ftp://contoso.operations.dynamics.com', /https/],
+    ['https://contoso.example.com', /not a Dynamics 365 F&O host/],
+    ['https://operations.dynamics.com', /not a Dynamics 365 F&O host/],
+    ['https://contoso.operations.dynamics.com.evil.com', /not a Dynamics 365 F&O host/],
+    ['https://contoso.operations.dynamics.com/data', /path/],
+    ['https://contoso.operations.dynamics.com/data/', /path/],
+    ['https://contoso.operations.dynamics.com?cross-company=true', /query/],
+    ['https://contoso.operations.dynamics.com#x', /fragment/],
+    ['https://user:pw@contoso.operations.dynamics.com', /credentials/],
+    ['https://contoso.operations.dynamics.com:8443', /port/],
+    ['https://127.0.0.1', /port/],
+    ['https://10.0.0.1:8443', /not a Dynamics/],
+    ['not a url at all', /./],
+  ])('rejects %j with a ConfigError that says what was expected', (input, reason) => {
+    const error = (() => {
+      try {
+        normaliseEnvironmentUrl(input);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(reason);
+    expect((error as ConfigError).message).toMatch(/expected an https F&O environment/);
+    expect((error as ConfigError).key).toBe('dynamics.environment');
+  });
+});
+
+describe('normaliseAuthorityHost', () => {
+  it('defaults to the Microsoft public cloud authority', () => {
+    expect(normaliseAuthorityHost()).toBe('https://login.microsoftonline.com');
+  });
+
+  it('normalises case and a trailing slash and keeps a port', () => {
+    expect(normaliseAuthorityHost('HTTPS://Login.MicrosoftOnline.US/')).toBe(
+      'https://login.microsoftonline.us',
+    );
+    expect(normaliseAuthorityHost('https://127.0.0.1:9443')).toBe('https://127.0.0.1:9443');
+  });
+
+  it.each([
+    'http://login.microsoftonline.com',
+    'https://login.microsoftonline.com/tenant',
+    'https://x:y@login.example.com',
+    '',
+  ])('rejects %j', (input) => {
+    expect(() => normaliseAuthorityHost(input)).toThrow(ConfigError);
+  });
+});
