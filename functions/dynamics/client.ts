@@ -20,7 +20,7 @@ import { DEFAULT_MAX_URL_LENGTH, planKeyReads } from './by-keys.ts';
 import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from './entities.ts';
 import { DynamicsResponseError, DynamicsWriteError, type WriteOperation } from './errors.ts';
 import { normaliseEnvironmentUrl } from './host.ts';
-import { formatKey, isPathSafe, keyIdentity, keyOfRecord, keyPath, validateKey } from './keys.ts';
+import { formatKey, keyIdentity, keyOfRecord, keyPath, validateKey } from './keys.ts';
 import { assertField } from './odata.ts';
 import { buildQueryString, type ReadQuery, validateCompany } from './query.ts';
 import { parseCollection, parseEntity } from './responses.ts';
@@ -313,10 +313,6 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
 
     async get(entity, key, callOptions) {
       const valid = validateKey(entity, key);
-      if (!isPathSafe(entity, valid)) {
-        const result = await client.readByKeys(entity, [valid], callOptions ?? {});
-        return result.found.values().next().value;
-      }
       const select = callOptions?.select?.length
         ? `$select=${callOptions.select.map(assertField).join(',')}`
         : '';

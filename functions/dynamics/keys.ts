@@ -58,18 +58,17 @@ export function formatKey<E extends AnyEntity>(entity: E, key: EntityKey<E>): st
 }
 
 /**
- * The key segment percent-encoded for a URL path (quotes kept, `/ ? # % +` and non-ASCII escaped).
- * Note: IIS may refuse an encoded `/` (%2F) in a path; such keys are read with a $filter instead.
+ * The key segment for a URL path. Values are percent-encoded twice: IIS decodes the path once
+ * before routing (an encoded `/` would otherwise split the route) and OData decodes key values
+ * again, with `+` as a space.
+ * https://www.essrocks.io/post/d365-f-o-odata-slashes-pluses-and-double-encoding
  */
 export function keyPath<E extends AnyEntity>(entity: E, key: EntityKey<E>): string {
   const valid = validateKey(entity, key) as Readonly<Record<string, string>>;
-  const parts = entity.keys.map((f) => `${f}=${encodeURIComponent(stringLiteral(valid[f] as string))}`);
+  const parts = entity.keys.map(
+    (f) => `${f}=${encodeURIComponent(encodeURIComponent(stringLiteral(valid[f] as string)))}`,
+  );
   return `${entity.name}(${parts.join(',')})`;
-}
-
-/** Whether a key can be addressed in a URL path (no `/` or `\`, which IIS rejects when encoded). */
-export function isPathSafe<E extends AnyEntity>(entity: E, key: EntityKey<E>): boolean {
-  return entity.keys.every((f) => !/[/\\]/.test((key as Readonly<Record<string, string>>)[f] ?? ''));
 }
 
 /** Reads the full key from a record, or undefined when a key field is absent (e.g. not selected). */

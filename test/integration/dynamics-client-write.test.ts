@@ -145,6 +145,17 @@ describe('DynamicsClient writes and key reads against the sandbox', () => {
     expect(await client.get(CustomersV3, key)).toBeUndefined();
   });
 
+  it('addresses keys containing slash, plus, percent and spaces by path for get, update and delete', async () => {
+    const account = "GB-A/B+C 100% O'K";
+    await client.create(CustomersV3, customer('gbsi', account));
+    const key = { dataAreaId: 'gbsi', CustomerAccount: account };
+    expect((await client.get(CustomersV3, key))?.CustomerAccount).toBe(account);
+    await client.update(CustomersV3, key, { OrganizationName: 'Slashed' });
+    expect((await client.get(CustomersV3, key))?.OrganizationName).toBe('Slashed');
+    expect(await client.delete(CustomersV3, key)).toBe(true);
+    expect(await client.get(CustomersV3, key)).toBeUndefined();
+  });
+
   it('creates a sales order header with a generated number and a line, and reads them with $expand', async () => {
     const [item] = await firstItems(client, 'usmf');
     await client.create(CustomersV3, customer('usmf', 'US-SO-1'));

@@ -17,9 +17,9 @@ describe('formatKey', () => {
     );
   });
 
-  it('percent-encodes key values for the URL path', () => {
-    expect(keyPath(CustomersV3, { dataAreaId: 'usmf', CustomerAccount: "A+B #1?'%" })).toBe(
-      "CustomersV3(dataAreaId='usmf',CustomerAccount='A%2BB%20%231%3F''%25')",
+  it('percent-encodes key values twice for the URL path, as IIS and OData each decode once', () => {
+    expect(keyPath(CustomersV3, { dataAreaId: 'usmf', CustomerAccount: "A+B/1?'%" })).toBe(
+      "CustomersV3(dataAreaId='usmf',CustomerAccount='A%252BB%252F1%253F''%2525')",
     );
   });
 });
