@@ -1,0 +1,48 @@
+/**
+ * The `ml-connector` command: dispatches to one command, prints help, maps outcomes to exit
+ * codes (0 ok, 1 failure, 2 usage).
+ */
+import type { ParseArgsOptionsConfig } from 'node:util';
+import { ConnectorError } from '#core/errors.ts';
+import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts';
+import { sandboxCommand } from './sandbox.ts';
+
+const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
+  sandboxCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: ml-connector <command> [options]',
+    '',
+    'Connects Dynamics 365 Finance & Operations and Salesforce.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split('\n')[0]}`),
+    '',
+    "Run `ml-connector <command> --help` for a command's options.",
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(overview());
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`ml-connector: unknown command "${name}"\n\n${overview()}`);
+    return ExitCode.usage;
+  }
+  try {
+    return await runCommand(command, rest, io);
+  } catch (error) {
+    const message =
+      error instanceof ConnectorError ? error.message : String((error as Error)?.stack ?? error);
+    io.stderr.write(`ml-connector ${name}: ${message}\n`);
+    return ExitCode.failure;
+  }
+}
