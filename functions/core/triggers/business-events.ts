@@ -80,12 +80,15 @@ function header(headers: ReceiverRequest['headers'], name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Parses JSON keeping ControlNumber's exact digits (it is an int64 in F&O). */
+/** Parses JSON keeping ControlNumber's exact digits (it is an int64 in F&O) as a BigInt. */
 function parseBody(text: string): unknown {
   return JSON.parse(
     text,
     function reviver(this: unknown, key: string, value: unknown, context?: { source?: string }) {
-      if (key === 'ControlNumber' && typeof value === 'number' && context?.source) return context.source;
+      const digits = context?.source;
+      if (key === 'ControlNumber' && typeof value === 'number' && digits && /^\d{1,20}$/.test(digits)) {
+        return BigInt(digits);
+      }
       return value;
     },
   );
@@ -115,9 +118,8 @@ function readEnvelope(value: unknown, index: number): Envelope {
     const businessEventId = requireString(obj, 'BusinessEventId');
     const legalEntity = requireString(obj, 'BusinessEventLegalEntity').toLowerCase();
     const control = obj.ControlNumber;
-    const controlNumber =
-      typeof control === 'string' ? control : typeof control === 'number' ? String(control) : '';
-    if (!/^\d{1,20}$/.test(controlNumber)) throw new BadEvent('ControlNumber must be a non-negative integer');
+    if (typeof control !== 'bigint') throw new BadEvent('ControlNumber must be a non-negative JSON integer');
+    const controlNumber = control.toString();
     const eventId = requireString(obj, 'EventId');
     if (!/^[0-9a-f-]{36}$/i.test(eventId)) throw new BadEvent('EventId must be a GUID');
     return { businessEventId, legalEntity, controlNumber, eventId, raw: obj };
