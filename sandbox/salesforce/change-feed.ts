@@ -24,7 +24,8 @@ export interface SandboxChange {
   readonly recordIds: readonly string[];
   /**
    * Field API names that changed. Components of a compound field are named through the
-   * compound: `BillingAddress.City` for BillingCity. CREATE lists every non-null field.
+   * compound: `BillingAddress.City` for BillingCity. Empty for CREATE and UNDELETE, as Salesforce
+   * sends it (their values are all in `values`).
    */
   readonly changedFields: readonly string[];
   /** Fields explicitly set to null by this change (same naming). */
@@ -32,7 +33,8 @@ export interface SandboxChange {
   /** Fields whose value is sent as a diff (long text); the sandbox may leave this empty. */
   readonly diffFields: readonly string[];
   /**
-   * The new values of the changed fields, keyed by field API name (flat names: `BillingCity`).
+   * The new values of the changed fields (CREATE/UNDELETE: every non-null field), keyed by field
+   * API name (flat names: `BillingCity`).
    * Dates as `YYYY-MM-DD`, datetimes as epoch ms, numbers as numbers.
    */
   readonly values: Readonly<Record<string, unknown>>;

@@ -300,7 +300,12 @@ export class Transaction {
   }
 }
 
-/** The event of one record: CREATE/UNDELETE list every non-null field, UPDATE the changed ones plus LastModifiedDate. */
+/**
+ * The event of one record. CREATE/UNDELETE carry every non-null field's value with an empty
+ * changedFields ("empty for other operations, including record creation"); UPDATE lists the
+ * changed fields plus LastModifiedDate.
+ * https://developer.salesforce.com/docs/platform/apex-ref/references/apex-ref/apex-class-eventbus-changeeventheader.html
+ */
 function describeChange(
   table: Table,
   changeType: ChangeType,
@@ -319,7 +324,7 @@ function describeChange(
       const before = prev?.[f.name] ?? null;
       if (everything ? after === null : after === before) continue;
       const name = eventFieldName(f);
-      changedFields.push(name);
+      if (!everything) changedFields.push(name);
       if (after === null) nulledFields.push(name);
       else values[f.name] = after;
     }
