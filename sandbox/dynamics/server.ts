@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SandboxClock } from '#sandbox/shared/clock.ts';
-import type { FaultInjector, FaultRule } from '#sandbox/shared/faults.ts';
+import { type FaultInjector, type FaultRule, HTTP_FAULT_KINDS } from '#sandbox/shared/faults.ts';
 import type { SandboxTls } from '#sandbox/shared/tls.ts';
 import type { Authority } from './auth.ts';
 import { type CallCounters, controlAuthorized, type DynamicsControl, handleControlHttp } from './control.ts';
@@ -74,7 +74,7 @@ async function applyFaults(
   clock: SandboxClock,
   errorBody: (status: number, message: string) => unknown = odataErrorBody,
 ): Promise<{ handled: boolean; tokenExpiry: boolean }> {
-  const decisions = faults.decide(operation).map((d) => d.rule);
+  const decisions = faults.decide(operation, HTTP_FAULT_KINDS).map((d) => d.rule);
   const byKind = (kind: FaultRule['kind']) => decisions.find((r) => r.kind === kind);
   const latency = byKind('latency');
   if (latency) await sleep(latency.latencyMs ?? 1000);

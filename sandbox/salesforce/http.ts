@@ -4,7 +4,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultInjector } from '#sandbox/shared/faults.ts';
+import { type FaultInjector, HTTP_FAULT_KINDS } from '#sandbox/shared/faults.ts';
 
 /** A REST call after routing and authentication. */
 export interface RestRequest {
@@ -109,7 +109,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Applies reset/latency faults; true when the connection was destroyed. */
 export async function preFaults(faults: FaultInjector, operation: string, res: ServerResponse) {
-  const decisions = faults.decide(operation);
+  const decisions = faults.decide(operation, HTTP_FAULT_KINDS);
   for (const { rule } of decisions) {
     if (rule.kind === 'reset') {
       res.socket?.destroy();

@@ -40,13 +40,28 @@ export interface FaultPlan {
   readonly rules: readonly FaultRule[];
 }
 
+/** The kinds an HTTP server can act on. */
+export const HTTP_FAULT_KINDS: readonly FaultKind[] = [
+  'throttle',
+  'error',
+  'reset',
+  'latency',
+  'token-expiry',
+];
+/** The kinds a gRPC streaming server can act on. */
+export const STREAM_FAULT_KINDS: readonly FaultKind[] = ['stream-drop', 'token-expiry'];
+
 export interface FaultDecision {
   readonly rule: FaultRule;
 }
 
 export interface FaultInjector {
-  /** The faults (at most one of each kind) that apply to this request, in rule order. */
-  decide(operation: string): FaultDecision[];
+  /**
+   * The faults (at most one of each kind) that apply to this request, in rule order. Only rules of
+   * `kinds` (default: all) are considered or counted down, so a server never uses up a rule it
+   * cannot act on (an HTTP server and `stream-drop`, a gRPC server and `throttle`).
+   */
+  decide(operation: string, kinds?: readonly FaultKind[]): FaultDecision[];
   /** Replaces the plan (and reseeds). */
   setPlan(plan: FaultPlan): void;
   readonly plan: FaultPlan;
@@ -104,11 +119,12 @@ export function createFaultInjector(initial: FaultPlan = { rules: [] }): FaultIn
   };
   compile(initial);
   return {
-    decide(operation) {
+    decide(operation, kinds) {
       const out: FaultDecision[] = [];
       const seen = new Set<FaultKind>();
       for (const entry of compiled) {
         if (entry.remaining <= 0 || seen.has(entry.rule.kind) || !entry.re.test(operation)) continue;
+        if (kinds && !kinds.includes(entry.rule.kind)) continue;
         if (random.next() >= (entry.rule.probability ?? 1)) continue;
         entry.remaining -= 1;
         seen.add(entry.rule.kind);

@@ -24,6 +24,19 @@ describe('createFaultInjector', () => {
     expect(hits).toBeLessThan(90);
   });
 
+  it('leaves rules of other kinds untouched when asked for some kinds only', () => {
+    const faults = createFaultInjector({
+      rules: [
+        { kind: 'stream-drop', count: 1 },
+        { kind: 'throttle', count: 1 },
+      ],
+    });
+    expect(faults.decide('rest.query', ['throttle', 'error']).map((d) => d.rule.kind)).toEqual(['throttle']);
+    expect(faults.decide('pubsub.subscribe', ['stream-drop']).map((d) => d.rule.kind)).toEqual([
+      'stream-drop',
+    ]);
+  });
+
   it('rejects a plan with an unknown fault kind', () => {
     expect(() => validateFaultPlan({ rules: [{ kind: 'meteor' }] })).toThrow(/kind must be one of/);
   });

@@ -62,13 +62,20 @@ describe('sandbox org store', () => {
     const { org, changes } = newOrg();
     changes.length = 0;
     const tx = org.store.begin(org.uiContext());
-    org.dml.insert(tx, 'Account', { Name: 'Addr', BillingStreet: '1 Road', BillingCountryCode: 'NO' });
+    const id = org.dml.insert(tx, 'Account', {
+      Name: 'Addr',
+      BillingStreet: '1 Road',
+      BillingCountryCode: 'NO',
+    });
     tx.commit();
-    expect(changes[0]?.changedFields).toEqual(
-      expect.arrayContaining(['Name', 'BillingAddress.Street', 'BillingAddress.CountryCode', 'CreatedDate']),
-    );
-    expect(changes[0]?.changedFields).not.toContain('SystemModstamp');
     expect(changes[0]?.values).toMatchObject({ BillingStreet: '1 Road', BillingCountryCode: 'NO' });
+    const update = org.store.begin(org.uiContext());
+    org.dml.update(update, 'Account', id, { BillingStreet: '2 Road', BillingCountryCode: 'SE' });
+    update.commit();
+    expect(changes[1]?.changedFields).toEqual(
+      expect.arrayContaining(['BillingAddress.Street', 'BillingAddress.CountryCode', 'LastModifiedDate']),
+    );
+    expect(changes[1]?.changedFields).not.toContain('SystemModstamp');
   });
 
   it('reports per-record errors as RecordError with Salesforce status codes', () => {
