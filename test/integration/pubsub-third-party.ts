@@ -3,18 +3,10 @@
  * written against the real Pub/Sub API, for fidelity tests of the sandbox server.
  */
 import fs from 'node:fs';
-import { registerHooks } from 'node:module';
 import type PubSubApiClientType from 'salesforce-pubsub-api-client';
 
-// avro-js 1.12.2 (its Avro library) requires the undeclared 'underscore'; point it at a local
-// stand-in (see the shim) so the client loads in a clean install.
-const shim = new URL('./pubsub-underscore-shim.cjs', import.meta.url).href;
-registerHooks({
-  resolve: (specifier, context, next) =>
-    specifier === 'underscore'
-      ? { url: shim, format: 'commonjs', shortCircuit: true }
-      : next(specifier, context),
-});
+// Its Avro library (avro-js 1.12.2) requires 'underscore' without declaring it; the project
+// installs underscore as a dev dependency so the client loads in a clean install.
 const { default: PubSubApiClient } = await import('salesforce-pubsub-api-client');
 
 export type ThirdPartyClient = PubSubApiClientType;
