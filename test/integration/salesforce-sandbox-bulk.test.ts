@@ -1,9 +1,8 @@
-import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxChange } from '#sandbox/salesforce/change-feed.ts';
 import { parseCsv } from '#sandbox/salesforce/csv.ts';
 import type { SalesforceSandbox } from '#sandbox/salesforce/index.ts';
-import { api, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
+import { api, jsforceLogin, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
 
 interface JobInfo {
   id: string;
@@ -131,15 +130,7 @@ describe('Salesforce sandbox Bulk API 2.0 ingest', () => {
   });
 
   it('lets jsforce bulk2 load a CSV and wait for its results', async () => {
-    const conn = new jsforce.Connection({
-      oauth2: {
-        loginUrl: sandbox.info.myDomainUrl,
-        clientId: sandbox.info.clientId,
-        clientSecret: sandbox.info.clientSecret,
-      },
-      version: '63.0',
-    });
-    await conn.authorize({ grant_type: 'client_credentials' });
+    const conn = await jsforceLogin(sandbox);
     const results = await conn.bulk2.loadAndWaitForResults({
       object: 'Account',
       operation: 'upsert',

@@ -1,4 +1,5 @@
 /** Shared helpers for the Salesforce sandbox integration tests: start/stop, token, JSON calls. */
+import jsforce from 'jsforce';
 import {
   type SalesforceSandbox,
   type SalesforceSandboxOptions,
@@ -52,4 +53,18 @@ export async function api<T = unknown>(
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
   return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/** A jsforce connection logged in with client credentials on the sandbox's My Domain, as a jsforce user would. */
+export async function jsforceLogin(sandbox: SalesforceSandbox): Promise<jsforce.Connection> {
+  const conn = new jsforce.Connection({
+    oauth2: {
+      loginUrl: sandbox.info.myDomainUrl,
+      clientId: sandbox.info.clientId,
+      clientSecret: sandbox.info.clientSecret,
+    },
+    version: '63.0',
+  });
+  await conn.authorize({ grant_type: 'client_credentials' });
+  return conn;
 }

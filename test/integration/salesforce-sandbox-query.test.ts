@@ -1,7 +1,6 @@
-import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SalesforceSandbox } from '#sandbox/salesforce/index.ts';
-import { api, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
+import { api, jsforceLogin, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
 
 interface Page {
   totalSize: number;
@@ -84,15 +83,7 @@ describe('Salesforce sandbox SOQL query', () => {
   });
 
   it('lets jsforce autoFetch past 2,000 records', async () => {
-    const conn = new jsforce.Connection({
-      oauth2: {
-        loginUrl: sandbox.info.myDomainUrl,
-        clientId: sandbox.info.clientId,
-        clientSecret: sandbox.info.clientSecret,
-      },
-      version: '63.0',
-    });
-    await conn.authorize({ grant_type: 'client_credentials' });
+    const conn = await jsforceLogin(sandbox);
     const result = await conn
       .query<{ Id: string; D365_Customer_Key__c: string }>('SELECT Id, D365_Customer_Key__c FROM Account')
       .run({ autoFetch: true, maxFetch: 10_000 });

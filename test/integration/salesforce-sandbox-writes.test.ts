@@ -1,8 +1,7 @@
-import jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxChange } from '#sandbox/salesforce/change-feed.ts';
 import type { SalesforceSandbox } from '#sandbox/salesforce/index.ts';
-import { api, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
+import { api, jsforceLogin, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
 
 type SaveResult = {
   id?: string;
@@ -200,15 +199,7 @@ describe('Salesforce sandbox writes', () => {
   });
 
   it('lets jsforce upsert an array by External ID through sObject Collections', async () => {
-    const conn = new jsforce.Connection({
-      oauth2: {
-        loginUrl: sandbox.info.myDomainUrl,
-        clientId: sandbox.info.clientId,
-        clientSecret: sandbox.info.clientSecret,
-      },
-      version: '63.0',
-    });
-    await conn.authorize({ grant_type: 'client_credentials' });
+    const conn = await jsforceLogin(sandbox);
     sandbox.control.resetCounters();
     const results = await conn.sobject('Account').upsert(
       [
@@ -222,15 +213,7 @@ describe('Salesforce sandbox writes', () => {
   });
 
   it('serves jsforce create, retrieve, update, destroy and describe unmodified', async () => {
-    const conn = new jsforce.Connection({
-      oauth2: {
-        loginUrl: sandbox.info.myDomainUrl,
-        clientId: sandbox.info.clientId,
-        clientSecret: sandbox.info.clientSecret,
-      },
-      version: '63.0',
-    });
-    await conn.authorize({ grant_type: 'client_credentials' });
+    const conn = await jsforceLogin(sandbox);
     const created = await conn.sobject('Account').create([{ Name: 'J1' }, { Name: 'J2' }]);
     const ids = created.map((r) => (r.success ? r.id : ''));
     expect(ids.every((id) => id.startsWith('001'))).toBe(true);
