@@ -21,7 +21,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS queue_messages (
   message_id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL, sent_at INTEGER NOT NULL,
   visible_at INTEGER NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0, receipt TEXT,
-  dead_at INTEGER, seq INTEGER NOT NULL);
+  dead_at INTEGER, dead_reason TEXT, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS queue_ready ON queue_messages (queue, dead_at, visible_at, seq);
 CREATE INDEX IF NOT EXISTS queue_receipt ON queue_messages (receipt);
 `;
@@ -132,6 +132,12 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
       ).run(now() + delaySeconds * 1000, queue, receiptHandle);
     },
 
+    async deadLetter(queue, receiptHandle, reason) {
+      db.prepare(
+        'UPDATE queue_messages SET dead_at = ?, dead_reason = ?, receipt = NULL WHERE queue = ? AND receipt = ? AND dead_at IS NULL',
+      ).run(now(), reason.slice(0, 1000), queue, receiptHandle);
+    },
+
     async depth(queue): Promise<QueueDepth> {
       const at = now();
       const row = db
@@ -167,6 +173,7 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
           receiveCount: Number(row.receive_count),
           sentAt: Number(row.sent_at),
           deadLetteredAt: Number(row.dead_at),
+          reason: row.dead_reason === null ? undefined : String(row.dead_reason),
         }),
       );
     },
@@ -178,14 +185,14 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
           return Number(
             db
               .prepare(
-                'UPDATE queue_messages SET dead_at = NULL, receive_count = 0, receipt = NULL, visible_at = ? WHERE queue = ? AND dead_at IS NOT NULL',
+                'UPDATE queue_messages SET dead_at = NULL, dead_reason = NULL, receive_count = 0, receipt = NULL, visible_at = ? WHERE queue = ? AND dead_at IS NOT NULL',
               )
               .run(at, queue).changes,
           );
         }
         let moved = 0;
         const one = db.prepare(
-          'UPDATE queue_messages SET dead_at = NULL, receive_count = 0, receipt = NULL, visible_at = ? WHERE queue = ? AND message_id = ? AND dead_at IS NOT NULL',
+          'UPDATE queue_messages SET dead_at = NULL, dead_reason = NULL, receive_count = 0, receipt = NULL, visible_at = ? WHERE queue = ? AND message_id = ? AND dead_at IS NOT NULL',
         );
         for (const id of messageIds) moved += Number(one.run(at, queue, id).changes);
         return moved;

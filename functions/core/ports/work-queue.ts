@@ -39,6 +39,8 @@ export interface QueueDepth {
 
 export interface DeadLetter<T = unknown> {
   readonly messageId: string;
+  /** Why it was dead-lettered, when a worker said so. */
+  readonly reason?: string | undefined;
   readonly body: T;
   readonly receiveCount: number;
   readonly sentAt: number;
@@ -60,6 +62,11 @@ export interface WorkQueue {
   ack(queue: string, receiptHandles: readonly string[]): Promise<void>;
   /** Makes a delivered message visible again after `delaySeconds` (0 = now), e.g. on shutdown or back-off. */
   release(queue: string, receiptHandle: string, delaySeconds?: number): Promise<void>;
+  /**
+   * Moves a delivered message to the dead-letter queue now (a permanent failure that no retry can
+   * fix), keeping `reason` with it. SQS adapter: send to the DLQ, then delete.
+   */
+  deadLetter(queue: string, receiptHandle: string, reason: string): Promise<void>;
   depth(queue: string): Promise<QueueDepth>;
   listDeadLetters<T = unknown>(
     queue: string,

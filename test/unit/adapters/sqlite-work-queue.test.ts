@@ -54,6 +54,16 @@ describe('createSqliteWorkQueue', () => {
     expect(await queue.receive('q')).toMatchObject([{ body: 'poison', receiveCount: 1 }]);
   });
 
+  it("dead-letters a message at once with the worker's reason", async () => {
+    await queue.send('q', [{ body: 'refused' }]);
+    const [m] = await queue.receive('q');
+    await queue.deadLetter('q', m?.receiptHandle ?? '', 'REQUIRED_FIELD_MISSING: Name');
+    expect(await queue.receive('q')).toEqual([]);
+    expect(await queue.listDeadLetters('q')).toMatchObject([
+      { body: 'refused', reason: 'REQUIRED_FIELD_MISSING: Name' },
+    ]);
+  });
+
   it('releases a message for another try after a delay', async () => {
     await queue.send('q', [{ body: 1 }]);
     const [m] = await queue.receive('q');
