@@ -1,0 +1,155 @@
+/**
+ * The start-up check: the configuration against the live systems. Legal entities and currencies
+ * must exist in Dynamics; the External ID fields must exist in Salesforce, be External IDs and be
+ * unique; the write-back fields must exist. Every problem is reported at once, each with its fix;
+ * the engine refuses to run while any remains.
+ */
+import type { ConnectorConfig } from '#core/config/schema.ts';
+import { ConnectorError } from '#core/errors.ts';
+import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
+import { Currencies, LegalEntities } from '#dynamics/entities.ts';
+import type { LegalEntityInfo, ReferenceData } from './context.ts';
+
+export interface CheckProblem {
+  /** The configuration key concerned, e.g. `legalEntities`. */
+  readonly key: string;
+  readonly problem: string;
+  readonly fix: string;
+}
+
+/** Thrown when the configuration does not fit the live systems; `problems` lists them all. */
+export class ConfigurationCheckError extends ConnectorError {
+  override name = 'ConfigurationCheckError';
+  readonly problems: readonly CheckProblem[];
+
+  constructor(problems: readonly CheckProblem[]) {
+    super(
+      `the configuration does not fit the connected systems:\n${problems
+        .map((p) => `  - ${p.key}: ${p.problem}\n    fix: ${p.fix}`)
+        .join('\n')}`,
+      { code: 'CONFIG_CHECK_FAILED' },
+    );
+    this.problems = problems;
+  }
+}
+
+/** Reads the reference data and checks the configuration against it; throws ConfigurationCheckError. */
+export async function checkConfiguration(
+  config: ConnectorConfig,
+  dynamics: DynamicsApi,
+  salesforce: SalesforceApi,
+): Promise<ReferenceData> {
+  const problems: CheckProblem[] = [];
+
+  const legalEntities = new Map<string, LegalEntityInfo>();
+  for await (const le of dynamics.read(LegalEntities)) {
+    const id = String(le.LegalEntityId ?? '').toLowerCase();
+    if (!id) continue;
+    const currency = String(le.AccountingCurrency ?? '');
+    const country = le.AddressCountryRegionISOCode;
+    legalEntities.set(id, {
+      id,
+      name: String(le.Name ?? id),
+      currency: config.currencies.map[currency] ?? currency,
+      country: typeof country === 'string' && country ? country : undefined,
+    });
+  }
+  const currencies = new Set<string>();
+  for await (const c of dynamics.read(Currencies, { select: ['CurrencyCode'] })) {
+    if (typeof c.CurrencyCode === 'string') currencies.add(c.CurrencyCode.toUpperCase());
+  }
+  for (const le of config.legalEntities) {
+    const found = legalEntities.get(le);
+    if (!found) {
+      problems.push({
+        key: 'legalEntities',
+        problem: `legal entity "${le}" does not exist in Dynamics (found: ${[...legalEntities.keys()].join(', ') || 'none'})`,
+        fix: "correct the dataAreaId, or map the connector's Entra application to a user that can see this company",
+      });
+    } else if (found.currency && !currencies.has(found.currency)) {
+      problems.push({
+        key: 'currencies.map',
+        problem: `legal entity "${le}" uses currency ${found.currency}, which is not in Dynamics Currencies`,
+        fix: 'map the currency to an existing code under currencies.map',
+      });
+    }
+  }
+  for (const code of [...Object.keys(config.currencies.map), ...config.currencies.priceBook]) {
+    if (!currencies.has(code) && !Object.values(config.currencies.map).includes(code)) {
+      problems.push({
+        key: 'currencies',
+        problem: `currency ${code} does not exist in Dynamics`,
+        fix: 'use an ISO code from Currencies',
+      });
+    }
+  }
+
+  const externalIds: [string, string, string, boolean][] = [
+    [
+      'externalIds.account',
+      'Account',
+      config.externalIds.account,
+      config.flows.customers.enabled || config.flows.accountWriteBack.enabled,
+    ],
+    ['externalIds.product', 'Product2', config.externalIds.product, config.flows.products.enabled],
+  ];
+  for (const [key, sobject, field, needed] of externalIds) {
+    if (!needed) continue;
+    const check = await salesforce.checkExternalIdField(sobject, field);
+    if (!check.ok) {
+      problems.push({
+        key,
+        problem: check.message,
+        fix: `in Salesforce Setup, create ${sobject}.${field} as a Text field marked External ID and Unique, and give the integration user access`,
+      });
+    }
+  }
+  const writeBack: [string, string, string, boolean][] = [
+    [
+      'externalIds.opportunitySalesOrder',
+      'Opportunity',
+      config.externalIds.opportunitySalesOrder,
+      config.flows.wonOpportunities.enabled,
+    ],
+    [
+      'externalIds.orderSalesOrder',
+      'Order',
+      config.externalIds.orderSalesOrder,
+      config.flows.activatedOrders.enabled,
+    ],
+  ];
+  let multiCurrency = false;
+  const account = await salesforce.describe('Account');
+  multiCurrency = account?.field('CurrencyIsoCode') !== undefined;
+  for (const [key, sobject, field, needed] of writeBack) {
+    if (!needed) continue;
+    const described = await salesforce.describe(sobject);
+    const f = described?.field(field);
+    if (!f || !f.updateable) {
+      problems.push({
+        key,
+        problem: `${sobject}.${field} ${f ? 'is not updateable by the integration user' : 'does not exist'}`,
+        fix: `create ${sobject}.${field} (Text, 40) for the Dynamics sales order number and grant edit access`,
+      });
+    }
+  }
+
+  let standardPricebookId = '';
+  if (config.flows.products.enabled) {
+    for await (const pb of salesforce.query<{ Id: string }>(
+      'SELECT Id FROM Pricebook2 WHERE IsStandard = true LIMIT 1',
+    )) {
+      standardPricebookId = pb.Id;
+    }
+    if (!standardPricebookId) {
+      problems.push({
+        key: 'flows.products',
+        problem: 'the Standard Price Book is not visible to the integration user',
+        fix: 'grant the integration user read access to price books (Pricebook2)',
+      });
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigurationCheckError(problems);
+  return { legalEntities, currencies, standardPricebookId, multiCurrency };
+}

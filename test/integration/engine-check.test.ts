@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClients } from '#adapters/clients.ts';
+import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
+import { type EngineHarness, sandboxConfig, startEngineHarness } from '#test/support/engine-harness.ts';
+
+describe('checkConfiguration', () => {
+  let h: EngineHarness;
+  beforeAll(async () => {
+    h = await startEngineHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('resolves legal entities with their currencies, the Standard Price Book and multi-currency', () => {
+    expect([...h.ctx.reference.legalEntities.values()].map((le) => [le.id, le.currency])).toEqual(
+      expect.arrayContaining([
+        ['usmf', 'USD'],
+        ['demf', 'EUR'],
+        ['gbsi', 'GBP'],
+      ]),
+    );
+    expect(h.ctx.reference.standardPricebookId).toMatch(/^01s/);
+    expect(h.ctx.reference.multiCurrency).toBe(false);
+  });
+
+  it('refuses to run with every problem and its fix: an unknown legal entity and a non-External-ID field', async () => {
+    const config = sandboxConfig(h.sandboxes, {
+      legalEntities: ['usmf', 'frrt'],
+      legalEntityRules: [],
+      externalIds: { account: 'D365_Legal_Entity__c' },
+    });
+    const { dynamics, salesforce } = h.sandboxes.info;
+    const clients = createClients(config, {
+      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
+      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
+    });
+    try {
+      const error = await checkConfiguration(config, clients.dynamics, clients.salesforce).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigurationCheckError);
+      const problems = (error as ConfigurationCheckError).problems;
+      expect(problems.map((p) => p.key)).toEqual(['legalEntities', 'externalIds.account']);
+      expect(problems[0]?.problem).toMatch(/"frrt" does not exist/);
+      expect(problems[1]?.fix).toMatch(/External ID and Unique/);
+    } finally {
+      await clients.close();
+    }
+  });
+});
