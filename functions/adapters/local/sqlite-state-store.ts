@@ -40,9 +40,15 @@ type Row = Record<string, string | number | null>;
 
 const nowSeconds = (ms: number) => Math.floor(ms / 1000);
 
-/** A time-sortable audit id: 12 hex digits of epoch ms, then 8 random hex digits. */
+let auditSequence = 0;
+
+/**
+ * A time-sortable audit id: 12 hex digits of epoch ms, 4 of a per-process sequence (so entries of
+ * the same millisecond keep their order), then 4 random hex digits.
+ */
 export function newAuditId(at: number): string {
-  return `${at.toString(16).padStart(12, '0')}${randomBytes(4).toString('hex')}`;
+  auditSequence = (auditSequence + 1) % 0x10000;
+  return `${at.toString(16).padStart(12, '0')}${auditSequence.toString(16).padStart(4, '0')}${randomBytes(2).toString('hex')}`;
 }
 
 function toCheckpoint(row: Row): Checkpoint {
