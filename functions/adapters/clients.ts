@@ -5,20 +5,13 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { Logger } from '#core/logger.ts';
+import type { ConnectorSecrets } from '#core/ports/secrets.ts';
 import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
 import type { HttpClientOptions } from '#http/client.ts';
 import { createSalesforceClient, type SalesforceClient } from '#salesforce/rest.ts';
 
-/** An OAuth client-credentials pair. */
-export interface ClientCredentials {
-  readonly clientId: string;
-  readonly clientSecret: string;
-}
-
-export interface ConnectorCredentials {
-  readonly dynamics: ClientCredentials;
-  readonly salesforce: ClientCredentials;
-}
+/** The two client-credential pairs (from the Secrets port). */
+export type ConnectorCredentials = Pick<ConnectorSecrets, 'dynamics' | 'salesforce'>;
 
 export interface ConnectorClients {
   readonly dynamics: DynamicsClient;

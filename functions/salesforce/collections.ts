@@ -276,6 +276,76 @@ export async function updateRecords(
   return results;
 }
 
+/** The result of one record of {@link createRecords}; `index` is its position in the input. */
+export interface CreateResult {
+  readonly index: number;
+  readonly outcome: 'created' | 'failed';
+  readonly id?: string;
+  readonly errors?: readonly RecordError[];
+}
+
+/** Options of {@link createRecords}. */
+export interface CreateOptions extends CollectionsOptions {
+  /**
+   * Let the HTTP layer replay a call after a 5xx or a reset. Only for objects where a unique rule
+   * makes a replayed record fail harmlessly (e.g. PricebookEntry, unique per product, price book
+   * and currency: a replay answers DUPLICATE_VALUE). Default false.
+   */
+  readonly idempotent?: boolean;
+}
+
+/**
+ * Creates records through `POST /composite/sobjects` (`allOrNone:false`, ≤ 200 per call); results
+ * in input order. Records carrying `Id` fail client-side without a call.
+ * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_create.htm
+ */
+export async function createRecords(
+  rest: SalesforceTransport,
+  sobject: string,
+  records: readonly SObjectInput[],
+  options: CreateOptions = {},
+): Promise<CreateResult[]> {
+  soqlIdent(sobject);
+  const size = chunkOf(options.chunkSize);
+  const results = new Array<CreateResult>(records.length);
+  const valid: number[] = [];
+  records.forEach((record, index) => {
+    if (Object.keys(record).some((f) => f.toLowerCase() === 'id')) {
+      results[index] = {
+        index,
+        outcome: 'failed',
+        errors: [
+          { statusCode: 'INVALID_FIELD', message: 'a record to create must not carry Id', fields: ['Id'] },
+        ],
+      };
+    } else valid.push(index);
+  });
+  const chunks: number[][] = [];
+  for (let i = 0; i < valid.length; i += size) chunks.push(valid.slice(i, i + size));
+  await mapLimit(chunks, options.concurrency ?? 1, async (chunk) => {
+    const response = await rest.send({
+      method: 'POST',
+      path: '/composite/sobjects',
+      operation: 'rest.collections.create',
+      json: {
+        allOrNone: false,
+        records: chunk.map((i) => ({ ...records[i], attributes: { type: sobject } })),
+      },
+      idempotent: options.idempotent ?? false,
+      signal: options.signal,
+    });
+    const saved = parseResults(response.json<unknown>(), chunk.length, 'rest.collections.create');
+    chunk.forEach((index, j) => {
+      const r = saved[j] as SaveResult;
+      results[index] =
+        r.success && r.id
+          ? { index, outcome: 'created', id: r.id }
+          : { index, outcome: 'failed', errors: mapErrors(r.errors) };
+    });
+  });
+  return results;
+}
+
 function checkId(id: string): void {
   if (!ID.test(id)) throw new ValidationError(`not a record id: ${JSON.stringify(id)}`, { field: 'Id' });
 }

@@ -10,7 +10,10 @@ import type { ApiBudget } from './budget.ts';
 import { type BulkUpsertOptions, type BulkUpsertReport, bulkUpsert } from './bulk.ts';
 import {
   type CollectionsOptions,
+  type CreateOptions,
+  type CreateResult,
   createRecord,
+  createRecords,
   getRecord,
   type SObjectInput,
   type UpdateInput,
@@ -59,6 +62,12 @@ export interface SalesforceClient {
   update(sobject: string, id: string, fields: SObjectInput, options?: Signal): Promise<void>;
   /** Update many records by Id via `PATCH /composite/sobjects`, ≤ 200 per call. */
   updateMany(records: readonly UpdateInput[], options?: CollectionsOptions): Promise<UpdateResult[]>;
+  /** Create many records via `POST /composite/sobjects`, ≤ 200 per call; results in input order. */
+  createMany(
+    sobject: string,
+    records: readonly SObjectInput[],
+    options?: CreateOptions,
+  ): Promise<CreateResult[]>;
   /** Create one record; returns its Id. */
   create(sobject: string, fields: SObjectInput, options?: Signal): Promise<string>;
   /** Read one record by Id; undefined when absent. */
@@ -93,6 +102,7 @@ export function createSalesforceClient(options: SalesforceClientOptions): Salesf
     bulkUpsert: (sobject, field, records, o) => bulkUpsert(rest, sobject, field, records, o),
     update: (sobject, id, fields, o) => updateRecord(rest, sobject, id, fields, o),
     updateMany: (records, o) => updateRecords(rest, records, o),
+    createMany: (sobject, records, o) => createRecords(rest, sobject, records, o),
     create: (sobject, fields, o) => createRecord(rest, sobject, fields, o),
     get: (sobject, id, o) => getRecord(rest, sobject, id, o),
     describe: (sobject, o) => describeSObject(rest, sobject, o),

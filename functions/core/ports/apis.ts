@@ -20,6 +20,7 @@ export type SalesforceApi = Pick<
   | 'update'
   | 'updateMany'
   | 'create'
+  | 'createMany'
   | 'get'
   | 'describe'
   | 'checkExternalIdField'

@@ -1,0 +1,175 @@
+/**
+ * Flow 2's second half: every synced product gets an active entry in the Standard Price Book per
+ * currency at the Dynamics sales price, so a rep can quote it at once. New products get new
+ * entries (sObject Collections create, ≤ 200 per call); products whose price changed get their
+ * entries read (one SOQL per ≤ 200 products), repriced and reactivated, missing ones created.
+ * Entries are unique per product, price book and currency, so a replayed create answers
+ * DUPLICATE_VALUE and is reconciled instead of duplicated.
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_pricebookentry.htm
+ */
+import type { EngineContext } from '#core/engine/context.ts';
+import { soql } from '#salesforce/soql.ts';
+import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
+import { isTransient, reasonOf } from './errors.ts';
+import type { RecordFailure } from './flow.ts';
+
+/** One product whose standard prices must be in place. */
+export interface PriceTarget {
+  readonly ref: number;
+  readonly productId: string;
+  readonly unitPrice: number;
+  /** Entry currencies; `undefined` alone in an org without multi-currency. */
+  readonly currencies: readonly (string | undefined)[];
+  /** `create`: a new product (no entries yet); `reconcile`: read the entries and fix them. */
+  readonly mode: 'create' | 'reconcile';
+}
+
+interface EntryRow {
+  readonly Id: string;
+  readonly Product2Id: string;
+  readonly UnitPrice: number;
+  readonly IsActive: boolean;
+  readonly CurrencyIsoCode?: string | null;
+}
+
+interface PlannedCreate {
+  readonly target: PriceTarget;
+  readonly fields: Record<string, unknown>;
+}
+
+const samePrice = (a: number, b: number) => Math.abs(a - b) < 0.005;
+
+/** Ensures the standard price book entries of `targets`; returns the products that did not complete, by ref. */
+export async function ensureStandardPrices(
+  ctx: EngineContext,
+  targets: readonly PriceTarget[],
+  signal?: AbortSignal,
+): Promise<Map<number, RecordFailure>> {
+  const failures = new Map<number, RecordFailure>();
+  const fail = (ref: number, failure: RecordFailure) => {
+    if (!failures.has(ref)) failures.set(ref, failure);
+  };
+  const failAll = (refs: readonly PriceTarget[], error: unknown) => {
+    const status = isTransient(error) ? 'deferred' : 'failed';
+    for (const t of refs) fail(t.ref, { status, reason: `PricebookEntry: ${reasonOf(error)}` });
+  };
+  const pricebookId = ctx.reference.standardPricebookId;
+  const multi = ctx.reference.multiCurrency;
+  const size = ctx.config.batches.collectionsSize;
+  const creates: PlannedCreate[] = [];
+  const updates: { target: PriceTarget; id: string }[] = [];
+
+  const entryFields = (t: PriceTarget, currency: string | undefined) => ({
+    Pricebook2Id: pricebookId,
+    Product2Id: t.productId,
+    UnitPrice: t.unitPrice,
+    IsActive: true,
+    UseStandardPrice: false,
+    ...(multi && currency ? { CurrencyIsoCode: currency } : {}),
+  });
+
+  /** Reads the entries of `list` and plans the updates (and, when allowed, the creates) they need. */
+  async function reconcile(list: readonly PriceTarget[], allowCreate: boolean): Promise<void> {
+    await forEachLimit(chunk(list, 200), SALESFORCE_CONCURRENCY, async (part) => {
+      const ids = part.map((t) => t.productId);
+      const text = multi
+        ? soql`SELECT Id, Product2Id, UnitPrice, IsActive, CurrencyIsoCode FROM PricebookEntry WHERE Pricebook2Id = ${pricebookId} AND Product2Id IN ${ids}`
+        : soql`SELECT Id, Product2Id, UnitPrice, IsActive FROM PricebookEntry WHERE Pricebook2Id = ${pricebookId} AND Product2Id IN ${ids}`;
+      const byProduct = new Map<string, EntryRow[]>();
+      try {
+        for await (const row of ctx.salesforce.query<EntryRow>(text, signal ? { signal } : {})) {
+          const list = byProduct.get(row.Product2Id) ?? [];
+          list.push(row);
+          byProduct.set(row.Product2Id, list);
+        }
+      } catch (error) {
+        failAll(part, error);
+        return;
+      }
+      for (const t of part) {
+        const entries = byProduct.get(t.productId) ?? [];
+        for (const currency of t.currencies) {
+          const entry = entries.find((e) => !multi || e.CurrencyIsoCode === currency);
+          if (entry) {
+            if (!samePrice(entry.UnitPrice, t.unitPrice) || entry.IsActive !== true)
+              updates.push({ target: t, id: entry.Id });
+          } else if (allowCreate) {
+            creates.push({ target: t, fields: entryFields(t, currency) });
+          } else {
+            fail(t.ref, {
+              status: 'failed',
+              reason: `PricebookEntry: no standard entry${currency ? ` in ${currency}` : ''} after DUPLICATE_VALUE`,
+            });
+          }
+        }
+      }
+    });
+  }
+
+  for (const t of targets) {
+    if (t.mode === 'create')
+      for (const c of t.currencies) creates.push({ target: t, fields: entryFields(t, c) });
+  }
+  await reconcile(
+    targets.filter((t) => t.mode === 'reconcile'),
+    true,
+  );
+
+  const duplicates = new Map<number, PriceTarget>();
+  await forEachLimit(chunk(creates, size), SALESFORCE_CONCURRENCY, async (part) => {
+    try {
+      const results = await ctx.salesforce.createMany(
+        'PricebookEntry',
+        part.map((p) => p.fields),
+        // A replay after a lost answer fails DUPLICATE_VALUE, handled below: safe to retry.
+        { idempotent: true, chunkSize: size, ...(signal ? { signal } : {}) },
+      );
+      for (const r of results) {
+        const planned = part[r.index] as PlannedCreate;
+        if (r.outcome === 'created') continue;
+        const error = r.errors?.[0];
+        if (error?.statusCode === 'DUPLICATE_VALUE') duplicates.set(planned.target.ref, planned.target);
+        else
+          fail(planned.target.ref, {
+            status: 'failed',
+            reason: `PricebookEntry: ${error?.statusCode ?? 'UNKNOWN'}: ${error?.message ?? ''}`,
+            statusCode: error?.statusCode,
+          });
+      }
+    } catch (error) {
+      failAll(
+        part.map((p) => p.target),
+        error,
+      );
+    }
+  });
+  if (duplicates.size > 0) await reconcile([...duplicates.values()], false);
+
+  await forEachLimit(chunk(updates, size), SALESFORCE_CONCURRENCY, async (part) => {
+    try {
+      const results = await ctx.salesforce.updateMany(
+        part.map((u) => ({
+          sobject: 'PricebookEntry',
+          id: u.id,
+          fields: { UnitPrice: u.target.unitPrice, IsActive: true },
+        })),
+        { chunkSize: size, ...(signal ? { signal } : {}) },
+      );
+      for (const r of results) {
+        if (r.outcome === 'updated') continue;
+        const error = r.errors?.[0];
+        fail((part[r.index] as { target: PriceTarget }).target.ref, {
+          status: 'failed',
+          reason: `PricebookEntry: ${error?.statusCode ?? 'UNKNOWN'}: ${error?.message ?? ''}`,
+          statusCode: error?.statusCode,
+        });
+      }
+    } catch (error) {
+      failAll(
+        part.map((u) => u.target),
+        error,
+      );
+    }
+  });
+  return failures;
+}

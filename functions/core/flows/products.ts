@@ -1,0 +1,102 @@
+/**
+ * Flow 2 (products): ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
+ * Price Book entry per currency at the Dynamics sales price. The stored hash has two parts,
+ * `<product>.<price>`, so a changed price is recognised apart from other changes.
+ */
+import type { ConnectorConfig } from '#core/config/schema.ts';
+import type { EngineContext } from '#core/engine/context.ts';
+import { ConnectorError } from '#core/errors.ts';
+import { contentHash } from '#core/mapping/hash.ts';
+import { mapProductToProduct2, PRODUCT_SOURCE_FIELDS, unitPriceOf } from '#core/mapping/products.ts';
+import type { SalesforceApi } from '#core/ports/apis.ts';
+import { ReleasedProductsV2 } from '#dynamics/entities.ts';
+import type { ToSalesforceFlow, UpsertedRecord } from './flow.ts';
+import { ensureStandardPrices, type PriceTarget } from './price-book.ts';
+
+/** What the price book step needs of a mapped product. */
+interface ProductPrice {
+  readonly unitPrice: number;
+  readonly currencies: readonly (string | undefined)[];
+  readonly priceHash: string;
+}
+
+/** The ReleasedProductsV2 fields the Product2 mapping and the price read. */
+export function productFields(config: ConnectorConfig): string[] {
+  return [...new Set([...PRODUCT_SOURCE_FIELDS, ...Object.values(config.mappings.products)])];
+}
+
+/**
+ * The currencies of a product's standard entries: none named in an org without multi-currency;
+ * else `currencies.priceBook` when configured, otherwise the legal entity's currency (mapped
+ * through `currencies.map`).
+ */
+export function priceBookCurrencies(ctx: EngineContext, dataAreaId: string): (string | undefined)[] {
+  if (!ctx.reference.multiCurrency) return [undefined];
+  const { priceBook, map } = ctx.config.currencies;
+  if (priceBook.length > 0) return [...priceBook];
+  const entity = ctx.reference.legalEntities.get(dataAreaId);
+  if (!entity) {
+    throw new ConnectorError(`legal entity ${dataAreaId} has no known currency; check legalEntities`, {
+      code: 'CURRENCY_UNRESOLVED',
+    });
+  }
+  return [map[entity.currency] ?? entity.currency];
+}
+
+const unitOfMeasure = new WeakMap<SalesforceApi, Promise<boolean>>();
+
+/** Whether the org has Product2.QuantityUnitOfMeasure (one describe per client, remembered). */
+function hasQuantityUnit(salesforce: SalesforceApi, signal?: AbortSignal): Promise<boolean> {
+  let known = unitOfMeasure.get(salesforce);
+  if (!known) {
+    known = salesforce
+      .describe('Product2', signal ? { signal } : {})
+      .then((d) => d?.field('QuantityUnitOfMeasure')?.createable === true);
+    known.catch(() => unitOfMeasure.delete(salesforce));
+    unitOfMeasure.set(salesforce, known);
+  }
+  return known;
+}
+
+/** Splits a stored products hash into its parts. */
+function priceHashOf(stored: string | undefined): string | undefined {
+  const at = stored?.indexOf('.') ?? -1;
+  return stored && at >= 0 ? stored.slice(at + 1) : undefined;
+}
+
+/** The products flow for the shared sync procedure. */
+export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
+  name: 'products',
+  entity: ReleasedProductsV2,
+  idField: 'ItemNumber',
+  sobject: 'Product2',
+  externalIdField: (config: ConnectorConfig) => config.externalIds.product,
+  select: productFields,
+  async prepare(ctx: EngineContext, signal?: AbortSignal) {
+    const quantityUnitOfMeasure = await hasQuantityUnit(ctx.salesforce, signal);
+    return (record) => {
+      const fields = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure });
+      const unitPrice = unitPriceOf(record);
+      const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
+      const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });
+      const extra: ProductPrice = { unitPrice, currencies, priceHash };
+      return { fields, hash: `${contentHash(fields)}.${priceHash}`, extra };
+    };
+  },
+  afterUpsert(ctx: EngineContext, upserted: readonly UpsertedRecord[], signal?: AbortSignal) {
+    const targets: PriceTarget[] = [];
+    for (const u of upserted) {
+      const price = u.mapped.extra as ProductPrice;
+      // An updated product needs its entries checked only when its price part changed (or is unknown).
+      if (!u.created && priceHashOf(u.storedHash) === price.priceHash) continue;
+      targets.push({
+        ref: u.ref,
+        productId: u.salesforceId,
+        unitPrice: price.unitPrice,
+        currencies: price.currencies,
+        mode: u.created ? 'create' : 'reconcile',
+      });
+    }
+    return ensureStandardPrices(ctx, targets, signal);
+  },
+});

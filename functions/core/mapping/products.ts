@@ -1,0 +1,74 @@
+/**
+ * Flow 2 (products): a ReleasedProductsV2 record → Salesforce Product2 fields, and the unit price
+ * its Standard Price Book entries carry. Defaults cover what a rep needs to quote; configuration
+ * adds custom fields (Salesforce field ← Dynamics field).
+ */
+import type { ConnectorConfig } from '#core/config/schema.ts';
+import type { DynamicsRecord } from './customers.ts';
+import { externalIdValue } from './keys.ts';
+
+/** Default Product2 field ← ReleasedProductsV2 field (Name, IsActive and the External ID are set apart). */
+export const DEFAULT_PRODUCT_FIELDS: Readonly<Record<string, string>> = Object.freeze({
+  ProductCode: 'ItemNumber',
+  Description: 'ProductDescription',
+});
+
+/** The ReleasedProductsV2 fields the default mapping and the price read. */
+export const PRODUCT_SOURCE_FIELDS: readonly string[] = Object.freeze([
+  'dataAreaId',
+  'ItemNumber',
+  'ProductName',
+  'SearchName',
+  'ProductDescription',
+  'SalesPrice',
+  'SalesPriceQuantity',
+  'SalesUnitSymbol',
+]);
+
+export interface ProductMappingOptions {
+  /** Whether the org has Product2.QuantityUnitOfMeasure (it is sent only then). */
+  readonly quantityUnitOfMeasure?: boolean;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+function clean(value: unknown): unknown {
+  return value === '' || value === undefined ? null : value;
+}
+
+/**
+ * Maps a released product to Product2 fields. Name falls back from ProductName (the display
+ * name) to SearchName (F&O's upper-case search alias) to the item number, so it is never empty.
+ */
+export function mapProductToProduct2(
+  product: DynamicsRecord,
+  config: ConnectorConfig,
+  options: ProductMappingOptions = {},
+): Record<string, unknown> {
+  const dataAreaId = String(product.dataAreaId ?? '').toLowerCase();
+  const id = String(product.ItemNumber ?? '');
+  const out: Record<string, unknown> = {
+    [config.externalIds.product]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
+    Name: text(product.ProductName) ?? text(product.SearchName) ?? id,
+    IsActive: true,
+  };
+  for (const [sf, d365] of Object.entries(DEFAULT_PRODUCT_FIELDS)) out[sf] = clean(product[d365]);
+  if (options.quantityUnitOfMeasure) out.QuantityUnitOfMeasure = clean(product.SalesUnitSymbol);
+  for (const [sf, d365] of Object.entries(config.mappings.products)) out[sf] = clean(product[d365]);
+  return out;
+}
+
+/**
+ * The unit price for a price book entry: SalesPrice per SalesPriceQuantity (F&O prices a quantity
+ * of units; a quantity of 0 or none means per unit), rounded to cents as Salesforce currency
+ * fields store it. 0 when the product has no usable price, so it can still be quoted.
+ */
+export function unitPriceOf(product: DynamicsRecord): number {
+  const price = Number(product.SalesPrice);
+  if (!Number.isFinite(price)) return 0;
+  const quantity = Number(product.SalesPriceQuantity);
+  const per = Number.isFinite(quantity) && quantity > 0 ? price / quantity : price;
+  return Math.round(per * 100) / 100;
+}

@@ -1,0 +1,203 @@
+/**
+ * Flows 3 and 4 (won Opportunity / activated Order → Dynamics sales order): the one SOQL that
+ * reads the object with its lines and its Account, and the pure mapping to SalesOrderHeadersV2
+ * and SalesOrderLines. Lines are matched by LineNumber = their position (Salesforce Id order), a
+ * field F&O lets the caller set on create, so a retry can tell which lines already exist.
+ */
+import type { ConnectorConfig } from '#core/config/schema.ts';
+import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';
+import { parseExternalIdValue } from './keys.ts';
+import { resolutionFields } from './legal-entity.ts';
+
+export type SalesSource = 'Opportunity' | 'Order';
+
+/** One Salesforce line, numbered by its position. */
+export interface SourceLine {
+  readonly id: string;
+  /** 1-based position in Id order: the Dynamics LineNumber. */
+  readonly lineNumber: number;
+  /** The Dynamics ItemNumber from the product's External ID, or its ProductCode. */
+  readonly itemNumber: string | undefined;
+  readonly quantity: number;
+  readonly unitPrice: number | undefined;
+}
+
+/** A won Opportunity or an activated Order as the flow needs it. */
+export interface SourceOrder {
+  readonly sobject: SalesSource;
+  readonly id: string;
+  readonly eligible: boolean;
+  /** The sales order number already written back, if any. */
+  readonly writtenBack: string | undefined;
+  readonly name: string | undefined;
+  readonly accountId: string | undefined;
+  /** The Account's fields (key, resolution fields). */
+  readonly account: Readonly<Record<string, unknown>>;
+  readonly currency: unknown;
+  readonly lines: readonly SourceLine[];
+  /** The whole record, for configured extra header fields. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+const CHILDREN: Readonly<Record<SalesSource, string>> = {
+  Opportunity: 'OpportunityLineItems',
+  Order: 'OrderItems',
+};
+
+/** The write-back field of the source object. */
+export function salesOrderField(sobject: SalesSource, config: ConnectorConfig): string {
+  return sobject === 'Opportunity'
+    ? config.externalIds.opportunitySalesOrder
+    : config.externalIds.orderSalesOrder;
+}
+
+/** The SOQL reading one Opportunity/Order with its lines and Account fields (one call). */
+export function salesOrderQuery(
+  sobject: SalesSource,
+  id: string,
+  config: ConnectorConfig,
+  multiCurrency: boolean,
+): string {
+  const fields = new Set(['Id', 'AccountId', salesOrderField(sobject, config)]);
+  fields.add(sobject === 'Opportunity' ? 'IsWon' : 'StatusCode');
+  if (sobject === 'Opportunity') fields.add('Name');
+  else fields.add('OrderNumber');
+  if (multiCurrency) fields.add('CurrencyIsoCode');
+  for (const sf of Object.values(config.mappings.salesOrders)) fields.add(sf);
+  fields.add('Account.Name');
+  fields.add(`Account.${config.externalIds.account}`);
+  for (const f of resolutionFields(config, multiCurrency)) fields.add(`Account.${f}`);
+  const lineFields = soqlFields([
+    'Id',
+    'Quantity',
+    'UnitPrice',
+    'Product2Id',
+    `Product2.${config.externalIds.product}`,
+    'Product2.ProductCode',
+  ]);
+  return `SELECT ${soqlFields([...fields]).text}, (SELECT ${lineFields.text} FROM ${soqlIdent(CHILDREN[sobject]).text}) FROM ${soqlIdent(sobject).text} WHERE ${soql`Id = ${id}`}`;
+}
+
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+const obj = (v: unknown): Readonly<Record<string, unknown>> =>
+  v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+
+/** The Dynamics ItemNumber of a line's product: its External ID (the id part of `le:item`), else ProductCode. */
+export function itemNumberOf(
+  product: Readonly<Record<string, unknown>>,
+  config: ConnectorConfig,
+): string | undefined {
+  const key = str(product[config.externalIds.product]);
+  if (key) return parseExternalIdValue(key, config.legalEntities[0]).id;
+  return str(product.ProductCode);
+}
+
+/** Numbers lines by their position in Id order (Ids of one org sort by creation), so numbering is stable. */
+export function numberLines(
+  records: readonly Readonly<Record<string, unknown>>[],
+  config: ConnectorConfig,
+): SourceLine[] {
+  return [...records]
+    .sort((a, b) => String(a.Id).localeCompare(String(b.Id)))
+    .map((r, i) => ({
+      id: String(r.Id),
+      lineNumber: i + 1,
+      itemNumber: itemNumberOf(obj(r.Product2), config),
+      quantity: Number(r.Quantity ?? 0),
+      unitPrice: typeof r.UnitPrice === 'number' ? r.UnitPrice : undefined,
+    }));
+}
+
+/** Reads the query result into a SourceOrder. */
+export function parseSourceOrder(
+  sobject: SalesSource,
+  record: Readonly<Record<string, unknown>>,
+  config: ConnectorConfig,
+): SourceOrder {
+  const children = obj(record[CHILDREN[sobject]]);
+  const lineRecords = Array.isArray(children.records) ? (children.records as Record<string, unknown>[]) : [];
+  return {
+    sobject,
+    id: String(record.Id),
+    eligible: sobject === 'Opportunity' ? record.IsWon === true : record.StatusCode === 'Activated',
+    writtenBack: str(record[salesOrderField(sobject, config)]),
+    name: str(record.Name) ?? str(record.OrderNumber),
+    accountId: str(record.AccountId),
+    account: obj(record.Account),
+    currency: record.CurrencyIsoCode,
+    lines: numberLines(lineRecords, config),
+    raw: record,
+  };
+}
+
+/** An existing Dynamics line as matching needs it. */
+export interface ExistingLine {
+  readonly LineNumber?: unknown;
+  readonly ItemNumber?: unknown;
+}
+
+/** The outcome of matching: lines still to create, and positions where Dynamics holds another item. */
+export interface LinePlan {
+  readonly missing: readonly SourceLine[];
+  readonly conflicts: readonly string[];
+}
+
+/** Compares wanted lines with the order's existing lines by LineNumber. */
+export function planLines(wanted: readonly SourceLine[], existing: readonly ExistingLine[]): LinePlan {
+  const byNumber = new Map<number, ExistingLine>();
+  for (const line of existing) byNumber.set(Number(line.LineNumber), line);
+  const missing: SourceLine[] = [];
+  const conflicts: string[] = [];
+  for (const line of wanted) {
+    const found = byNumber.get(line.lineNumber);
+    if (!found) missing.push(line);
+    else if (String(found.ItemNumber ?? '').toLowerCase() !== (line.itemNumber ?? '').toLowerCase()) {
+      conflicts.push(
+        `line ${line.lineNumber} is ${String(found.ItemNumber)} in Dynamics but ${line.itemNumber} in Salesforce`,
+      );
+    }
+  }
+  return { missing, conflicts };
+}
+
+/** The SalesOrderHeadersV2 create body (no SalesOrderNumber: the number sequence assigns it). */
+export function headerRecord(
+  order: SourceOrder,
+  target: { readonly dataAreaId: string; readonly customerAccount: string; readonly currency: string },
+  config: ConnectorConfig,
+): Record<string, unknown> {
+  const header: Record<string, unknown> = {
+    dataAreaId: target.dataAreaId,
+    OrderingCustomerAccountNumber: target.customerAccount,
+    InvoiceCustomerAccountNumber: target.customerAccount,
+    CurrencyCode: target.currency,
+    CustomersOrderReference: order.id,
+  };
+  if (order.name) header.SalesOrderName = order.name.slice(0, 60);
+  for (const [dynamics, sf] of Object.entries(config.mappings.salesOrders)) {
+    const value = order.raw[sf];
+    if (value !== undefined && value !== null) header[dynamics] = value;
+  }
+  return header;
+}
+
+/** The SalesOrderLines create body for one line. */
+export function lineRecord(
+  line: SourceLine,
+  target: { readonly dataAreaId: string; readonly salesOrderNumber: string; readonly currency: string },
+  product: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    dataAreaId: target.dataAreaId,
+    SalesOrderNumber: target.salesOrderNumber,
+    LineNumber: line.lineNumber,
+    ItemNumber: line.itemNumber,
+    OrderedSalesQuantity: line.quantity,
+    CurrencyCode: target.currency,
+  };
+  if (line.unitPrice !== undefined) record.SalesPrice = line.unitPrice;
+  const unit = product?.SalesUnitSymbol;
+  if (typeof unit === 'string' && unit) record.SalesUnitSymbol = unit;
+  return record;
+}

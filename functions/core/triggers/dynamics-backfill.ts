@@ -1,0 +1,189 @@
+/**
+ * The Dynamics-side backfill: brings Salesforce up to date with CustomersV3 and ReleasedProductsV2,
+ * legal entity by legal entity, one OData page in memory at a time.
+ * - With a configured modified-timestamp field (`modifiedFields[entity]`): only records modified
+ *   since the stored watermark (minus `schedules.watermarkOverlapSeconds`), oldest first; the
+ *   watermark advances after each page's work is done or enqueued.
+ * - Otherwise (F&O has no such field by default): a paged scan whose records go through the
+ *   content-hash comparison of `syncRecords`, so an unchanged re-run writes nothing to Salesforce.
+ * Records that hit a transient error are enqueued as stubs for the worker. `$skip` paging under
+ * concurrent deletes can miss a record; the next scan (or `full`) picks it up.
+ * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#filter-details
+ */
+import type { EngineContext } from '#core/engine/context.ts';
+import type { DynamicsRecord } from '#core/mapping/customers.ts';
+import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
+import { ge } from '#dynamics/odata.ts';
+import { type SyncEntity, type SyncSummary, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
+
+export interface BackfillProgress {
+  readonly entity: SyncEntity;
+  readonly legalEntity: string;
+  readonly pages: number;
+  readonly read: number;
+  readonly upserted: number;
+  readonly created: number;
+  readonly updated: number;
+  readonly skipped: number;
+  readonly failed: number;
+  /** Records enqueued for the worker after a transient error. */
+  readonly deferred: number;
+  /** Calls since the backfill started, as the clients count them. */
+  readonly apiCalls: { readonly dynamics: number; readonly salesforce: number };
+  /** True on the last report of this entity and legal entity. */
+  readonly done: boolean;
+}
+
+export interface BackfillOptions {
+  readonly entities: readonly SyncEntity[];
+  /** Ignore stored watermarks (the watermark is still advanced). */
+  readonly full?: boolean;
+  readonly signal?: AbortSignal;
+  /** Called after every page and at the end of each entity and legal entity. */
+  readonly onProgress?: (progress: BackfillProgress) => void;
+}
+
+export interface BackfillReport {
+  readonly runs: readonly BackfillProgress[];
+  /** Why the backfill stopped early (abort, Salesforce unavailable or over budget), if it did. */
+  readonly stopped?: string;
+}
+
+/** The checkpoint holding an entity's watermark in one legal entity. */
+export function watermarkName(entity: SyncEntity, dataAreaId: string): string {
+  return `watermark:dynamics:${entity}:${dataAreaId}`;
+}
+
+const ZERO = { read: 0, upserted: 0, created: 0, updated: 0, skipped: 0, failed: 0, deferred: 0 };
+
+/** Runs the backfill for the given entities over every configured legal entity. */
+export async function runDynamicsBackfill(
+  ctx: EngineContext,
+  options: BackfillOptions,
+): Promise<BackfillReport> {
+  const signal = options.signal ?? ctx.signal;
+  const d0 = ctx.dynamics.counter.snapshot().total;
+  const s0 = ctx.salesforce.counter.snapshot().total;
+  const calls = () => ({
+    dynamics: ctx.dynamics.counter.snapshot().total - d0,
+    salesforce: ctx.salesforce.counter.snapshot().total - s0,
+  });
+  const runs: BackfillProgress[] = [];
+  for (const entity of options.entities) {
+    const flow = TO_SALESFORCE_FLOWS[entity];
+    if (!ctx.config.flows[flow.name].enabled) continue;
+    for (const legalEntity of ctx.config.legalEntities) {
+      let progress: BackfillProgress = {
+        entity,
+        legalEntity,
+        pages: 0,
+        ...ZERO,
+        apiCalls: calls(),
+        done: false,
+      };
+      const report = (summary: SyncSummary | undefined, done: boolean) => {
+        progress = {
+          ...progress,
+          pages: progress.pages + (summary ? 1 : 0),
+          read: progress.read + (summary?.read ?? 0),
+          upserted: progress.upserted + (summary?.upserted ?? 0),
+          created: progress.created + (summary?.created ?? 0),
+          updated: progress.updated + (summary?.updated ?? 0),
+          skipped: progress.skipped + (summary?.skipped ?? 0),
+          failed: progress.failed + (summary?.failed ?? 0),
+          deferred: progress.deferred + (summary?.deferred ?? 0),
+          apiCalls: calls(),
+          done,
+        };
+        options.onProgress?.(progress);
+      };
+      const stopped = await backfillOne(ctx, entity, legalEntity, options.full === true, signal, report);
+      runs.push(progress);
+      if (stopped) return { runs, stopped };
+    }
+  }
+  return { runs };
+}
+
+/** One entity in one legal entity; returns a reason when the backfill must stop. */
+async function backfillOne(
+  ctx: EngineContext,
+  entity: SyncEntity,
+  legalEntity: string,
+  full: boolean,
+  signal: AbortSignal | undefined,
+  report: (summary: SyncSummary | undefined, done: boolean) => void,
+): Promise<string | undefined> {
+  const flow = TO_SALESFORCE_FLOWS[entity];
+  const modified = ctx.config.modifiedFields[entity];
+  const checkpoint = watermarkName(entity, legalEntity);
+  let watermark = modified ? await ctx.state.getCheckpoint(checkpoint) : undefined;
+  let filter: ReturnType<typeof ge> | undefined;
+  if (modified && watermark && !full) {
+    const overlapMs = ctx.config.schedules.watermarkOverlapSeconds * 1000;
+    filter = ge(modified, new Date(Date.parse(watermark.value) - overlapMs));
+  }
+  const select = [...flow.select(ctx.config), ...(modified ? [modified] : [])];
+  const pages = ctx.dynamics.readPages(
+    flow.entity,
+    {
+      company: legalEntity,
+      select: select as never,
+      filter,
+      // Oldest first, so a watermark taken after each page never passes an unread record.
+      orderBy: modified ? [modified, ...flow.entity.keys] : undefined,
+    },
+    { signal },
+  );
+  for await (const page of pages) {
+    const records = page.records as readonly DynamicsRecord[];
+    const result = await syncRecords(ctx, entity, records, { trigger: 'backfill', signal });
+    const deferred = result.outcomes.flatMap((o, i) => (o.status === 'deferred' ? [records[i] ?? {}] : []));
+    if (deferred.length > 0) {
+      const at = ctx.now();
+      await ctx.queue.send(
+        QUEUES.toSalesforce,
+        deferred.map((r) => ({ body: stubOf(entity, flow.idField, r, at) })),
+      );
+    }
+    if (modified) {
+      const newest = newestOf(records, modified);
+      if (newest !== undefined && (!watermark || newest > Date.parse(watermark.value))) {
+        watermark = await ctx.state.putCheckpoint(checkpoint, new Date(newest).toISOString());
+      }
+    }
+    report(result.summary, false);
+    if (signal?.aborted) {
+      report(undefined, true);
+      return 'aborted';
+    }
+    if (result.summary.deferred > 0 && result.summary.upserted === 0) {
+      report(undefined, true);
+      return 'Salesforce unavailable or over its API budget; the rest waits for the next run';
+    }
+  }
+  report(undefined, true);
+  return undefined;
+}
+
+function stubOf(entity: SyncEntity, idField: string, record: DynamicsRecord, at: number): DynamicsStub {
+  return {
+    kind: 'dynamics-stub',
+    entity,
+    key: {
+      dataAreaId: String(record.dataAreaId ?? '').toLowerCase(),
+      [idField]: String(record[idField] ?? ''),
+    },
+    trigger: 'backfill',
+    observedAt: at,
+  };
+}
+
+function newestOf(records: readonly DynamicsRecord[], field: string): number | undefined {
+  let newest: number | undefined;
+  for (const r of records) {
+    const t = typeof r[field] === 'string' ? Date.parse(r[field] as string) : Number.NaN;
+    if (!Number.isNaN(t) && (newest === undefined || t > newest)) newest = t;
+  }
+  return newest;
+}
