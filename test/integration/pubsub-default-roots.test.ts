@@ -19,8 +19,9 @@ describe('Pub/Sub subscriber TLS trust', () => {
     const h = harness;
     h.feed.publish(accountUpdate(1, h.clock));
     const session = await h.tokens.getSession();
-    // grpc-js reads only GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when it is set, ignoring Node's store.
-    const { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: _ignored, NODE_EXTRA_CA_CERTS: _extra, ...env } = process.env;
+    // The subscriber hands grpc-js Node's default store, so trust works even where
+    // GRPC_DEFAULT_SSL_ROOTS_FILE_PATH points grpc-js at another bundle (as on these machines).
+    const { NODE_EXTRA_CA_CERTS: _extra, ...env } = process.env;
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       execFile(
         process.execPath,
@@ -42,7 +43,7 @@ describe('Pub/Sub subscriber TLS trust', () => {
     return result;
   }
 
-  it('trusts a CA from NODE_EXTRA_CA_CERTS with the default roots when GRPC_DEFAULT_SSL_ROOTS_FILE_PATH is unset', async () => {
+  it('trusts a CA from NODE_EXTRA_CA_CERTS, as undici and MSAL do, whatever GRPC_DEFAULT_SSL_ROOTS_FILE_PATH says', async () => {
     expect(await runChild((caFile) => ({ NODE_EXTRA_CA_CERTS: caFile }))).toEqual({
       code: 0,
       stdout: 'received 1\n',

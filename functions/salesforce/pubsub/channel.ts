@@ -3,6 +3,7 @@
  * `tenantid`) taken from the session source on every RPC, so a re-minted token is used at once.
  * https://developer.salesforce.com/docs/platform/pub-sub-api/guide/supported-auth.html
  */
+import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { type PubSubClient, pubSubClientConstructor } from './proto.ts';
@@ -15,9 +16,10 @@ export interface PubSubChannelOptions {
   /** `host:port`; default {@link DEFAULT_PUBSUB_ENDPOINT}. */
   readonly endpoint?: string;
   /**
-   * PEM roots to trust instead of the defaults, for a private CA. Needed because grpc-js reads
-   * only `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH` when that variable is set; otherwise it uses Node's
-   * default store, which includes NODE_EXTRA_CA_CERTS.
+   * PEM roots to trust. Default: Node's default CA store (bundled roots plus NODE_EXTRA_CA_CERTS
+   * and anything added with tls.setDefaultCACertificates), the same trust undici and MSAL use.
+   * Passed explicitly because grpc-js would otherwise read only GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
+   * when that variable is set.
    */
   readonly rootCerts?: string | Uint8Array;
   readonly channelOptions?: grpc.ChannelOptions;
@@ -35,7 +37,7 @@ export async function sessionMetadata(tokens: SalesforceTokenSource): Promise<gr
 
 /** A `PubSub` client over TLS whose every call carries the session metadata. */
 export function createPubSubClient(options: PubSubChannelOptions): PubSubClient {
-  const roots = options.rootCerts === undefined ? null : Buffer.from(options.rootCerts);
+  const roots = Buffer.from(options.rootCerts ?? tls.getCACertificates('default').join('\n'));
   const callCredentials = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
     sessionMetadata(options.tokens).then(
       (metadata) => callback(null, metadata),
