@@ -5,10 +5,12 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { ConnectorError } from '#core/errors.ts';
 import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts';
+import { pingCommand } from './ping.ts';
 import { sandboxCommand } from './sandbox.ts';
 
 const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
   sandboxCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  pingCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
 ];
 
 function overview(): string {

@@ -1,0 +1,153 @@
+/**
+ * `ml-connector ping`: checks a configuration and its credentials against the real systems and
+ * reports each finding with its fix. It only reads: tokens, LegalEntities, Currencies, describes,
+ * /limits and Pub/Sub GetTopic. Nothing is written to either system.
+ */
+import type { ConnectorClients } from '#adapters/clients.ts';
+import type { ConnectorConfig } from '#core/config/schema.ts';
+import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
+import { AuthError, ConnectorError, HttpError } from '#core/errors.ts';
+import { LegalEntities } from '#dynamics/entities.ts';
+import { createPubSubClient } from '#salesforce/pubsub/channel.ts';
+import { getTopic } from '#salesforce/pubsub/rpc.ts';
+
+export interface PingCheck {
+  readonly system: 'dynamics' | 'salesforce' | 'configuration';
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly fix?: string | undefined;
+}
+
+export interface PingReport {
+  readonly ok: boolean;
+  readonly checks: readonly PingCheck[];
+}
+
+/** The CDC channels the enabled flows subscribe to. */
+export function cdcTopics(config: ConnectorConfig): string[] {
+  const topics: string[] = [];
+  if (config.flows.accountWriteBack.enabled) topics.push('/data/AccountChangeEvent');
+  if (config.flows.wonOpportunities.enabled) topics.push('/data/OpportunityChangeEvent');
+  if (config.flows.activatedOrders.enabled) topics.push('/data/OrderChangeEvent');
+  return topics;
+}
+
+function failure(system: PingCheck['system'], name: string, error: unknown): PingCheck {
+  if (error instanceof AuthError) {
+    return { system, name, ok: false, detail: error.message, fix: error.hint };
+  }
+  if (error instanceof HttpError && error.status === 401 && system === 'dynamics') {
+    return {
+      system,
+      name,
+      ok: false,
+      detail: `the token was minted but F&O answered 401 (${error.url})`,
+      fix:
+        'register the client id in F&O (System administration > Setup > Microsoft Entra applications) and map it to a ' +
+        'user; check that dynamics.environment is exactly the environment URL (the token audience)',
+    };
+  }
+  const detail = error instanceof ConnectorError ? error.message : String(error);
+  return { system, name, ok: false, detail };
+}
+
+export async function runPing(config: ConnectorConfig, clients: ConnectorClients): Promise<PingReport> {
+  const checks: PingCheck[] = [];
+
+  let dynamicsOk = false;
+  try {
+    let entities = 0;
+    for await (const _ of clients.dynamics.read(LegalEntities, { select: ['LegalEntityId'] })) entities += 1;
+    checks.push({
+      system: 'dynamics',
+      name: 'token and OData service',
+      ok: true,
+      detail: `token minted for ${clients.dynamics.environmentUrl}; OData answered (${entities} legal entities visible)`,
+    });
+    dynamicsOk = true;
+  } catch (error) {
+    checks.push(failure('dynamics', 'token and OData service', error));
+  }
+
+  let salesforceOk = false;
+  try {
+    const session = await clients.salesforce.tokenSource.getSession();
+    const limits = await clients.salesforce.limits();
+    const { Max, Remaining } = limits.DailyApiRequests;
+    checks.push({
+      system: 'salesforce',
+      name: 'token and REST API',
+      ok: true,
+      detail: `token minted at My Domain; REST at ${session.instanceUrl}; org ${session.orgId}`,
+    });
+    const low = Remaining < config.salesforce.apiReserve;
+    checks.push({
+      system: 'salesforce',
+      name: 'daily API allocation',
+      ok: !low,
+      detail: `${Remaining.toLocaleString('en-US')} of ${Max.toLocaleString('en-US')} calls remaining (reserve for people: ${config.salesforce.apiReserve.toLocaleString('en-US')})`,
+      ...(low
+        ? { fix: 'wait for the rolling 24-hour window, lower salesforce.apiReserve, or buy more API calls' }
+        : {}),
+    });
+    salesforceOk = true;
+  } catch (error) {
+    checks.push(failure('salesforce', 'token and REST API', error));
+  }
+
+  if (dynamicsOk && salesforceOk) {
+    try {
+      const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce);
+      checks.push({
+        system: 'configuration',
+        name: 'legal entities and currencies',
+        ok: true,
+        detail: config.legalEntities
+          .map((le) => `${le} (${reference.legalEntities.get(le)?.currency ?? '?'})`)
+          .join(', '),
+      });
+      checks.push({
+        system: 'configuration',
+        name: 'External ID and write-back fields',
+        ok: true,
+        detail: `Account.${config.externalIds.account}, Product2.${config.externalIds.product} are unique External IDs`,
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigurationCheckError)) throw error;
+      for (const p of error.problems) {
+        checks.push({ system: 'configuration', name: p.key, ok: false, detail: p.problem, fix: p.fix });
+      }
+    }
+
+    const pubsub = createPubSubClient({
+      tokens: clients.salesforce.tokenSource,
+      endpoint: config.salesforce.pubsubEndpoint,
+    });
+    try {
+      for (const topic of cdcTopics(config)) {
+        try {
+          const info = await getTopic(pubsub, topic);
+          checks.push({
+            system: 'salesforce',
+            name: `Pub/Sub ${topic}`,
+            ok: info.can_subscribe,
+            detail: info.can_subscribe ? 'can subscribe' : 'the integration user may not subscribe',
+            ...(info.can_subscribe
+              ? {}
+              : { fix: 'grant the integration user read access to the object and its change events' }),
+          });
+        } catch (error) {
+          checks.push({
+            ...failure('salesforce', `Pub/Sub ${topic}`, error),
+            fix: `enable Change Data Capture for ${topic.replace('/data/', '').replace('ChangeEvent', '')} (Setup > Change Data Capture), and check salesforce.pubsubEndpoint`,
+          });
+        }
+      }
+    } finally {
+      pubsub.close();
+    }
+  }
+
+  return { ok: checks.every((c) => c.ok), checks };
+}

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PingReport } from '#cli/ping-checks.ts';
+import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
+
+const bin = new URL('../../bin/ml-connector.ts', import.meta.url).pathname;
+
+describe('ml-connector ping', () => {
+  let sandboxes: Sandboxes;
+  let dir: string;
+  beforeAll(async () => {
+    sandboxes = await startSandboxes({ dynamics: { customers: 30, products: 10, salesOrders: 0 } });
+    dir = mkdtempSync(join(tmpdir(), 'mlc-ping-'));
+  });
+  afterAll(async () => {
+    await sandboxes?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function configFile(
+    name: string,
+    edits: { legalEntities?: string; accountField?: string; myDomain?: string } = {},
+  ) {
+    const { dynamics, salesforce } = sandboxes.info;
+    const path = join(dir, `${name}.yaml`);
+    writeFileSync(
+      path,
+      [
+        'dynamics:',
+        `  environment: ${dynamics.environmentUrl}`,
+        `  tenantId: ${dynamics.tenantId}`,
+        `  authorityHost: ${dynamics.authorityHost}`,
+        'salesforce:',
+        `  myDomain: ${edits.myDomain ?? salesforce.myDomainUrl}`,
+        `  pubsubEndpoint: ${salesforce.pubsubEndpoint}`,
+        '  apiReserve: 100',
+        `legalEntities: ${edits.legalEntities ?? '[usmf, demf, gbsi]'}`,
+        ...(edits.accountField ? ['externalIds:', `  account: ${edits.accountField}`] : []),
+        '',
+      ].join('\n'),
+    );
+    return path;
+  }
+
+  function ping(config: string, secretOverrides: Record<string, string> = {}) {
+    const { dynamics, salesforce } = sandboxes.info;
+    const env = {
+      ...process.env,
+      XDG_CONFIG_HOME: dir,
+      ML_CONNECTOR_DYNAMICS_CLIENT_ID: dynamics.clientId,
+      ML_CONNECTOR_DYNAMICS_CLIENT_SECRET: dynamics.clientSecret,
+      ML_CONNECTOR_SALESFORCE_CLIENT_ID: salesforce.clientId,
+      ML_CONNECTOR_SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+      ML_CONNECTOR_BUSINESS_EVENT_SECRET: 'unused-here',
+      ...secretOverrides,
+    };
+    return new Promise<{ code: number; report: PingReport | undefined; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, 'ping', '--config', config, '--json'],
+        { env, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
+          resolve({ code, report: stdout ? (JSON.parse(stdout) as PingReport) : undefined, stderr });
+        },
+      );
+    });
+  }
+
+  const failed = (report: PingReport | undefined) => report?.checks.filter((c) => !c.ok) ?? [];
+
+  it('reports everything fits for a correct configuration and exits 0', async () => {
+    const { code, report } = await ping(configFile('good'));
+    expect(failed(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report?.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        'token and OData service',
+        'daily API allocation',
+        'Pub/Sub /data/AccountChangeEvent',
+      ]),
+    );
+  });
+
+  it('explains a wrong Dynamics client secret with its fix and exits 1', async () => {
+    const { code, report } = await ping(configFile('good'), {
+      ML_CONNECTOR_DYNAMICS_CLIENT_SECRET: 'not-the-secret',
+    });
+    expect(code).toBe(1);
+    expect(failed(report)).toEqual([
+      expect.objectContaining({
+        system: 'dynamics',
+        detail: expect.stringContaining('7000215'),
+        fix: expect.any(String),
+      }),
+    ]);
+    expect(JSON.stringify(report)).not.toContain('not-the-secret');
+  });
+
+  it('explains a token endpoint on the wrong Salesforce host', async () => {
+    const wrongHost = configFile('wrong-host', { myDomain: sandboxes.info.salesforce.instanceUrl });
+    const { code, report } = await ping(wrongHost);
+    expect(code).toBe(1);
+    expect(failed(report)[0]).toMatchObject({
+      system: 'salesforce',
+      fix: expect.stringContaining('My Domain'),
+    });
+  });
+
+  it('names an unknown legal entity and a field that is not an External ID, each with its fix', async () => {
+    const config = configFile('bad-config', {
+      legalEntities: '[usmf, frrt]',
+      accountField: 'D365_Legal_Entity__c',
+    });
+    const { code, report } = await ping(config);
+    expect(code).toBe(1);
+    expect(failed(report).map((c) => c.name)).toEqual(['legalEntities', 'externalIds.account']);
+    expect(failed(report).every((c) => c.fix)).toBe(true);
+  });
+
+  it('exits 2 with the fix when there is no configuration file', async () => {
+    const { code, stderr } = await ping(join(dir, 'missing.yaml'));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/ml-connector init/);
+  });
+});
