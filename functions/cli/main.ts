@@ -5,11 +5,15 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { ConnectorError } from '#core/errors.ts';
 import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts';
+import { credentialsCommand } from './credentials.ts';
+import { initCommand } from './init.ts';
 import { pingCommand } from './ping.ts';
 import { sandboxCommand } from './sandbox.ts';
 
 const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
   sandboxCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  initCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  credentialsCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   pingCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
 ];
 
