@@ -6,6 +6,7 @@
 import type { ConnectorClients } from '#adapters/clients.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
+import { cdcTopics } from '#core/engine/topics.ts';
 import { AuthError, ConnectorError, HttpError } from '#core/errors.ts';
 import { LegalEntities } from '#dynamics/entities.ts';
 import { createPubSubClient } from '#salesforce/pubsub/channel.ts';
@@ -22,15 +23,6 @@ export interface PingCheck {
 export interface PingReport {
   readonly ok: boolean;
   readonly checks: readonly PingCheck[];
-}
-
-/** The CDC channels the enabled flows subscribe to. */
-export function cdcTopics(config: ConnectorConfig): string[] {
-  const topics: string[] = [];
-  if (config.flows.accountWriteBack.enabled) topics.push('/data/AccountChangeEvent');
-  if (config.flows.wonOpportunities.enabled) topics.push('/data/OpportunityChangeEvent');
-  if (config.flows.activatedOrders.enabled) topics.push('/data/OrderChangeEvent');
-  return topics;
 }
 
 function failure(system: PingCheck['system'], name: string, error: unknown): PingCheck {
