@@ -25,7 +25,7 @@ describe('checkConfiguration', () => {
   });
 
   it('refuses to run with every problem and its fix: an unknown legal entity and a non-External-ID field', async () => {
-    const config = sandboxConfig(h.sandboxes, {
+    const config = sandboxConfig(h.sandboxes.info, {
       legalEntities: ['usmf', 'frrt'],
       legalEntityRules: [],
       externalIds: { account: 'D365_Legal_Entity__c' },

@@ -9,8 +9,8 @@ import { type ConnectorClients, createClients } from '#adapters/clients.ts';
 import { createConsoleLogger } from '#adapters/local/console-logger.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
+import { sandboxConfig } from '#cli/demo-config.ts';
 import type { ConnectorConfig, ConnectorConfigInput } from '#core/config/schema.ts';
-import { validateConfig } from '#core/config/validate.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
@@ -36,45 +36,6 @@ export interface EngineHarnessOptions {
   readonly config?: Partial<ConnectorConfigInput>;
 }
 
-/** The configuration the harness uses for the sandboxes' example business. */
-export function sandboxConfig(
-  sandboxes: Sandboxes,
-  overrides: Partial<ConnectorConfigInput> = {},
-): ConnectorConfig {
-  const { dynamics, salesforce } = sandboxes.info;
-  return validateConfig({
-    dynamics: {
-      environment: dynamics.environmentUrl,
-      tenantId: dynamics.tenantId,
-      authorityHost: dynamics.authorityHost,
-    },
-    salesforce: {
-      myDomain: salesforce.myDomainUrl,
-      pubsubEndpoint: salesforce.pubsubEndpoint,
-      apiReserve: 100,
-    },
-    legalEntities: ['usmf', 'demf', 'gbsi'],
-    legalEntityRules: [
-      { field: 'D365_Legal_Entity__c' },
-      { billingCountry: { US: 'usmf', DE: 'demf', GB: 'gbsi' } },
-      { default: 'usmf' },
-    ],
-    businessEvents: {
-      events: {
-        MLCustomerChangedBusinessEvent: {
-          entity: 'CustomersV3',
-          keyFields: { CustomerAccount: 'CustomerAccount' },
-        },
-        MLReleasedProductChangedBusinessEvent: {
-          entity: 'ReleasedProductsV2',
-          keyFields: { ItemNumber: 'ItemNumber' },
-        },
-      },
-    },
-    ...overrides,
-  });
-}
-
 export async function startEngineHarness(options: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const sandboxes = await startSandboxes({
     ...options.sandboxes,
@@ -86,7 +47,7 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)));
   const logger = createConsoleLogger({ level: 'debug', stream });
-  const config = sandboxConfig(sandboxes, options.config);
+  const config = sandboxConfig(sandboxes.info, options.config);
   const { dynamics, salesforce } = sandboxes.info;
   const clients = createClients(
     config,
@@ -129,3 +90,5 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
     },
   };
 }
+
+export { sandboxConfig };
