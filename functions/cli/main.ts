@@ -9,8 +9,10 @@ import { credentialsCommand } from './credentials.ts';
 import { initCommand } from './init.ts';
 import { pingCommand } from './ping.ts';
 import { sandboxCommand } from './sandbox.ts';
+import { startCommand } from './start.ts';
 
 const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
+  startCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   sandboxCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   initCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   credentialsCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
