@@ -4,23 +4,18 @@
  * runs the demo against them, and says so.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { type ConnectorClients, createClients } from '#adapters/clients.ts';
-import { createConsoleLogger } from '#adapters/local/console-logger.ts';
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ConnectorClients } from '#adapters/clients.ts';
 import { startLocalRunner } from '#adapters/local/runner.ts';
 import { createFileSecrets } from '#adapters/local/secrets-file.ts';
-import { openDatabase } from '#adapters/local/sqlite.ts';
-import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
-import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { checkConfiguration } from '#core/engine/check.ts';
-import type { EngineContext } from '#core/engine/context.ts';
 import { type Secrets, staticSecrets } from '#core/ports/secrets.ts';
 import { type CliIo, type CommandSpec, ExitCode, intOption } from './command.ts';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from './config-file.ts';
 import { describeBusiness, describeSalesforce, runSalesStory } from './demo.ts';
 import { sandboxConfig } from './demo-config.ts';
+import { DEFAULT_STATE, openLocalEngine } from './local-engine.ts';
 
 const options = {
   config: { type: 'string' },
@@ -32,8 +27,6 @@ const options = {
   products: { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
-
-const DEFAULT_STATE = '.ml-connector/state.db';
 
 function waitForStop(io: CliIo): Promise<void> {
   return new Promise((resolve) => {
@@ -56,31 +49,19 @@ interface DemoHooks {
   afterSync(clients: ConnectorClients): Promise<void>;
 }
 
-async function runConnector(io: CliIo, running: Running, values: Record<string, unknown>, demo?: DemoHooks) {
+async function runConnector(
+  io: CliIo,
+  running: Running,
+  values: Record<string, string | boolean | undefined>,
+  demo?: DemoHooks,
+) {
   const say = (line: string) => io.stdout.write(`${line}\n`);
-  const level = (values['log-level'] as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'warn';
-  const logger = createConsoleLogger({ level, stream: io.stderr });
-  const clients = createClients(running.config, await running.secrets.get(), { logger });
-  mkdirSync(dirname(running.statePath), { recursive: true });
-  const db = openDatabase(running.statePath);
-  const state = createSqliteStateStore({ database: db });
-  const queue = createSqliteWorkQueue({ database: db });
+  const engine = await openLocalEngine(io, values as { 'log-level'?: string }, running);
   try {
-    const reference = await checkConfiguration(running.config, clients.dynamics, clients.salesforce);
-    const ctx: EngineContext = {
-      config: running.config,
-      dynamics: clients.dynamics,
-      salesforce: clients.salesforce,
-      state,
-      queue,
-      logger,
-      reference,
-      now: Date.now,
-    };
     const runner = await startLocalRunner({
-      ctx,
-      tokens: clients.salesforce.tokenSource,
-      secrets: running.secrets,
+      ctx: engine.ctx,
+      tokens: engine.clients.salesforce.tokenSource,
+      secrets: engine.secrets,
       receiver: {
         ...(values['receiver-host'] ? { host: String(values['receiver-host']) } : {}),
         port: intOption('receiver-port', values['receiver-port'] as string | undefined, 0),
@@ -90,33 +71,30 @@ async function runConnector(io: CliIo, running: Running, values: Record<string, 
       },
     });
     say(`Business-event receiver: ${runner.receiverUrl}`);
-    await demo?.beforeSync(clients, runner.receiverUrl);
+    await demo?.beforeSync(engine.clients, runner.receiverUrl);
     say('Initial sync (backfill) running...');
     await runner.backfill();
     await runner.idle({ timeoutMs: 10 * 60_000 });
-    await demo?.afterSync(clients);
-    const d = clients.dynamics.counter.snapshot();
-    const s = clients.salesforce.counter.snapshot();
+    await demo?.afterSync(engine.clients);
     say('');
-    say(
-      `API calls so far: Dynamics ${d.total} (${Object.entries(d.byOperation)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')});`,
-    );
-    say(
-      `  Salesforce ${s.total} (${Object.entries(s.byOperation)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}).`,
-    );
+    say(`API calls so far: ${describeCalls(engine.clients)}.`);
     say('Running: the receiver, the CDC stream and the backfill schedule. Ctrl-C to stop.');
     await waitForStop(io);
     say('Stopping: finishing work in hand...');
     await runner.stop();
     say('Stopped. Unfinished work stays queued in the state database for the next start.');
   } finally {
-    await clients.close();
-    db.close();
+    await engine.close();
   }
+}
+
+/** API calls made by the two clients, by operation. */
+export function describeCalls(clients: ConnectorClients): string {
+  const part = (name: string, snapshot: { total: number; byOperation: Readonly<Record<string, number>> }) =>
+    `${name} ${snapshot.total} (${Object.entries(snapshot.byOperation)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`;
+  return `${part('Dynamics', clients.dynamics.counter.snapshot())}; ${part('Salesforce', clients.salesforce.counter.snapshot())}`;
 }
 
 export const startCommand: CommandSpec<typeof options> = {
