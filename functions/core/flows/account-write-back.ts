@@ -14,12 +14,11 @@ import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
 import { CustomersV3 } from '#dynamics/entities.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { soql, soqlFields } from '#salesforce/soql.ts';
+import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
 import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {
   legalEntityField,
   ParkedError,
-  resolutionFields,
   resolveCurrency,
   resolveLegalEntity,
 } from '../mapping/legal-entity.ts';
@@ -27,15 +26,16 @@ import { type AttemptInfo, audit, claim, newOwner } from './exactly-once.ts';
 
 /** The default CustomerAccount prefix (a config key `accountWriteBack.customerAccountPrefix` is proposed). */
 export const DEFAULT_CUSTOMER_PREFIX = 'SF-';
-const DIGITS = 6;
 const FLOW = 'account-write-back';
 
+/** Per-call options: the attempt facts for the audit trail, the number prefix and the lease owner. */
 export interface WriteBackOptions extends Partial<AttemptInfo> {
   readonly prefix?: string;
   /** Lease owner (the worker's id); default a new one per call. */
   readonly owner?: string;
 }
 
+/** Succeeded (customer created now) or exists (the Account had a key); skipped or parked with the reason. */
 export type WriteBackResult =
   | {
       readonly outcome: 'succeeded' | 'exists';
@@ -45,22 +45,8 @@ export type WriteBackResult =
     }
   | { readonly outcome: 'skipped' | 'parked'; readonly reason: string };
 
-const ADDRESS: Readonly<Record<string, string>> = {
-  AddressStreet: 'BillingStreet',
-  AddressCity: 'BillingCity',
-  AddressState: 'BillingState',
-  AddressZipCode: 'BillingPostalCode',
-  AddressCountryRegionISOCode: 'BillingCountryCode',
-  PrimaryContactPhone: 'Phone',
-  PrimaryContactURL: 'Website',
-};
-
 async function readAccount(ctx: EngineContext, id: string): Promise<Record<string, unknown> | undefined> {
-  const { config } = ctx;
-  const fields = new Set(['Id', 'Name', config.externalIds.account, ...Object.values(ADDRESS)]);
-  for (const f of resolutionFields(config, ctx.reference.multiCurrency)) fields.add(f);
-  for (const f of Object.values(config.mappings.accountWriteBack)) fields.add(f);
-  const text = `SELECT ${soqlFields([...fields]).text} FROM Account WHERE ${soql`Id = ${id}`} LIMIT 1`;
+  const text = accountQuery(ctx.config, ctx.reference.multiCurrency, id);
   for await (const record of ctx.salesforce.query<Record<string, unknown>>(text, optionsOf(ctx)))
     return record;
   return undefined;
@@ -80,7 +66,7 @@ export async function allocateCustomerAccount(
     const next = Number(current?.value ?? 0) + 1;
     try {
       await ctx.state.putCheckpoint(name, String(next), { expectedVersion: current?.version ?? 0 });
-      return `${prefix}${String(next).padStart(DIGITS, '0')}`;
+      return formatCustomerAccount(prefix, next);
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
     }
@@ -88,35 +74,23 @@ export async function allocateCustomerAccount(
   throw new ConditionFailedError(`${name}: too much contention allocating a customer account`);
 }
 
-function customerRecord(
-  account: Readonly<Record<string, unknown>>,
-  target: { dataAreaId: string; customerAccount: string; currency: string; group: string },
+/**
+ * Creates the customer, or confirms that it exists from an earlier attempt. A duplicate on a
+ * number this record already tried to create is ours (the earlier POST went through); on a first
+ * try it is someone else's unless the name matches. Returns false when the number is taken.
+ */
+async function createOrConfirm(
   ctx: EngineContext,
-): Record<string, unknown> {
-  const record: Record<string, unknown> = {
-    dataAreaId: target.dataAreaId,
-    CustomerAccount: target.customerAccount,
-    OrganizationName: String(account.Name ?? target.customerAccount).slice(0, 100),
-    PartyType: 'Organization',
-    CustomerGroupId: target.group,
-    SalesCurrencyCode: target.currency,
-  };
-  const extra = { ...ADDRESS, ...ctx.config.mappings.accountWriteBack };
-  for (const [dynamics, sf] of Object.entries(extra)) {
-    const value = account[sf];
-    if (value !== undefined && value !== null && value !== '') record[dynamics] = value;
-  }
-  return record;
-}
-
-/** Creates the customer, or confirms an earlier attempt created it; false when the number belongs to someone else. */
-async function createOrConfirm(ctx: EngineContext, record: Record<string, unknown>): Promise<boolean> {
+  record: Record<string, unknown>,
+  triedBefore: boolean,
+): Promise<boolean> {
   try {
     await ctx.dynamics.create(CustomersV3, record, optionsOf(ctx));
     return true;
   } catch (error) {
     if (!(error instanceof DynamicsWriteError && error.isDuplicate)) throw error;
   }
+  if (triedBefore) return true;
   const existing = await ctx.dynamics.get(
     CustomersV3,
     { dataAreaId: String(record.dataAreaId), CustomerAccount: String(record.CustomerAccount) },
@@ -143,6 +117,11 @@ export async function writeBackAccount(
   const key = recordKey('salesforce', 'Account', accountId);
   const idemKey = `customer:${accountId}`;
   try {
+    if (!config.flows.accountWriteBack.enabled) {
+      const reason = 'account write-back is disabled (flows.accountWriteBack)';
+      await audit(ctx, { recordKey: key, flow: FLOW, outcome: 'skipped', startedAt, info, error: reason });
+      return { outcome: 'skipped', reason };
+    }
     const account = await readAccount(ctx, accountId);
     if (!account) {
       await audit(ctx, {
@@ -161,11 +140,6 @@ export async function writeBackAccount(
       const reason = 'the Account already has a Dynamics key';
       await audit(ctx, { recordKey: key, flow: FLOW, outcome: 'skipped', startedAt, info, error: reason });
       return { outcome: 'exists', key: existingKey, ...splitKey(ctx, existingKey, account) };
-    }
-    if (!config.flows.accountWriteBack.enabled) {
-      const reason = 'account write-back is disabled (flows.accountWriteBack)';
-      await audit(ctx, { recordKey: key, flow: FLOW, outcome: 'skipped', startedAt, info, error: reason });
-      return { outcome: 'skipped', reason };
     }
     const resolvedLe = resolveLegalEntity(account, config, ctx.reference);
     const claimed = await claim(ctx, idemKey, options.owner ?? newOwner());
@@ -193,8 +167,10 @@ export async function writeBackAccount(
           );
           await lease.save({ dataAreaId, customerAccount });
         }
-        const record = customerRecord(account, { dataAreaId, customerAccount, currency, group }, ctx);
-        if (await createOrConfirm(ctx, record)) break;
+        const record = customerRecord(account, { dataAreaId, customerAccount, currency, group }, config);
+        const triedBefore = lease.data().creating === customerAccount;
+        await lease.save({ creating: customerAccount });
+        if (await createOrConfirm(ctx, record, triedBefore)) break;
         if (tries >= 5)
           throw new ConditionFailedError(
             `customer numbers in ${dataAreaId} keep colliding; check the counter`,
@@ -238,7 +214,7 @@ export async function writeBackAccount(
       outcome: 'failed',
       startedAt,
       info,
-      error: describe(error),
+      error: describeFailure(error),
     });
     throw error;
   }
@@ -306,7 +282,7 @@ async function finish(
 }
 
 /** An error's message for the audit trail: typed errors carry redacted context only. */
-export function describe(error: unknown): string {
+export function describeFailure(error: unknown): string {
   if (error instanceof DynamicsWriteError) return error.infolog ?? error.message;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

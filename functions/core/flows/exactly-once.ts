@@ -41,6 +41,7 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/** Either the record is completed already (nothing to do) or this worker now holds its lease. */
 export type ClaimResult =
   | { readonly completed: true; readonly record: IdempotencyRecord }
   | { readonly completed: false; readonly lease: Lease };

@@ -7,10 +7,12 @@
  *    `CustomersOrderReference eq '<Salesforce id>'` across the synced legal entities, else a POST
  *    (the number sequence assigns the number, saved at once);
  * 3. the lines: the order's lines are read and only missing LineNumbers are created (LineNumber =
- *    position of the Salesforce line), the count saved after each;
+ *    position of the Salesforce line);
  * 4. the number written back to the Opportunity/Order (an idempotent PATCH);
  * 5. the record completed, the attempt audited.
- * A crash between any two steps repeats at most a read on retry, never a create.
+ * Before each create the lease is renewed with a conditional write, so a worker that lost it
+ * (it stalled past the lease) stops before writing. A crash between any two steps repeats at most
+ * reads on retry, never a create.
  */
 import type { EngineContext } from '#core/engine/context.ts';
 import type { Trigger } from '#core/work/items.ts';
@@ -28,19 +30,22 @@ import {
   salesOrderField,
   salesOrderQuery,
 } from '../mapping/sales-orders.ts';
-import { describe, splitKey, writeBackAccount } from './account-write-back.ts';
+import { describeFailure, splitKey, writeBackAccount } from './account-write-back.ts';
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
 
+/** The Salesforce object a sales order is made from. */
 export interface SalesOrderRef {
   readonly sobject: SalesSource;
   readonly id: string;
 }
 
+/** Per-call options: the attempt facts for the audit trail and the lease owner. */
 export interface SyncOptions extends Partial<AttemptInfo> {
   /** Lease owner (the worker's id); default a new one per call. */
   readonly owner?: string;
 }
 
+/** Succeeded with the order's key and how many lines this attempt created; or skipped/parked with the reason. */
 export type SyncResult =
   | {
       readonly outcome: 'succeeded';
@@ -82,13 +87,12 @@ async function ensureCustomer(
     );
   }
   const result = await writeBackAccount(ctx, order.accountId, info.trigger, { ...info, owner });
-  if (result.outcome === 'skipped' || result.outcome === 'parked') {
-    throw new ParkedError(
-      'CUSTOMER_MISSING',
-      `the customer could not be created in Dynamics: ${result.reason}`,
-    );
-  }
-  return result;
+  if ('customerAccount' in result)
+    return { dataAreaId: result.dataAreaId, customerAccount: result.customerAccount };
+  throw new ParkedError(
+    'CUSTOMER_MISSING',
+    `the customer could not be created in Dynamics: ${result.reason}`,
+  );
 }
 
 /** Checks every line maps to a released product in `dataAreaId` (one read); returns the products by item number. */
@@ -154,6 +158,8 @@ async function ensureHeader(
     await lease.save({ salesOrderNumber: first.n, dataAreaId: first.le });
     return { salesOrderNumber: first.n, dataAreaId: first.le, created: false };
   }
+  // Renews the lease (and proves it is still ours) right before the one write that is not repeatable.
+  await lease.save({ creating: 'header' });
   const created = await ctx.dynamics.create(
     SalesOrderHeadersV2,
     headerRecord(order, target, ctx.config),
@@ -197,9 +203,9 @@ async function ensureLines(
   let created = 0;
   for (const line of plan.missing) {
     const product = products.get(String(line.itemNumber).toUpperCase());
+    await lease.save({ creating: `line ${line.lineNumber}` });
     await ctx.dynamics.create(SalesOrderLines, lineRecord(line, { ...header, currency }, product), opts(ctx));
     created += 1;
-    await lease.save({ lastLine: line.lineNumber });
   }
   return created;
 }
@@ -275,7 +281,14 @@ export async function syncSalesOrder(
       await audit(ctx, { recordKey: key, flow, outcome: 'parked', startedAt, info, error: error.message });
       return { outcome: 'parked', reason: error.message };
     }
-    await audit(ctx, { recordKey: key, flow, outcome: 'failed', startedAt, info, error: describe(error) });
+    await audit(ctx, {
+      recordKey: key,
+      flow,
+      outcome: 'failed',
+      startedAt,
+      info,
+      error: describeFailure(error),
+    });
     throw error;
   }
 }

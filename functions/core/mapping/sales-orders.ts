@@ -1,8 +1,10 @@
 /**
  * Flows 3 and 4 (won Opportunity / activated Order → Dynamics sales order): the one SOQL that
  * reads the object with its lines and its Account, and the pure mapping to SalesOrderHeadersV2
- * and SalesOrderLines. Lines are matched by LineNumber = their position (Salesforce Id order), a
- * field F&O lets the caller set on create, so a retry can tell which lines already exist.
+ * and SalesOrderLines. Lines are matched by LineNumber = their position (Salesforce Id order): the
+ * caller may set LineNumber on a SalesOrderLines create (F&O numbers the line only when it is
+ * omitted), so a retry can tell which lines already exist. The header carries the Salesforce id in
+ * CustomersOrderReference (SalesTable.PurchOrderFormNum, 20 characters: an 18-character id fits).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';

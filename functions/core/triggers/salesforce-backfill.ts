@@ -12,8 +12,10 @@ import { ConditionFailedError } from '#core/ports/state-store.ts';
 import { QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { soql, soqlIdent } from '#salesforce/soql.ts';
 
+/** The Salesforce objects the to-Dynamics flows start from. */
 export type BackfillObject = SalesforceStub['sobject'];
 
+/** Options of {@link runSalesforceBackfill}. */
 export interface SalesforceBackfillOptions {
   /** Objects to poll; default every object whose flow is enabled. */
   readonly objects?: readonly BackfillObject[];
@@ -22,6 +24,7 @@ export interface SalesforceBackfillOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a backfill run enqueued and where the watermarks stand. */
 export interface SalesforceBackfillReport {
   /** Stubs enqueued per object. */
   readonly enqueued: Readonly<Partial<Record<BackfillObject, number>>>;

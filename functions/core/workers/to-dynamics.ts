@@ -11,12 +11,14 @@ import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 import type { SalesforceStub } from '#core/work/items.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
 import { SalesforceApiError } from '#salesforce/errors.ts';
-import { describe, writeBackAccount } from '../flows/account-write-back.ts';
+import { describeFailure, writeBackAccount } from '../flows/account-write-back.ts';
 import { newOwner } from '../flows/exactly-once.ts';
 import { syncSalesOrder } from '../flows/sales-orders.ts';
 
+/** What the queue should do with one message. */
 export type ItemOutcome = 'done' | 'retry' | { readonly deadLetter: string };
 
+/** The worker both shapes drive: the local queue pump and the SQS-triggered Lambda. */
 export interface ToDynamicsWorker {
   /** Handles one message; never throws. */
   handle(message: ReceivedMessage<SalesforceStub>): Promise<ItemOutcome>;
@@ -34,20 +36,20 @@ const PERMANENT_WRITE = new Set([400, 403, 404, 422, 500]);
 export function classifyFailure(error: unknown): ItemOutcome {
   if (error instanceof DynamicsWriteError) {
     return PERMANENT_WRITE.has(error.status) && !error.isDuplicate
-      ? { deadLetter: `Dynamics refused ${error.writeOperation} ${error.entity}: ${describe(error)}` }
+      ? { deadLetter: `Dynamics refused ${error.writeOperation} ${error.entity}: ${describeFailure(error)}` }
       : 'retry';
   }
   if (error instanceof SalesforceApiError) {
     const transient =
       error.status === 429 || error.status >= 500 || error.errorCode === 'REQUEST_LIMIT_EXCEEDED';
     const permanent = error.status >= 400 && error.status < 500 && error.status !== 401 && !transient;
-    return permanent ? { deadLetter: `Salesforce refused the write: ${describe(error)}` } : 'retry';
+    return permanent ? { deadLetter: `Salesforce refused the write: ${describeFailure(error)}` } : 'retry';
   }
-  if (error instanceof ValidationError) return { deadLetter: describe(error) };
+  if (error instanceof ValidationError) return { deadLetter: describeFailure(error) };
   if (error instanceof HttpError) {
     const transient =
       error.status === 408 || error.status === 429 || error.status >= 500 || error.status === 401;
-    return transient ? 'retry' : { deadLetter: describe(error) };
+    return transient ? 'retry' : { deadLetter: describeFailure(error) };
   }
   // Network, time-outs, budget, lost leases, busy objects, auth hiccups: all worth another try.
   return 'retry';
