@@ -4,12 +4,17 @@
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { ConnectorError } from '#core/errors.ts';
+import { auditCommand } from './audit.ts';
 import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts';
 import { credentialsCommand } from './credentials.ts';
+import { dlqCommand } from './dlq.ts';
 import { initCommand } from './init.ts';
 import { pingCommand } from './ping.ts';
+import { replayCommand } from './replay.ts';
 import { sandboxCommand } from './sandbox.ts';
 import { startCommand } from './start.ts';
+import { statusCommand } from './status.ts';
+import { syncCommand } from './sync.ts';
 
 const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
   startCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
@@ -17,6 +22,11 @@ const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
   initCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   credentialsCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   pingCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  syncCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  statusCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  auditCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  replayCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  dlqCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
 ];
 
 function overview(): string {

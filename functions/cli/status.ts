@@ -1,0 +1,65 @@
+/** `ml-connector status`: checkpoints and their age, queue and DLQ depth, last errors (local state only). */
+import { QUEUES } from '#core/work/items.ts';
+import { type CommandSpec, ExitCode } from './command.ts';
+import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
+
+const options = { ...stateOptions, json: { type: 'boolean' } } as const;
+
+function age(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+export const statusCommand: CommandSpec<typeof options> = {
+  name: 'status',
+  summary:
+    'Shows checkpoints and their age, queue and dead-letter depth, and the latest failures, from the local state.',
+  usage: 'status [--state <file>] [--json]',
+  optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp],
+  options,
+  async run(values, _positionals, io) {
+    const local = openLocalState(values.state);
+    try {
+      const now = Date.now();
+      const checkpoints = await local.state.listCheckpoints();
+      const queues = Object.fromEntries(
+        await Promise.all(Object.values(QUEUES).map(async (q) => [q, await local.queue.depth(q)] as const)),
+      );
+      const failures = [
+        ...(await local.state.queryAudit({ outcome: 'failed', limit: 5 })),
+        ...(await local.state.queryAudit({ outcome: 'parked', limit: 5 })),
+      ]
+        .sort((a, b) => b.at - a.at)
+        .slice(0, 5);
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify({ checkpoints, queues, failures })}\n`);
+        return ExitCode.ok;
+      }
+      const lines = ['Checkpoints:'];
+      for (const c of checkpoints)
+        lines.push(`  ${c.name.padEnd(48)} ${c.value.slice(0, 32).padEnd(32)} ${age(now - c.updatedAt)} ago`);
+      if (checkpoints.length === 0) lines.push('  none yet');
+      lines.push('', 'Queues:');
+      for (const [name, d] of Object.entries(queues)) {
+        const oldest = d.oldestDeadLetterAt ? ` (oldest ${age(now - d.oldestDeadLetterAt)})` : '';
+        lines.push(
+          `  ${name.padEnd(16)} visible ${d.visible}, in flight ${d.inFlight}, delayed ${d.delayed}, dead letters ${d.deadLettered}${oldest}`,
+        );
+      }
+      lines.push('', 'Latest failures:');
+      for (const f of failures) {
+        lines.push(
+          `  ${new Date(f.at).toISOString()} ${f.outcome} ${f.recordKey} (audit ${f.auditId}): ${f.error ?? ''}`,
+        );
+      }
+      if (failures.length === 0) lines.push('  none');
+      io.stdout.write(`${lines.join('\n')}\n`);
+      return ExitCode.ok;
+    } finally {
+      local.close();
+    }
+  },
+};

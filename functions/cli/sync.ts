@@ -1,0 +1,119 @@
+/** `ml-connector sync`: a one-shot backfill of the chosen flows, with progress and a summary. */
+import type { SyncEntity } from '#core/flows/flow.ts';
+import { type BackfillProgress, runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { type BackfillObject, runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
+import { type CommandSpec, ExitCode, UsageError } from './command.ts';
+import { drainAll } from './drain.ts';
+import { openLocalEngine, stateOptionHelp, stateOptions } from './local-engine.ts';
+import { describeCalls } from './start.ts';
+
+const FLOWS = {
+  customers: { entity: 'CustomersV3' },
+  products: { entity: 'ReleasedProductsV2' },
+  wonOpportunities: { object: 'Opportunity' },
+  activatedOrders: { object: 'Order' },
+  accountWriteBack: { object: 'Account' },
+} as const satisfies Record<string, { entity: SyncEntity } | { object: BackfillObject }>;
+
+type FlowName = keyof typeof FLOWS;
+
+const options = {
+  ...stateOptions,
+  flow: { type: 'string', multiple: true },
+  full: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export const syncCommand: CommandSpec<typeof options> = {
+  name: 'sync',
+  summary:
+    'Runs a one-shot backfill of the chosen flows (default: every enabled flow) and the work it finds,\n' +
+    'then prints what was read, upserted, skipped unchanged and failed, and the API calls used.',
+  usage: `sync [--flow <${Object.keys(FLOWS).join('|')}>]... [--full] [--json]`,
+  optionHelp: [
+    ['--flow <name>', `a flow to run (repeatable): ${Object.keys(FLOWS).join(', ')}`],
+    ['--full', 'ignore watermarks and compare everything (unchanged records are still skipped)'],
+    ['--json', 'print the summary as JSON'],
+    ...stateOptionHelp,
+  ],
+  options,
+  async run(values, _positionals, io) {
+    const chosen = (values.flow as string[] | undefined) ?? [];
+    for (const f of chosen) {
+      if (!(f in FLOWS))
+        throw new UsageError(`unknown flow "${f}"; choose from ${Object.keys(FLOWS).join(', ')}`);
+    }
+    const engine = await openLocalEngine(io, values);
+    try {
+      const { config } = engine.ctx;
+      const enabled = (Object.keys(FLOWS) as FlowName[]).filter(
+        (f) => config.flows[f].enabled && (chosen.length === 0 || chosen.includes(f)),
+      );
+      const entities = enabled.flatMap((f) =>
+        'entity' in FLOWS[f] ? [(FLOWS[f] as { entity: SyncEntity }).entity] : [],
+      );
+      const objects = enabled.flatMap((f) =>
+        'object' in FLOWS[f] ? [(FLOWS[f] as { object: BackfillObject }).object] : [],
+      );
+      const tty = Boolean(io.stderr.isTTY) && !io.env.CI;
+      const progress = (p: BackfillProgress) => {
+        if (!tty) return;
+        io.stderr.write(
+          `\r${p.entity} ${p.legalEntity}: read ${p.read}, upserted ${p.upserted}, unchanged ${p.skipped}, failed ${p.failed}   ${p.done ? '\n' : ''}`,
+        );
+      };
+      const dynamics = entities.length
+        ? await runDynamicsBackfill(engine.ctx, {
+            entities,
+            ...(values.full ? { full: true } : {}),
+            onProgress: progress,
+          })
+        : { runs: [] };
+      const salesforce = objects.length
+        ? await runSalesforceBackfill(engine.ctx, { objects, ...(values.full ? { full: true } : {}) })
+        : { enqueued: {}, watermarks: {} };
+      const worked = await drainAll(engine.ctx);
+      const totals = dynamics.runs.reduce(
+        (t, r) => ({
+          read: t.read + r.read,
+          upserted: t.upserted + r.upserted,
+          skipped: t.skipped + r.skipped,
+          failed: t.failed + r.failed,
+        }),
+        { read: 0, upserted: 0, skipped: 0, failed: 0 },
+      );
+      const summary = {
+        flows: enabled,
+        dynamicsToSalesforce: totals,
+        salesforceToDynamics: { enqueued: salesforce.enqueued },
+        workItemsProcessed: worked,
+        apiCalls: {
+          dynamics: engine.clients.dynamics.counter.snapshot(),
+          salesforce: engine.clients.salesforce.counter.snapshot(),
+        },
+        stopped: 'stopped' in dynamics ? dynamics.stopped : undefined,
+      };
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify(summary)}\n`);
+      } else {
+        io.stdout.write(
+          [
+            `Flows: ${enabled.join(', ') || 'none enabled'}`,
+            `Dynamics → Salesforce: read ${totals.read}, upserted ${totals.upserted}, unchanged ${totals.skipped}, failed ${totals.failed}`,
+            `Salesforce → Dynamics: ${
+              Object.entries(salesforce.enqueued)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ') || 'nothing owed'
+            }; work items processed ${worked}`,
+            `API calls: ${describeCalls(engine.clients)}`,
+            ...(summary.stopped ? [`Stopped early: ${summary.stopped}`] : []),
+            '',
+          ].join('\n'),
+        );
+      }
+      return totals.failed > 0 || summary.stopped ? ExitCode.failure : ExitCode.ok;
+    } finally {
+      await engine.close();
+    }
+  },
+};
