@@ -112,6 +112,22 @@ export const configSchema = z
       })
       .strict()
       .default({ map: {}, priceBook: [] }),
+    accountWriteBack: z
+      .object({
+        /**
+         * Prefix of the CustomerAccount numbers the connector gives customers it creates from
+         * Salesforce Accounts (`SF-000001`, …): numbers that cannot collide with F&O's own sequence.
+         */
+        customerAccountPrefix: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9-]{0,8}$/,
+            'up to 8 letters, digits or hyphens (the number adds 6 digits; F&O allows 20)',
+          )
+          .default('SF-'),
+      })
+      .strict()
+      .default({ customerAccountPrefix: 'SF-' }),
     customerGroups: z
       .object({
         default: z.string().min(1).max(10),

@@ -24,8 +24,6 @@ import {
 } from '../mapping/legal-entity.ts';
 import { type AttemptInfo, audit, claim, newOwner } from './exactly-once.ts';
 
-/** The default CustomerAccount prefix (a config key `accountWriteBack.customerAccountPrefix` is proposed). */
-export const DEFAULT_CUSTOMER_PREFIX = 'SF-';
 const FLOW = 'account-write-back';
 
 /** Per-call options: the attempt facts for the audit trail, the number prefix and the lease owner. */
@@ -163,7 +161,7 @@ export async function writeBackAccount(
           customerAccount = await allocateCustomerAccount(
             ctx,
             dataAreaId,
-            options.prefix ?? DEFAULT_CUSTOMER_PREFIX,
+            options.prefix ?? config.accountWriteBack.customerAccountPrefix,
           );
           await lease.save({ dataAreaId, customerAccount });
         }
