@@ -77,8 +77,10 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
     const held = await h.state.getIdempotent(`salesorder:Opportunity:${oppId}`);
     expect(held?.data.leaseOwner).toEqual(expect.any(String));
 
-    // Within the lease another worker is told to retry later and writes nothing.
-    expect(await createToDynamicsWorker(h.ctx).handle(delivery('Opportunity', oppId, 2))).toBe('retry');
+    // Within the lease another worker is told to retry when the lease ends, and writes nothing.
+    expect(await createToDynamicsWorker(h.ctx).handle(delivery('Opportunity', oppId, 2))).toEqual({
+      retryAfterSeconds: expect.any(Number),
+    });
     expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(1);
 
     const later = { ...h.ctx, now: () => Date.now() + (LEASE_SECONDS + 1) * 1000 };

@@ -50,6 +50,11 @@ export interface BatchOutcome {
   readonly done: readonly string[];
   /** Receipt handles of items to try again (transient failures). */
   readonly retry: readonly string[];
+  /**
+   * How long to wait before retrying, per receipt handle, when the worker knows (another worker
+   * holds the object's lease); otherwise the pump backs off by receive count.
+   */
+  readonly retryAfterSeconds?: Readonly<Record<string, number>>;
   /** Items no retry can fix (e.g. a record Salesforce refuses): straight to the dead-letter queue. */
   readonly deadLetter: readonly { readonly receiptHandle: string; readonly reason: string }[];
 }

@@ -48,7 +48,8 @@ export async function pumpOnce<T>(
   }
   for (const handle of outcome.retry) {
     const message = byHandle.get(handle);
-    await ctx.queue.release(queue, handle, retryDelaySeconds(message?.receiveCount ?? 1));
+    const delay = outcome.retryAfterSeconds?.[handle] ?? retryDelaySeconds(message?.receiveCount ?? 1);
+    await ctx.queue.release(queue, handle, Math.min(900, Math.max(0, Math.ceil(delay))));
   }
   const settled = new Set([
     ...outcome.done,

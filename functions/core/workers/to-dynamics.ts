@@ -12,11 +12,15 @@ import type { SalesforceStub } from '#core/work/items.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
 import { SalesforceApiError } from '#salesforce/errors.ts';
 import { describeFailure, writeBackAccount } from '../flows/account-write-back.ts';
-import { newOwner } from '../flows/exactly-once.ts';
+import { BusyError, newOwner } from '../flows/exactly-once.ts';
 import { syncSalesOrder } from '../flows/sales-orders.ts';
 
 /** What the queue should do with one message. */
-export type ItemOutcome = 'done' | 'retry' | { readonly deadLetter: string };
+export type ItemOutcome =
+  | 'done'
+  | 'retry'
+  | { readonly retryAfterSeconds: number }
+  | { readonly deadLetter: string };
 
 /** The worker both shapes drive: the local queue pump and the SQS-triggered Lambda. */
 export interface ToDynamicsWorker {
@@ -80,6 +84,8 @@ export function createToDynamicsWorker(ctx: EngineContext): ToDynamicsWorker {
       else await syncSalesOrder(ctx, { sobject: stub.sobject, id: stub.id }, stub.trigger, info);
       return 'done';
     } catch (error) {
+      // Another worker holds the object: come back when its lease ends, not sooner.
+      if (error instanceof BusyError) return { retryAfterSeconds: error.retryAfterSeconds };
       const outcome = classifyFailure(error);
       const log = outcome === 'retry' ? ctx.logger.warn : ctx.logger.error;
       log.call(ctx.logger, 'to-dynamics.failed', {
@@ -114,6 +120,7 @@ export function createToDynamicsWorker(ctx: EngineContext): ToDynamicsWorker {
     async handleBatch(messages) {
       const done: string[] = [];
       const retry: string[] = [];
+      const retryAfterSeconds: Record<string, number> = {};
       const deadLetter: { receiptHandle: string; reason: string }[] = [];
       let next = 0;
       const limit = Math.max(1, Math.min(ctx.config.batches.toDynamicsConcurrency, messages.length));
@@ -123,11 +130,14 @@ export function createToDynamicsWorker(ctx: EngineContext): ToDynamicsWorker {
           const outcome = await handle(message);
           if (outcome === 'done') done.push(message.receiptHandle);
           else if (outcome === 'retry') retry.push(message.receiptHandle);
-          else deadLetter.push({ receiptHandle: message.receiptHandle, reason: outcome.deadLetter });
+          else if ('retryAfterSeconds' in outcome) {
+            retry.push(message.receiptHandle);
+            retryAfterSeconds[message.receiptHandle] = outcome.retryAfterSeconds;
+          } else deadLetter.push({ receiptHandle: message.receiptHandle, reason: outcome.deadLetter });
         }
       };
       await Promise.all(Array.from({ length: limit }, lane));
-      return { done, retry, deadLetter };
+      return { done, retry, retryAfterSeconds, deadLetter };
     },
   };
 }
