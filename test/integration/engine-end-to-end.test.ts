@@ -1,0 +1,222 @@
+/**
+ * The engine end to end in its local shape: the runner (receiver, CDC subscribers, backfill,
+ * pumps) against both sandboxes, as a user runs it. The example business arrives in Salesforce;
+ * a rep's activity flows back into Dynamics exactly once; a re-run writes nothing; a CDC outage
+ * longer than the retention window is recovered by the backfill; no secret reaches a log or audit entry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRunner, startLocalRunner } from '#adapters/local/runner.ts';
+import { staticSecrets } from '#core/ports/secrets.ts';
+import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+
+const RECEIVER_SECRET = 'e2e-receiver-secret-9f8e7d6c5b4a';
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startRunner(h: EngineHarness, options: { backfillOnStart?: boolean } = {}): Promise<LocalRunner> {
+  const { dynamics, salesforce } = h.sandboxes.info;
+  return startLocalRunner({
+    ctx: h.ctx,
+    tokens: h.clients.salesforce.tokenSource,
+    secrets: staticSecrets({
+      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
+      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
+      businessEvents: { current: RECEIVER_SECRET },
+    }),
+    pollIntervalMs: 100,
+    backfillOnStart: options.backfillOnStart ?? false,
+  });
+}
+
+const salesforceWrites = (h: EngineHarness) =>
+  Object.entries(h.clients.salesforce.counter.snapshot().byOperation).filter(([op]) =>
+    /upsert|create|update|bulk/.test(op),
+  );
+
+describe('the engine end to end against both sandboxes', () => {
+  let h: EngineHarness;
+  let runner: LocalRunner;
+  const sold: { opportunityId?: string; orderId?: string; newAccountId?: string } = {};
+
+  beforeAll(async () => {
+    h = await startEngineHarness({
+      sandboxes: { dynamics: { customers: 240, products: 90, salesOrders: 10 } },
+    });
+    runner = await startRunner(h);
+    h.sandboxes.dynamics.control.configureBusinessEvents({
+      url: `${runner.receiverUrl}?code=${RECEIVER_SECRET}`,
+      retryDelayMs: 50,
+    });
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await h?.close();
+  });
+
+  it('brings every customer and product of the example business into Salesforce, with price book entries', async () => {
+    await runner.backfill();
+    await runner.idle();
+    const sf = h.sandboxes.salesforce.control;
+    const count = (q: string) => sf.query(q).totalSize;
+    expect(count('SELECT COUNT() FROM Account WHERE D365_Customer_Key__c != null')).toBe(240);
+    expect(count('SELECT COUNT() FROM Product2 WHERE D365_Item_Key__c != null')).toBe(90);
+    expect(
+      count('SELECT COUNT() FROM PricebookEntry WHERE Pricebook2.IsStandard = true AND IsActive = true'),
+    ).toBe(90);
+  });
+
+  it('turns a won opportunity with three lines into one Dynamics sales order and writes its number back', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const [account] = sf.query(
+      "SELECT Id FROM Account WHERE D365_Customer_Key__c = 'usmf:US-000007'",
+    ).records;
+    const products = sf.query(
+      "SELECT Id FROM Product2 WHERE D365_Item_Key__c LIKE 'usmf:%' ORDER BY ProductCode LIMIT 3",
+    ).records;
+    const opportunity = sf.createOpportunity({
+      accountId: String(account?.Id),
+      name: 'Three pumps',
+      lines: products.map((p, i) => ({ product2Id: String(p.Id), quantity: i + 1 })),
+    });
+    sf.closeOpportunityWon(opportunity.id);
+    sold.opportunityId = opportunity.id;
+    const number = await until(
+      'the order number on the Opportunity',
+      () => sf.get('Opportunity', opportunity.id)?.D365_Sales_Order__c as string | undefined,
+    );
+    const headers = h.sandboxes.dynamics.control.listRecords('SalesOrderHeadersV2', {
+      filter: `CustomersOrderReference eq '${opportunity.id}'`,
+    });
+    expect(headers).toHaveLength(1);
+    expect(headers[0]).toMatchObject({
+      SalesOrderNumber: number,
+      dataAreaId: 'usmf',
+      OrderingCustomerAccountNumber: 'US-000007',
+    });
+    expect(
+      h.sandboxes.dynamics.control.listRecords('SalesOrderLines', {
+        filter: `SalesOrderNumber eq '${number}'`,
+        company: 'usmf',
+      }),
+    ).toHaveLength(3);
+  });
+
+  it('turns an activated order into a sales order, and a new account into a Dynamics customer with its key', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const [account] = sf.query(
+      "SELECT Id FROM Account WHERE D365_Customer_Key__c = 'usmf:US-000008'",
+    ).records;
+    const [product] = sf.query(
+      "SELECT Id FROM Product2 WHERE D365_Item_Key__c LIKE 'usmf:%' ORDER BY ProductCode LIMIT 1",
+    ).records;
+    const order = sf.createOrder({
+      accountId: String(account?.Id),
+      lines: [{ product2Id: String(product?.Id), quantity: 4 }],
+    });
+    sf.activateOrder(order.id);
+    sold.orderId = order.id;
+    const newAccount = sf.createAccount({
+      Name: 'Nordsee Kompressoren AG',
+      BillingCountryCode: 'DE',
+      BillingCity: 'Hamburg',
+    });
+    sold.newAccountId = newAccount;
+    await until('the order number on the Order', () => sf.get('Order', order.id)?.D365_Sales_Order__c);
+    const key = await until(
+      'the key on the new Account',
+      () => sf.get('Account', newAccount)?.D365_Customer_Key__c as string | undefined,
+    );
+    expect(key).toMatch(/^demf:SF-\d{6}$/);
+    const customer = h.sandboxes.dynamics.control.getRecord('CustomersV3', {
+      dataAreaId: 'demf',
+      CustomerAccount: key.split(':')[1] ?? '',
+    });
+    expect(customer).toMatchObject({ OrganizationName: 'Nordsee Kompressoren AG', SalesCurrencyCode: 'EUR' });
+  });
+
+  it('carries a Dynamics change announced by a business event to its Account', async () => {
+    h.sandboxes.dynamics.control.updateRecord(
+      'CustomersV3',
+      { dataAreaId: 'gbsi', CustomerAccount: 'GB-000003' },
+      { PrimaryContactPhone: '+44 20 7946 0003' },
+    );
+    await h.sandboxes.dynamics.control.flushBusinessEvents();
+    await until('the Account update', () => {
+      const [a] = h.sandboxes.salesforce.control.query(
+        "SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'gbsi:GB-000003'",
+      ).records;
+      return a?.Phone === '+44 20 7946 0003' ? true : undefined;
+    });
+  });
+
+  it('writes nothing to Salesforce and creates nothing in Dynamics when every flow runs again', async () => {
+    await runner.idle();
+    h.clients.salesforce.counter.reset();
+    h.clients.dynamics.counter.reset();
+    await runner.backfill({ full: true });
+    await runner.idle();
+    expect(salesforceWrites(h)).toEqual([]);
+    expect(h.clients.dynamics.counter.snapshot().byOperation['odata.create'] ?? 0).toBe(0);
+    expect(
+      h.sandboxes.dynamics.control.listRecords('SalesOrderHeadersV2', {
+        filter: `CustomersOrderReference eq '${sold.opportunityId}'`,
+      }),
+    ).toHaveLength(1);
+  });
+
+  it('recovers every change made while CDC was down for longer than the 72-hour retention', async () => {
+    await runner.stop();
+    const sf = h.sandboxes.salesforce.control;
+    const [account] = sf.query(
+      "SELECT Id FROM Account WHERE D365_Customer_Key__c = 'demf:DE-000002'",
+    ).records;
+    const [product] = sf.query(
+      "SELECT Id FROM Product2 WHERE D365_Item_Key__c LIKE 'demf:%' ORDER BY ProductCode LIMIT 1",
+    ).records;
+    const missed = sf.createOpportunity({
+      accountId: String(account?.Id),
+      name: 'Won during the outage',
+      lines: [{ product2Id: String(product?.Id), quantity: 2 }],
+    });
+    sf.closeOpportunityWon(missed.id);
+    h.sandboxes.salesforce.control.advanceClock(73 * 3600_000);
+    // No backfill at start: only the replay-gap path can find this change.
+    runner = await startRunner(h, { backfillOnStart: false });
+    const number = await until(
+      'the missed opportunity in Dynamics',
+      () => sf.get('Opportunity', missed.id)?.D365_Sales_Order__c,
+      45_000,
+    );
+    expect(
+      h.sandboxes.dynamics.control.listRecords('SalesOrderHeadersV2', {
+        filter: `CustomersOrderReference eq '${missed.id}'`,
+      }),
+    ).toEqual([expect.objectContaining({ SalesOrderNumber: number, dataAreaId: 'demf' })]);
+  });
+
+  it('keeps client secrets, access tokens and the receiver secret out of every log line and audit entry', async () => {
+    const { dynamics, salesforce } = h.sandboxes.info;
+    const session = await h.clients.salesforce.tokenSource.getSession();
+    const secrets = [dynamics.clientSecret, salesforce.clientSecret, RECEIVER_SECRET, session.accessToken];
+    const audit = JSON.stringify(await h.state.queryAudit({ since: 0, limit: 1000 }));
+    expect(h.logs.length).toBeGreaterThan(0);
+    for (const secret of secrets) {
+      expect(h.logs.filter((line) => line.includes(secret))).toEqual([]);
+      expect(audit.includes(secret)).toBe(false);
+    }
+    // Entra tokens are JWTs: none may appear either.
+    expect(h.logs.filter((line) => /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.test(line))).toEqual([]);
+  });
+});
