@@ -24,10 +24,10 @@ describe('checkConfiguration', () => {
     expect(h.ctx.reference.multiCurrency).toBe(false);
   });
 
-  it('refuses to run with every problem and its fix: an unknown legal entity and a non-External-ID field', async () => {
+  it('refuses to run with every problem and its fix: an unknown legal entity, a non-External-ID field, a missing rule field', async () => {
     const config = sandboxConfig(h.sandboxes.info, {
       legalEntities: ['usmf', 'frrt'],
-      legalEntityRules: [],
+      legalEntityRules: [{ field: 'Legal_Entity_Missing__c' }],
       externalIds: { account: 'D365_Legal_Entity__c' },
     });
     const { dynamics, salesforce } = h.sandboxes.info;
@@ -41,7 +41,11 @@ describe('checkConfiguration', () => {
       );
       expect(error).toBeInstanceOf(ConfigurationCheckError);
       const problems = (error as ConfigurationCheckError).problems;
-      expect(problems.map((p) => p.key)).toEqual(['legalEntities', 'externalIds.account']);
+      expect(problems.map((p) => p.key)).toEqual([
+        'legalEntities',
+        'externalIds.account',
+        'legalEntityRules.0.field',
+      ]);
       expect(problems[0]?.problem).toMatch(/"frrt" does not exist/);
       expect(problems[1]?.fix).toMatch(/External ID and Unique/);
     } finally {

@@ -118,9 +118,16 @@ export async function checkConfiguration(
       config.flows.activatedOrders.enabled,
     ],
   ];
-  let multiCurrency = false;
   const account = await salesforce.describe('Account');
-  multiCurrency = account?.field('CurrencyIsoCode') !== undefined;
+  const multiCurrency = account?.field('CurrencyIsoCode') !== undefined;
+  config.legalEntityRules.forEach((rule, i) => {
+    if (!('field' in rule) || account?.field(rule.field)) return;
+    problems.push({
+      key: `legalEntityRules.${i}.field`,
+      problem: `Account.${rule.field} does not exist or is not visible to the integration user`,
+      fix: `create Account.${rule.field} (Text, 4) for the legal entity, or remove the rule`,
+    });
+  });
   for (const [key, sobject, field, needed] of writeBack) {
     if (!needed) continue;
     const described = await salesforce.describe(sobject);
