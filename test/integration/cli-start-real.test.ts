@@ -1,0 +1,111 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
+
+const bin = new URL('../../bin/ml-connector.ts', import.meta.url).pathname;
+
+describe('ml-connector start with a configuration', () => {
+  let sandboxes: Sandboxes;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const children: ChildProcessWithoutNullStreams[] = [];
+
+  beforeAll(async () => {
+    sandboxes = await startSandboxes({ dynamics: { customers: 45, products: 12, salesOrders: 0 } });
+    dir = mkdtempSync(join(tmpdir(), 'mlc-start-real-'));
+    const { dynamics, salesforce } = sandboxes.info;
+    writeFileSync(
+      join(dir, 'ml-connector.yaml'),
+      [
+        `dynamics: { environment: "${dynamics.environmentUrl}", tenantId: ${dynamics.tenantId}, authorityHost: "${dynamics.authorityHost}" }`,
+        `salesforce: { myDomain: "${salesforce.myDomainUrl}", pubsubEndpoint: "${salesforce.pubsubEndpoint}", apiReserve: 100 }`,
+        'legalEntities: [usmf, demf, gbsi]',
+        'legalEntityRules: [{ billingCountry: { US: usmf, DE: demf, GB: gbsi } }, { default: usmf }]',
+        '',
+      ].join('\n'),
+    );
+    env = {
+      ...process.env,
+      XDG_CONFIG_HOME: dir,
+      CI: 'true',
+      ML_CONNECTOR_DYNAMICS_CLIENT_ID: dynamics.clientId,
+      ML_CONNECTOR_DYNAMICS_CLIENT_SECRET: dynamics.clientSecret,
+      ML_CONNECTOR_SALESFORCE_CLIENT_ID: salesforce.clientId,
+      ML_CONNECTOR_SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
+      ML_CONNECTOR_BUSINESS_EVENT_SECRET: 'start-real-receiver-secret',
+    };
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await sandboxes?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs `start` until it is up, then SIGTERM; resolves with its output and exit code. */
+  async function runOnce(
+    whileUp: () => Promise<void> = async () => {},
+  ): Promise<{ out: string; code: number | null }> {
+    const child = spawn(process.execPath, [bin, 'start'], { cwd: dir, env });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ctrl-C to stop')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
+    });
+    await whileUp();
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    return { out, code };
+  }
+
+  it('syncs, stops cleanly on SIGTERM, and resumes from its state without writing again', async () => {
+    const first = await runOnce();
+    expect(first.code).toBe(0);
+    expect(first.out).not.toMatch(/demo/);
+    expect(first.out).toMatch(/rest\.collections\.upsert/);
+    expect(
+      sandboxes.salesforce.control.query('SELECT COUNT() FROM Account WHERE D365_Customer_Key__c != null')
+        .totalSize,
+    ).toBe(45);
+
+    // While it is down, a rep wins an opportunity; the next start finds it and writes nothing else.
+    const sf = sandboxes.salesforce.control;
+    const [account] = sf.query(
+      "SELECT Id FROM Account WHERE D365_Customer_Key__c = 'usmf:US-000001'",
+    ).records;
+    const [product] = sf.query(
+      "SELECT Id FROM Product2 WHERE D365_Item_Key__c LIKE 'usmf:%' LIMIT 1",
+    ).records;
+    const opportunity = sf.createOpportunity({
+      accountId: String(account?.Id),
+      name: 'While down',
+      lines: [{ product2Id: String(product?.Id), quantity: 1 }],
+    });
+    sf.closeOpportunityWon(opportunity.id);
+
+    const second = await runOnce(async () => {
+      const deadline = Date.now() + 30_000;
+      while (!sf.get('Opportunity', opportunity.id)?.D365_Sales_Order__c) {
+        if (Date.now() > deadline)
+          throw new Error('the opportunity won while the connector was down was not synced');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+    expect(second.code).toBe(0);
+    // The customers and products are unchanged: the second start upserted none of them.
+    expect(second.out).not.toMatch(/rest\.collections\.upsert/);
+    expect(
+      sandboxes.dynamics.control.listRecords('SalesOrderHeadersV2', {
+        filter: `CustomersOrderReference eq '${opportunity.id}'`,
+      }),
+    ).toHaveLength(1);
+  }, 120_000);
+});
