@@ -1,0 +1,59 @@
+/**
+ * The contract between the CDK stack (lib/) and the AWS entry points (functions/handlers/,
+ * functions/stream/): environment variable names, the state table's key schema and indexes, and
+ * the custom metrics the dashboard and alarms read. Both sides import these constants.
+ */
+
+/** Environment variables the stack sets on every Lambda and on the Fargate task. */
+export const ENV = {
+  /** The validated connector configuration, as JSON (same schema as the local file). */
+  config: 'CONNECTOR_CONFIG',
+  stateTable: 'STATE_TABLE_NAME',
+  toSalesforceQueueUrl: 'TO_SALESFORCE_QUEUE_URL',
+  toSalesforceDlqUrl: 'TO_SALESFORCE_DLQ_URL',
+  toDynamicsQueueUrl: 'TO_DYNAMICS_QUEUE_URL',
+  toDynamicsDlqUrl: 'TO_DYNAMICS_DLQ_URL',
+  dynamicsSecretArn: 'DYNAMICS_SECRET_ARN',
+  salesforceSecretArn: 'SALESFORCE_SECRET_ARN',
+  receiverSecretArn: 'RECEIVER_SECRET_ARN',
+  /** Port of the Fargate task's health endpoint. */
+  healthPort: 'HEALTH_PORT',
+} as const;
+
+/**
+ * The state table: one DynamoDB table, on-demand, keyed `pk` + `sk`, TTL on `expiresAt` (epoch
+ * seconds). Audit entries are also indexed by record key and by outcome, newest first.
+ */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  byRecordIndex: { name: 'byRecord', partitionKey: 'recordKey', sortKey: 'auditSort' },
+  byOutcomeIndex: { name: 'byOutcome', partitionKey: 'outcome', sortKey: 'auditSort' },
+} as const;
+
+/** Custom CloudWatch metrics (Powertools Metrics, EMF) in one namespace. */
+export const METRICS = {
+  namespace: 'MlConnector',
+  /** Records written to the target system; dimensions `flow`, `direction`. */
+  recordsMoved: 'RecordsMoved',
+  /** Work items that failed or were parked; dimension `flow`. */
+  failures: 'Failures',
+  /** Salesforce daily API calls remaining (last reading). */
+  apiBudgetRemaining: 'ApiBudgetRemaining',
+  /** ms between a CDC event's commit and its enqueue. */
+  cdcLagMs: 'CdcLagMs',
+  /** 1 while the Pub/Sub stream is connected (Fargate task, every minute). */
+  streamHealthy: 'StreamHealthy',
+  backfillRuns: 'BackfillRuns',
+  backfillFailures: 'BackfillFailures',
+} as const;
+
+/** The Lambda handler entry files (relative to the project root) and their exported handler. */
+export const ENTRY_POINTS = {
+  businessEvents: 'functions/handlers/business-events.ts',
+  toSalesforce: 'functions/handlers/to-salesforce.ts',
+  toDynamics: 'functions/handlers/to-dynamics.ts',
+  backfill: 'functions/handlers/backfill.ts',
+  stream: 'functions/stream/main.ts',
+} as const;
