@@ -10,8 +10,8 @@
 import type { EngineContext } from '#core/engine/context.ts';
 import { soql } from '#salesforce/soql.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
-import { isTransient, reasonOf } from './errors.ts';
 import type { RecordFailure } from './flow.ts';
+import { isTransient, reasonOf } from './transient.ts';
 
 /** One product whose standard prices must be in place. */
 export interface PriceTarget {

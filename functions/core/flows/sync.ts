@@ -11,9 +11,9 @@ import { recordKey } from '#core/mapping/keys.ts';
 import type { DynamicsStub, Trigger } from '#core/work/items.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import { customersFlow } from './customers.ts';
-import { isTransient, reasonOf } from './errors.ts';
 import type { MappedRecord, RecordFailure, SyncEntity, ToSalesforceFlow, UpsertedRecord } from './flow.ts';
 import { productsFlow } from './products.ts';
+import { isTransient, reasonOf } from './transient.ts';
 
 export type { SyncEntity } from './flow.ts';
 

@@ -11,13 +11,16 @@ import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 import type { DynamicsStub } from '#core/work/items.ts';
 import type { EntityKey } from '#dynamics/entities.ts';
 import { formatKey, keyIdentity, validateKey } from '#dynamics/keys.ts';
-import { isTransient, reasonOf } from '../flows/errors.ts';
 import { auditKey, type SyncEntity, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
+import { isTransient, reasonOf } from '../flows/transient.ts';
 
 /** A worker of the `to-salesforce` queue. */
 export interface ToSalesforceWorker {
-  /** Handles one batch; never throws (an unexpected error retries the whole batch). */
-  handle(messages: readonly ReceivedMessage<DynamicsStub>[]): Promise<BatchOutcome>;
+  /**
+   * Handles one batch; never throws (an unexpected error retries the undecided items). Bodies are
+   * validated: anything but a Dynamics stub is dead-lettered.
+   */
+  handle(messages: readonly ReceivedMessage<unknown>[]): Promise<BatchOutcome>;
 }
 
 interface Group {
@@ -108,7 +111,7 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
     });
   }
 
-  async function handle(messages: readonly ReceivedMessage<DynamicsStub>[]): Promise<BatchOutcome> {
+  async function handle(messages: readonly ReceivedMessage<unknown>[]): Promise<BatchOutcome> {
     const verdicts = new Map<string, Verdict>();
     const byEntity = new Map<SyncEntity, Map<string, Group>>();
     try {
@@ -118,6 +121,7 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
           continue;
         }
         const stub = m.body;
+        const message = m as ReceivedMessage<DynamicsStub>;
         const flow = TO_SALESFORCE_FLOWS[stub.entity];
         let key: Readonly<Record<string, string>>;
         try {
@@ -139,8 +143,8 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
         byEntity.set(stub.entity, groups);
         const identity = keyIdentity(flow.entity, key);
         const group = groups.get(identity);
-        if (group) group.messages.push(m);
-        else groups.set(identity, { key, dataAreaId, id: key[flow.idField] as string, messages: [m] });
+        if (group) group.messages.push(message);
+        else groups.set(identity, { key, dataAreaId, id: key[flow.idField] as string, messages: [message] });
       }
       for (const [entity, groups] of byEntity) await handleEntity(entity, [...groups.values()], verdicts);
     } catch (error) {

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '#core/config/validate.ts';
+import { mapProductToProduct2, unitPriceOf } from '#core/mapping/products.ts';
+
+const base = {
+  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
+  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
+};
+
+const product = {
+  dataAreaId: 'USMF',
+  ItemNumber: 'P000001',
+  ProductName: 'Centrifugal pump CP-100',
+  SearchName: 'CENTRIFUGALPUMPCP100',
+  ProductDescription: 'Centrifugal pump for industrial process applications',
+  SalesPrice: 1250,
+  SalesPriceQuantity: 1,
+  SalesUnitSymbol: 'ea',
+  NetProductWeight: 42.5,
+};
+
+describe('mapProductToProduct2', () => {
+  it('maps the External ID with the legal entity, the name, code, description and IsActive', () => {
+    const config = validateConfig({ ...base, legalEntities: ['usmf', 'demf'] });
+    expect(mapProductToProduct2(product, config)).toEqual({
+      D365_Item_Key__c: 'usmf:P000001',
+      Name: 'Centrifugal pump CP-100',
+      ProductCode: 'P000001',
+      Description: 'Centrifugal pump for industrial process applications',
+      IsActive: true,
+    });
+  });
+
+  it('falls back from ProductName to SearchName to the item number for Name', () => {
+    const config = validateConfig({ ...base, legalEntities: ['usmf'] });
+    expect(mapProductToProduct2({ ...product, ProductName: ' ' }, config).Name).toBe('CENTRIFUGALPUMPCP100');
+    expect(mapProductToProduct2({ ...product, ProductName: '', SearchName: '' }, config)).toMatchObject({
+      Name: 'P000001',
+      D365_Item_Key__c: 'P000001',
+    });
+  });
+
+  it('sends QuantityUnitOfMeasure only when the org has the field', () => {
+    const config = validateConfig({ ...base, legalEntities: ['usmf'] });
+    expect(mapProductToProduct2(product, config)).not.toHaveProperty('QuantityUnitOfMeasure');
+    expect(mapProductToProduct2(product, config, { quantityUnitOfMeasure: true })).toMatchObject({
+      QuantityUnitOfMeasure: 'ea',
+    });
+  });
+
+  it('adds configured custom field mappings, empty values as null', () => {
+    const config = validateConfig({
+      ...base,
+      legalEntities: ['usmf'],
+      mappings: { products: { Weight__c: 'NetProductWeight', Family: 'ProductGroupId' } },
+    });
+    expect(mapProductToProduct2(product, config)).toMatchObject({ Weight__c: 42.5, Family: null });
+  });
+});
+
+describe('unitPriceOf', () => {
+  it('divides the sales price by its price quantity and rounds to cents', () => {
+    expect(unitPriceOf({ SalesPrice: 100, SalesPriceQuantity: 3 })).toBe(33.33);
+    expect(unitPriceOf({ SalesPrice: 1250, SalesPriceQuantity: 1 })).toBe(1250);
+  });
+
+  it('treats a missing or zero price quantity as per unit', () => {
+    expect(unitPriceOf({ SalesPrice: 19.99, SalesPriceQuantity: 0 })).toBe(19.99);
+    expect(unitPriceOf({ SalesPrice: 19.99 })).toBe(19.99);
+  });
+
+  it('gives 0 when the product has no usable price', () => {
+    expect(unitPriceOf({})).toBe(0);
+    expect(unitPriceOf({ SalesPrice: 'n/a' })).toBe(0);
+  });
+});
