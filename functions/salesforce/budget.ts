@@ -86,6 +86,8 @@ export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
   let blockedUntil: number | undefined;
   let blockedAt = 0;
   let blockedReason: ApiBudgetState['blockedReason'];
+  /** One call let through to refresh a stale reading (see `check`). */
+  let probing = false;
 
   const reserveOf = (m: number | undefined) =>
     m === undefined ? 0 : (options.reserveCalls ?? Math.ceil(m * fraction));
@@ -93,6 +95,7 @@ export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
   function record(u: number, m: number, sentAt = now()): void {
     if (sentAt < readingSentAt) return;
     readingSentAt = sentAt;
+    probing = false;
     used = u;
     max = m;
     observedAt = now();
@@ -103,8 +106,13 @@ export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
     }
   }
 
-  /** Throws when calls are paused or when `pending` more calls would eat into the reserve. */
-  function check(operation: string, pending: number): void {
+  /**
+   * Throws when calls are paused or when `pending` more calls would eat into the reserve. The
+   * allocation is a rolling 24 hours, so a refusal based on a reading older than the cool-down lets
+   * one call through as a probe: its Sforce-Limit-Info is the fresh reading (without it, a refused
+   * budget would never learn that calls became available again). Returns true for that probe.
+   */
+  function check(operation: string, pending: number): boolean {
     const t = now();
     if (blockedUntil !== undefined && t >= blockedUntil) {
       blockedUntil = undefined;
@@ -120,6 +128,11 @@ export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
     if (used !== undefined && max !== undefined) {
       const reserve = reserveOf(max);
       if (max - used - pending < reserve) {
+        const stale = observedAt === undefined || t - observedAt >= limitCooldownMs;
+        if (stale && !probing) {
+          probing = true;
+          return true;
+        }
         refused += 1;
         throw new ApiBudgetError(
           `Salesforce daily API budget reserve reached: ${used}/${max} used, ${inFlight} in flight, ` +
@@ -128,17 +141,20 @@ export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
         );
       }
     }
+    return false;
   }
 
   return {
     acquire(operation) {
-      check(operation, inFlight + 1);
+      const probe = check(operation, inFlight + 1);
       inFlight += 1;
       let released = false;
       return () => {
         if (released) return;
         released = true;
         inFlight -= 1;
+        // A probe that brought no reading (network failure) must not block the next one.
+        if (probe) probing = false;
       };
     },
     admitRetry(operation) {
@@ -156,6 +172,7 @@ export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
       blockedReason = concurrent ? 'concurrency-limit' : 'daily-limit';
       blockedUntil = blockedAt + (concurrent ? concurrencyCooldownMs : limitCooldownMs);
       if (!concurrent && max !== undefined) used = Math.max(used ?? 0, max);
+      observedAt = blockedAt;
       return new ApiBudgetError(
         `Salesforce refused ${operation} with REQUEST_LIMIT_EXCEEDED (${message}); calls paused until ${new Date(blockedUntil).toISOString()}`,
         { reason: 'limit-exceeded', operation, used, max, reserve: reserveOf(max), retryAt: blockedUntil },

@@ -82,6 +82,32 @@ describe('createApiBudget', () => {
     expect(() => budget.acquire('rest.query')).not.toThrow();
   });
 
+  it('lets one probe call through after the pause, so a fresh reading can show the rolling window freed calls', () => {
+    let now = 1_000_000;
+    const budget = createApiBudget({ limitCooldownMs: 60_000, reserveCalls: 5, now: () => now });
+    budget.observe('api-usage=99/100');
+    budget.limitExceeded('rest.query', 'TotalRequests Limit exceeded.');
+    now += 60_000;
+    const probe = budget.acquire('rest.limits');
+    expect(refusal(() => budget.acquire('rest.query'))?.reason).toBe('reserve');
+    budget.observe('api-usage=40/100');
+    probe();
+    expect(() => budget.acquire('rest.query')).not.toThrow();
+  });
+
+  it('does not probe again until the reading is stale once more', () => {
+    let now = 0;
+    const budget = createApiBudget({ limitCooldownMs: 60_000, reserveCalls: 5, now: () => now });
+    budget.observe('api-usage=99/100');
+    expect(refusal(() => budget.acquire('a'))?.reason).toBe('reserve');
+    now = 60_000;
+    const probe = budget.acquire('probe');
+    expect(refusal(() => budget.acquire('b'))?.reason).toBe('reserve');
+    budget.observe('api-usage=99/100');
+    probe();
+    expect(refusal(() => budget.acquire('c'))?.reason).toBe('reserve');
+  });
+
   it('lifts the pause early when a newer reading shows room', () => {
     let now = 0;
     const budget = createApiBudget({ reserveCalls: 0, now: () => now });
