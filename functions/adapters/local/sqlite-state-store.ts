@@ -11,7 +11,7 @@ import {
   type StateStore,
   type SyncHash,
 } from '#core/ports/state-store.ts';
-import { openDatabase, transaction } from './sqlite.ts';
+import { openDatabase, statementCache, transaction } from './sqlite.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -95,9 +95,10 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
   const db = typeof options.database === 'string' ? openDatabase(options.database) : options.database;
   const now = options.now ?? Date.now;
   db.exec(SCHEMA);
+  const prepare = statementCache(db);
 
   const getIdem = (key: string) =>
-    db.prepare('SELECT * FROM idempotency WHERE key = ?').get(key) as Row | undefined;
+    prepare('SELECT * FROM idempotency WHERE key = ?').get(key) as Row | undefined;
 
   const writeIdem = (
     key: string,
@@ -117,21 +118,25 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
       if (current.status === 'completed')
         throw new ConditionFailedError(`idempotency record ${key} is already completed`);
       const merged = { ...current.data, ...data };
-      db.prepare(
-        'UPDATE idempotency SET status = ?, data = ?, version = ?, updated_at = ? WHERE key = ?',
-      ).run(status, JSON.stringify(merged), current.version + 1, now(), key);
+      prepare('UPDATE idempotency SET status = ?, data = ?, version = ?, updated_at = ? WHERE key = ?').run(
+        status,
+        JSON.stringify(merged),
+        current.version + 1,
+        now(),
+        key,
+      );
       return toIdempotency(getIdem(key) as Row);
     });
 
   return {
     async getCheckpoint(name) {
-      const row = db.prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as Row | undefined;
+      const row = prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as Row | undefined;
       return row ? toCheckpoint(row) : undefined;
     },
 
     async putCheckpoint(name, value, opts = {}) {
       return transaction(db, () => {
-        const row = db.prepare('SELECT version FROM checkpoints WHERE name = ?').get(name) as Row | undefined;
+        const row = prepare('SELECT version FROM checkpoints WHERE name = ?').get(name) as Row | undefined;
         const version = row ? Number(row.version) : 0;
         if (opts.expectedVersion !== undefined && opts.expectedVersion !== version) {
           throw new ConditionFailedError(
@@ -139,7 +144,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
           );
         }
         const at = now();
-        db.prepare(
+        prepare(
           'INSERT INTO checkpoints (name, value, version, updated_at) VALUES (?, ?, ?, ?) ' +
             'ON CONFLICT (name) DO UPDATE SET value = excluded.value, version = excluded.version, updated_at = excluded.updated_at',
         ).run(name, value, version + 1, at);
@@ -148,7 +153,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     },
 
     async listCheckpoints() {
-      return (db.prepare('SELECT * FROM checkpoints ORDER BY name').all() as Row[]).map(toCheckpoint);
+      return (prepare('SELECT * FROM checkpoints ORDER BY name').all() as Row[]).map(toCheckpoint);
     },
 
     async claimDedupKey(key, ttlSeconds) {
@@ -163,7 +168,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     },
 
     async releaseDedupKey(key) {
-      db.prepare('DELETE FROM dedup_keys WHERE key = ?').run(key);
+      prepare('DELETE FROM dedup_keys WHERE key = ?').run(key);
     },
 
     async beginIdempotent(key, opts = {}) {
@@ -173,11 +178,11 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
           const record = toIdempotency(row);
           const expired = record.expiresAt !== undefined && record.expiresAt <= nowSeconds(now());
           if (!expired) return { created: false, record };
-          db.prepare('DELETE FROM idempotency WHERE key = ?').run(key);
+          prepare('DELETE FROM idempotency WHERE key = ?').run(key);
         }
         const at = now();
         const expiresAt = opts.ttlSeconds === undefined ? null : nowSeconds(at) + opts.ttlSeconds;
-        db.prepare(
+        prepare(
           'INSERT INTO idempotency (key, status, data, version, created_at, updated_at, expires_at) VALUES (?, ?, ?, 1, ?, ?, ?)',
         ).run(key, 'in_progress', '{}', at, at, expiresAt);
         return { created: true, record: toIdempotency(getIdem(key) as Row) };
@@ -198,12 +203,12 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     },
 
     async deleteIdempotent(key) {
-      db.prepare('DELETE FROM idempotency WHERE key = ?').run(key);
+      prepare('DELETE FROM idempotency WHERE key = ?').run(key);
     },
 
     async getHashes(keys) {
       const out = new Map<string, SyncHash>();
-      const select = db.prepare('SELECT * FROM sync_hashes WHERE key = ?');
+      const select = prepare('SELECT * FROM sync_hashes WHERE key = ?');
       for (const key of keys) {
         const row = select.get(key) as Row | undefined;
         if (row) out.set(key, { key, hash: String(row.hash), updatedAt: Number(row.updated_at) });
@@ -214,7 +219,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     async putHashes(entries) {
       const at = now();
       transaction(db, () => {
-        const upsert = db.prepare(
+        const upsert = prepare(
           'INSERT INTO sync_hashes (key, hash, updated_at) VALUES (?, ?, ?) ' +
             'ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at',
         );
@@ -225,7 +230,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     async appendAudit(entry: NewAuditEntry) {
       const at = entry.at ?? now();
       const full: AuditEntry = { ...entry, at, auditId: newAuditId(at) };
-      db.prepare(
+      prepare(
         'INSERT INTO audit (audit_id, record_key, flow, trigger, attempt, outcome, at, duration_ms, target_ids, error, work, expires_at) ' +
           'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(
@@ -246,7 +251,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     },
 
     async getAudit(auditId) {
-      const row = db.prepare('SELECT * FROM audit WHERE audit_id = ?').get(auditId) as Row | undefined;
+      const row = prepare('SELECT * FROM audit WHERE audit_id = ?').get(auditId) as Row | undefined;
       return row ? toAudit(row) : undefined;
     },
 
@@ -270,8 +275,8 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
         params.push(query.until);
       }
       const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, audit_id DESC LIMIT ${limit}`;
-      return (db.prepare(sql).all(...params) as Row[]).map(toAudit);
+      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, audit_id DESC LIMIT ?`;
+      return (prepare(sql).all(...params, limit) as Row[]).map(toAudit);
     },
 
     async close() {

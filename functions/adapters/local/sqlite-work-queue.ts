@@ -15,7 +15,7 @@ import {
   type ReceivedMessage,
   type WorkQueue,
 } from '#core/ports/work-queue.ts';
-import { openDatabase, transaction } from './sqlite.ts';
+import { openDatabase, statementCache, transaction } from './sqlite.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -44,7 +44,8 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   const defaultVisibility = options.visibilityTimeoutSeconds ?? 30;
   db.exec(SCHEMA);
-  let seq = Number((db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM queue_messages').get() as Row).s);
+  const prepare = statementCache(db);
+  let seq = Number((prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM queue_messages').get() as Row).s);
 
   return {
     async send(queue, messages: readonly OutgoingMessage[]) {
@@ -63,7 +64,7 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
         }
         return { body, delay };
       });
-      const insert = db.prepare(
+      const insert = prepare(
         'INSERT INTO queue_messages (message_id, queue, body, sent_at, visible_at, seq) VALUES (?, ?, ?, ?, ?, ?)',
       );
       // Batches of 10 as SQS would take them; each batch is atomic.
@@ -84,7 +85,7 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
       return transaction(db, () => {
         const at = now();
         const out: ReceivedMessage<T>[] = [];
-        const select = db.prepare(
+        const select = prepare(
           'SELECT * FROM queue_messages WHERE queue = ? AND dead_at IS NULL AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?',
         );
         // Dead-lettering can consume candidates, so keep selecting until the batch is full or the queue is dry.
@@ -94,14 +95,14 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
           for (const row of rows) {
             const count = Number(row.receive_count);
             if (count >= maxReceiveCount) {
-              db.prepare('UPDATE queue_messages SET dead_at = ?, receipt = NULL WHERE message_id = ?').run(
+              prepare('UPDATE queue_messages SET dead_at = ?, receipt = NULL WHERE message_id = ?').run(
                 at,
                 String(row.message_id),
               );
               continue;
             }
             const receipt = randomUUID();
-            db.prepare(
+            prepare(
               'UPDATE queue_messages SET receive_count = ?, receipt = ?, visible_at = ? WHERE message_id = ?',
             ).run(count + 1, receipt, at + visibility * 1000, String(row.message_id));
             out.push({
@@ -119,21 +120,19 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
 
     async ack(queue, receiptHandles) {
       transaction(db, () => {
-        const del = db.prepare(
-          'DELETE FROM queue_messages WHERE queue = ? AND receipt = ? AND dead_at IS NULL',
-        );
+        const del = prepare('DELETE FROM queue_messages WHERE queue = ? AND receipt = ? AND dead_at IS NULL');
         for (const handle of receiptHandles) del.run(queue, handle);
       });
     },
 
     async release(queue, receiptHandle, delaySeconds = 0) {
-      db.prepare(
+      prepare(
         'UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND receipt = ? AND dead_at IS NULL',
       ).run(now() + delaySeconds * 1000, queue, receiptHandle);
     },
 
     async deadLetter(queue, receiptHandle, reason) {
-      db.prepare(
+      prepare(
         'UPDATE queue_messages SET dead_at = ?, dead_reason = ?, receipt = NULL WHERE queue = ? AND receipt = ? AND dead_at IS NULL',
       ).run(now(), reason.slice(0, 1000), queue, receiptHandle);
     },
@@ -191,7 +190,7 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
           );
         }
         let moved = 0;
-        const one = db.prepare(
+        const one = prepare(
           'UPDATE queue_messages SET dead_at = NULL, dead_reason = NULL, receive_count = 0, receipt = NULL, visible_at = ? WHERE queue = ? AND message_id = ? AND dead_at IS NOT NULL',
         );
         for (const id of messageIds) moved += Number(one.run(at, queue, id).changes);

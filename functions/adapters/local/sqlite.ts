@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 export function openDatabase(path: string): DatabaseSync {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -27,4 +27,20 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
     db.exec('ROLLBACK');
     throw error;
   }
+}
+
+/**
+ * A `prepare` that compiles each SQL text once per database: node:sqlite does not cache prepared
+ * statements, and preparing on every call costs time and memory on hot paths (the audit trail).
+ */
+export function statementCache(db: DatabaseSync): (sql: string) => StatementSync {
+  const cache = new Map<string, StatementSync>();
+  return (sql) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
 }
