@@ -5,7 +5,7 @@
  * business event for each (with F&O's delivery); the pump drains the queue. Reports OData and
  * Salesforce calls for the 1,000 events and p50/p95 from event received to upsert done.
  *
- *   scripts/node24 node bench/engine-business-events.ts [--events=1000] [--latency=50] [--batch=200]
+ *   scripts/node24 node bench/engine-business-events.ts [--events=1000] [--latency=50] [--batch=200] [--max-url=2048] [--window=500]
  */
 import { startReceiverServer } from '#adapters/local/receiver-server.ts';
 import { pumpOnce } from '#core/engine/pump.ts';
@@ -21,6 +21,8 @@ const arg = (name: string, fallback: string) =>
 const events = Number(arg('events', '1000'));
 const latencyMs = Number(arg('latency', '50'));
 const batchSize = Number(arg('batch', '200'));
+const maxUrl = Number(arg('max-url', '2048'));
+const windowMs = Number(arg('window', '500'));
 
 trustCaFile((await ensureSandboxTls()).caFile);
 const h = await startEngineHarness({
@@ -28,6 +30,7 @@ const h = await startEngineHarness({
     dynamics: { customers: Math.max(events, 3000), products: 10, salesOrders: 0, latencyMs },
     salesforce: { latencyMs },
   },
+  config: { batches: { maxODataUrlLength: maxUrl } },
 });
 try {
   await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
@@ -108,6 +111,7 @@ try {
       wallMs,
       eventToUpsertMs: { p50: pct(50), p95: pct(95), max: latencies.at(-1) },
       maxODataUrlLength: h.config.batches.maxODataUrlLength,
+      batchWindowMs: windowMs,
       node: process.version,
       date: new Date().toISOString(),
     })}\n`,

@@ -23,6 +23,17 @@ const suites: { name: string; script: string; args: string[] }[] = [
     args: [`--records=${quick ? 10_000 : 100_000}`],
   },
   { name: 'cdc-throughput', script: 'cdc-throughput.ts', args: [quick ? '5000' : '50000'] },
+  {
+    name: 'engine-initial-load',
+    script: 'engine-initial-load.ts',
+    args: quick ? ['--customers=5000', '--products=5000', '--sample=200'] : [],
+  },
+  {
+    name: 'engine-business-events',
+    script: 'engine-business-events.ts',
+    args: quick ? ['--events=200'] : [],
+  },
+  { name: 'engine-orders', script: 'engine-orders.ts', args: quick ? ['--orders=50'] : [] },
 ];
 
 function run(script: string, args: string[]): Promise<unknown> {

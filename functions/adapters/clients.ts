@@ -37,6 +37,7 @@ export function createClients(
     authorityHost: config.dynamics.authorityHost,
     clientId: credentials.dynamics.clientId,
     clientSecret: credentials.dynamics.clientSecret,
+    maxUrlLength: config.batches.maxODataUrlLength,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.dynamicsHttp ? { http: options.dynamicsHttp } : {}),
   });

@@ -35,6 +35,8 @@ export interface LocalRunnerOptions {
   readonly backfillOnStart?: boolean;
   /** How long an idle pump waits before looking again, ms. Default 500. */
   readonly pollIntervalMs?: number;
+  /** How long the to-Salesforce pump gathers a batch once work arrives, ms. Default 500. */
+  readonly batchWindowMs?: number;
   /** Progress and milestones, for the CLI. */
   readonly onEvent?: (event: RunnerEvent) => void;
 }
@@ -71,11 +73,11 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     emit({ type: 'error', where, message });
   };
 
-  const pump = async <T>(queue: string, handler: BatchHandler<T>) => {
+  const pump = async <T>(queue: string, handler: BatchHandler<T>, batchWindowMs = 0) => {
     while (!stop.signal.aborted) {
       let handled = 0;
       try {
-        handled = await pumpOnce<T>(ctx, queue, handler);
+        handled = await pumpOnce<T>(ctx, queue, handler, { batchWindowMs });
         if (handled > 0) emit({ type: 'batch', queue, messages: handled });
       } catch (error) {
         report(`pump ${queue}`, error);
@@ -83,7 +85,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       if (handled === 0) await sleep(poll, undefined, { signal: stop.signal }).catch(() => {});
     }
   };
-  loops.push(pump<DynamicsStub>(QUEUES.toSalesforce, (m) => toSalesforce.handle(m)));
+  // Gather business-event stubs for up to half a second: fuller key-set reads and upserts.
+  loops.push(
+    pump<DynamicsStub>(QUEUES.toSalesforce, (m) => toSalesforce.handle(m), options.batchWindowMs ?? 500),
+  );
   loops.push(pump<SalesforceStub>(QUEUES.toDynamics, (m) => toDynamics.handleBatch(m)));
 
   let backfillRunning: Promise<void> | undefined;
