@@ -1,0 +1,64 @@
+/**
+ * Bundles each Lambda entry point (and the Fargate task's) as the stack deploys them: esbuild,
+ * platform node, target node24, ESM, minified, source maps, the AWS SDK v3 clients bundled and
+ * tree-shaken (not taken from the runtime). Prints each bundle's size in KiB, gzipped size, and the
+ * packages that weigh most, then the figures as JSON on stdout.
+ *
+ *   scripts/node24 node bench/bundle-sizes.ts
+ */
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { ENTRY_POINTS } from '../functions/adapters/aws/contract.ts';
+
+/** ESM bundles still meet CommonJS dependencies that `require` Node built-ins. */
+const banner =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
+
+/** Bytes per package (or `functions/…` for our own code) in the output. */
+function heaviest(metafile: Metafile, top = 6): [string, number][] {
+  const byPackage = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const name = m ? m[1] : path.split('/').slice(0, 2).join('/');
+      byPackage.set(name ?? path, (byPackage.get(name ?? path) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top);
+}
+
+const results: Record<string, { kib: number; gzipKib: number; sourcemapKib: number }> = {};
+for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    minify: true,
+    sourcemap: 'external',
+    mainFields: ['module', 'main'],
+    banner: { js: banner },
+    outfile: `out/${name}.mjs`,
+    write: false,
+    metafile: true,
+    logLevel: 'error',
+  });
+  const js = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
+  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
+  if (!js) throw new Error(`no bundle for ${name}`);
+  results[name] = {
+    kib: kib(js.contents.byteLength),
+    gzipKib: kib(gzipSync(js.contents).byteLength),
+    sourcemapKib: kib(map?.contents.byteLength ?? 0),
+  };
+  const parts = heaviest(result.metafile)
+    .map(([pkg, bytes]) => `${pkg} ${kib(bytes)}`)
+    .join(', ');
+  process.stderr.write(
+    `${name.padEnd(15)} ${String(results[name].kib).padStart(8)} KiB  (gzip ${results[name].gzipKib} KiB)  ${parts}\n`,
+  );
+}
+process.stdout.write(`${JSON.stringify({ bundles: results }, null, 2)}\n`);

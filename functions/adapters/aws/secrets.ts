@@ -1,0 +1,101 @@
+/**
+ * The Secrets port on Secrets Manager: three secrets (Dynamics and Salesforce client credentials
+ * as JSON `{ clientId, clientSecret }`, the business-event receiver's `{ current, previous? }`),
+ * read together and cached per container for a TTL. `get({ refresh: true })` re-reads them, for
+ * when a call says the credentials are wrong (a rotation happened since they were cached).
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets.html
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError } from '#core/errors.ts';
+import type { ClientCredentials, ConnectorSecrets, Secrets } from '#core/ports/secrets.ts';
+import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
+
+export interface SecretArns {
+  readonly dynamics: string;
+  readonly salesforce: string;
+  readonly receiver: string;
+}
+
+export interface SecretsManagerSecretsOptions {
+  readonly client: SecretsManagerClient;
+  readonly arns: SecretArns;
+  /** How long values are reused, ms. Default 5 minutes. */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+type Json = Record<string, unknown>;
+
+function parse(name: string, text: string | undefined): Json {
+  try {
+    const value = JSON.parse(text ?? '') as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Json;
+  } catch {
+    // Fall through: the message must not echo the value.
+  }
+  throw new ConfigError(
+    `secrets.${name}`,
+    'is not a JSON object; run `ml-connector credentials set --stack …`',
+  );
+}
+
+function text(name: string, value: Json, field: string, required: boolean): string | undefined {
+  const v = value[field];
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (v === undefined && !required) return undefined;
+  throw new ConfigError(`secrets.${name}.${field}`, 'is missing or empty');
+}
+
+function credentials(name: string, value: Json): ClientCredentials {
+  return {
+    clientId: text(name, value, 'clientId', true) as string,
+    clientSecret: text(name, value, 'clientSecret', true) as string,
+  };
+}
+
+function receiver(value: Json): ReceiverSecrets {
+  return {
+    current: text('receiver', value, 'current', true) as string,
+    previous: text('receiver', value, 'previous', false),
+  };
+}
+
+/** Creates the Secrets Manager adapter; concurrent readers share one read. */
+export function createSecretsManagerSecrets(options: SecretsManagerSecretsOptions): Secrets {
+  const ttl = options.ttlMs ?? 5 * 60_000;
+  const now = options.now ?? Date.now;
+  let cached: { readonly at: number; readonly value: Promise<ConnectorSecrets> } | undefined;
+
+  const read = async (name: keyof SecretArns): Promise<Json> => {
+    const result = await options.client.send(new GetSecretValueCommand({ SecretId: options.arns[name] }));
+    return parse(name, result.SecretString);
+  };
+
+  const load = async (): Promise<ConnectorSecrets> => {
+    const [dynamics, salesforce, events] = await Promise.all([
+      read('dynamics'),
+      read('salesforce'),
+      read('receiver'),
+    ]);
+    return {
+      dynamics: credentials('dynamics', dynamics),
+      salesforce: credentials('salesforce', salesforce),
+      businessEvents: receiver(events),
+    };
+  };
+
+  return {
+    get({ refresh = false } = {}) {
+      const at = now();
+      if (!refresh && cached && at - cached.at < ttl) return cached.value;
+      const value = load();
+      const entry = { at, value };
+      cached = entry;
+      // A failed read is not cached: the next call tries again.
+      value.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+      return value;
+    },
+  };
+}

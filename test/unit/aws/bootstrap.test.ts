@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { EnvironmentError, readAwsEnvironment } from '#adapters/aws/bootstrap.ts';
+import { ENV } from '#adapters/aws/contract.ts';
+import { createEngineRuntime } from '#adapters/aws/engine.ts';
+import { createAwsClients } from '#adapters/aws/sdk-clients.ts';
+import { sandboxConfig } from '#cli/demo-config.ts';
+import type { ConnectorSecrets, Secrets } from '#core/ports/secrets.ts';
+
+const config = sandboxConfig({
+  dynamics: {
+    environmentUrl: 'https://127.0.0.1:9/',
+    tenantId: '00000000-0000-4000-8000-000000000001',
+    authorityHost: 'https://127.0.0.1:9/',
+  },
+  salesforce: { myDomainUrl: 'https://127.0.0.1:9', pubsubEndpoint: '127.0.0.1:9' },
+} as never);
+
+const ENVIRONMENT = {
+  [ENV.config]: JSON.stringify(config),
+  [ENV.stateTable]: 'state',
+  [ENV.toSalesforceQueueUrl]: 'http://127.0.0.1:9/1/to-salesforce',
+  [ENV.toSalesforceDlqUrl]: 'http://127.0.0.1:9/1/to-salesforce-dlq',
+  [ENV.toDynamicsQueueUrl]: 'http://127.0.0.1:9/1/to-dynamics',
+  [ENV.toDynamicsDlqUrl]: 'http://127.0.0.1:9/1/to-dynamics-dlq',
+  [ENV.dynamicsSecretArn]: 'arn:d',
+  [ENV.salesforceSecretArn]: 'arn:s',
+  [ENV.receiverSecretArn]: 'arn:r',
+};
+
+describe('readAwsEnvironment', () => {
+  it('reads the contract’s variables into a frozen, validated environment', () => {
+    const env = readAwsEnvironment({ ...ENVIRONMENT, [ENV.healthPort]: '8080' });
+    expect(env.queues['to-dynamics']).toEqual({
+      url: 'http://127.0.0.1:9/1/to-dynamics',
+      dlqUrl: 'http://127.0.0.1:9/1/to-dynamics-dlq',
+    });
+    expect(env.config.legalEntities).toEqual(['usmf', 'demf', 'gbsi']);
+    expect(env.healthPort).toBe(8080);
+    expect(Object.isFrozen(env)).toBe(true);
+  });
+
+  it('names the missing or invalid variable', () => {
+    const { [ENV.toDynamicsDlqUrl]: _, ...missing } = ENVIRONMENT;
+    expect(() => readAwsEnvironment(missing)).toThrow(EnvironmentError);
+    expect(() => readAwsEnvironment(missing)).toThrow(/TO_DYNAMICS_DLQ_URL/);
+    expect(() => readAwsEnvironment({ ...ENVIRONMENT, [ENV.config]: '{' })).toThrow(/CONNECTOR_CONFIG/);
+    expect(() => readAwsEnvironment({ ...ENVIRONMENT, [ENV.healthPort]: 'http' })).toThrow(/HEALTH_PORT/);
+  });
+});
+
+describe('createEngineRuntime', () => {
+  it('does not cache a failed start, and re-reads the secrets past their cache on the next one', async () => {
+    const calls: boolean[] = [];
+    const broken: ConnectorSecrets = {
+      dynamics: { clientId: 'd', clientSecret: '' },
+      salesforce: { clientId: 's', clientSecret: 's' },
+      businessEvents: { current: 'r' },
+    };
+    const secrets: Secrets = {
+      get: async ({ refresh = false } = {}) => {
+        calls.push(refresh);
+        return broken;
+      },
+    };
+    const logged: string[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => void logged.push(m) };
+    const runtime = createEngineRuntime({
+      env: ENVIRONMENT,
+      secrets,
+      logger,
+      aws: createAwsClients({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+    });
+    await expect(runtime.engine()).rejects.toThrow(/clientSecret/);
+    await expect(runtime.engine()).rejects.toThrow(/clientSecret/);
+    expect(calls).toEqual([false, true]);
+    expect(logged).toEqual(['bootstrap.failed', 'bootstrap.failed']);
+    await runtime.close();
+  });
+});

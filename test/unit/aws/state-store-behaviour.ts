@@ -1,0 +1,157 @@
+/**
+ * The StateStore contract as behaviours, run against every adapter (SQLite and DynamoDB) so both
+ * shapes remember the same way.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConditionFailedError, type StateStore } from '#core/ports/state-store.ts';
+
+export type StateStoreFactory = (now: () => number) => Promise<StateStore>;
+
+export function describeStateStoreBehaviour(name: string, create: StateStoreFactory): void {
+  describe(name, () => {
+    let clock: number;
+    let store: StateStore;
+    beforeEach(async () => {
+      clock = Date.parse('2026-11-26T12:00:00Z');
+      store = await create(() => clock);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('writes checkpoints with increasing versions and refuses a stale expected version', async () => {
+      const name = 'cdc:/data/AccountChangeEvent';
+      expect((await store.putCheckpoint(name, 'AAAB', { expectedVersion: 0 })).version).toBe(1);
+      await expect(store.putCheckpoint(name, 'AAAX', { expectedVersion: 0 })).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      await store.putCheckpoint(name, 'AAAC', { expectedVersion: 1 });
+      await expect(store.putCheckpoint(name, 'AAAD', { expectedVersion: 1 })).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      const unconditional = await store.putCheckpoint(name, 'AAAE');
+      expect(unconditional).toMatchObject({ name, value: 'AAAE', version: 3, updatedAt: clock });
+      expect(await store.getCheckpoint(name)).toEqual(unconditional);
+      expect(await store.getCheckpoint('absent')).toBeUndefined();
+    });
+
+    it('lists every checkpoint by name', async () => {
+      await store.putCheckpoint('watermark:salesforce:Order', '2026-11-26T11:00:00.000Z');
+      await store.putCheckpoint('cdc:/data/OrderChangeEvent', 'AAAB');
+      expect((await store.listCheckpoints()).map((c) => c.name)).toEqual([
+        'cdc:/data/OrderChangeEvent',
+        'watermark:salesforce:Order',
+      ]);
+    });
+
+    it('claims a dedup key once until it expires or is released', async () => {
+      expect(await store.claimDedupKey('be:usmf:1001', 60)).toBe(true);
+      expect(await store.claimDedupKey('be:usmf:1001', 60)).toBe(false);
+      clock += 61_000;
+      expect(await store.claimDedupKey('be:usmf:1001', 60)).toBe(true);
+      await store.releaseDedupKey('be:usmf:1001');
+      expect(await store.claimDedupKey('be:usmf:1001', 60)).toBe(true);
+    });
+
+    it('resumes an interrupted idempotency record with the steps already done', async () => {
+      const begun = await store.beginIdempotent('so:006000000000001AAA');
+      expect(begun).toMatchObject({ created: true, record: { status: 'in_progress', version: 1, data: {} } });
+      const step = await store.updateIdempotent(begun.record.key, begun.record.version, {
+        salesOrderNumber: 'SO-000301',
+      });
+      const again = await store.beginIdempotent('so:006000000000001AAA');
+      expect(again).toMatchObject({
+        created: false,
+        record: { status: 'in_progress', version: 2, data: { salesOrderNumber: 'SO-000301' } },
+      });
+      const done = await store.completeIdempotent(step.key, step.version, { linesCreated: 3 });
+      expect(done).toMatchObject({
+        status: 'completed',
+        version: 3,
+        data: { salesOrderNumber: 'SO-000301', linesCreated: 3 },
+      });
+      await expect(store.updateIdempotent(step.key, done.version, {})).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      expect(await store.getIdempotent(step.key)).toEqual(done);
+    });
+
+    it('refuses an idempotency update from a writer holding an old version or for a missing record', async () => {
+      const { record } = await store.beginIdempotent('k');
+      await store.updateIdempotent('k', record.version, { a: 1 });
+      await expect(store.updateIdempotent('k', record.version, { a: 2 })).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      await expect(store.completeIdempotent('missing', 1, {})).rejects.toBeInstanceOf(ConditionFailedError);
+    });
+
+    it('starts over an idempotency record that expired or was deleted', async () => {
+      await store.beginIdempotent('lease', { ttlSeconds: 60 });
+      expect((await store.beginIdempotent('lease')).created).toBe(false);
+      clock += 61_000;
+      const fresh = await store.beginIdempotent('lease');
+      expect(fresh).toMatchObject({ created: true, record: { version: 1 } });
+      await store.deleteIdempotent('lease');
+      expect(await store.getIdempotent('lease')).toBeUndefined();
+      expect((await store.beginIdempotent('lease')).created).toBe(true);
+    });
+
+    it('stores and reads content hashes in batches beyond the service limits', async () => {
+      const keys = Array.from({ length: 130 }, (_, i) => `customers:usmf:US-${String(i).padStart(3, '0')}`);
+      await store.putHashes(keys.map((key) => ({ key, hash: `h-${key}` })));
+      await store.putHashes([
+        { key: 'customers:usmf:US-001', hash: 'stale' },
+        { key: 'customers:usmf:US-001', hash: 'h1b' },
+      ]);
+      const got = await store.getHashes([...keys.slice(0, 120), 'customers:usmf:absent']);
+      expect(got.size).toBe(120);
+      expect(got.get('customers:usmf:US-001')).toEqual({
+        key: 'customers:usmf:US-001',
+        hash: 'h1b',
+        updatedAt: clock,
+      });
+      expect(got.get('customers:usmf:US-119')?.hash).toBe('h-customers:usmf:US-119');
+      expect(got.has('customers:usmf:absent')).toBe(false);
+    });
+
+    it('queries the audit trail by record key, by outcome and by time, newest first', async () => {
+      const base = { flow: 'customers', trigger: 'backfill', attempt: 1 } as const;
+      const first = await store.appendAudit({ ...base, recordKey: 'a', outcome: 'failed', error: 'boom' });
+      clock += 1000;
+      await store.appendAudit({
+        ...base,
+        recordKey: 'a',
+        outcome: 'succeeded',
+        targetIds: { salesforceId: '001' },
+      });
+      clock += 1000;
+      const b = await store.appendAudit({
+        ...base,
+        recordKey: 'b',
+        outcome: 'failed',
+        work: { key: 'b', n: 1 },
+        durationMs: 12,
+        expiresAt: 1_900_000_000,
+      });
+      expect((await store.queryAudit({ recordKey: 'a' })).map((e) => e.outcome)).toEqual([
+        'succeeded',
+        'failed',
+      ]);
+      expect((await store.queryAudit({ recordKey: 'a', outcome: 'failed' })).map((e) => e.auditId)).toEqual([
+        first.auditId,
+      ]);
+      expect(
+        (await store.queryAudit({ outcome: 'failed', since: clock - 1500 })).map((e) => e.recordKey),
+      ).toEqual(['b']);
+      expect((await store.queryAudit({ outcome: 'failed', until: clock })).map((e) => e.recordKey)).toEqual([
+        'a',
+      ]);
+      expect((await store.queryAudit({})).map((e) => e.outcome)).toEqual(['failed', 'succeeded', 'failed']);
+      expect(
+        (await store.queryAudit({ limit: 2, since: first.at, until: clock + 1 })).map((e) => e.recordKey),
+      ).toEqual(['b', 'a']);
+      expect(await store.getAudit(b.auditId)).toEqual(b);
+      expect(await store.getAudit('absent')).toBeUndefined();
+    });
+  });
+}
