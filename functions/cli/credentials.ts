@@ -8,16 +8,78 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createFileSecrets, defaultSecretsPath, writeSecretsFile } from '#adapters/local/secrets-file.ts';
-import type { ConnectorSecrets } from '#core/ports/secrets.ts';
+import type { ClientCredentials, ConnectorSecrets } from '#core/ports/secrets.ts';
 import { type CliIo, type CommandSpec, ExitCode, UsageError } from './command.ts';
+import {
+  type CredentialCheck,
+  credentialFailures,
+  pingCheck,
+  writeStackCredentials,
+} from './credentials-stack.ts';
+import { type DeployedStack, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
 
 const options = {
   'dynamics-client-id': { type: 'string' },
   'salesforce-client-id': { type: 'string' },
   'rotate-receiver-secret': { type: 'boolean' },
   file: { type: 'string' },
+  ...stackOption,
+  'skip-check': { type: 'boolean' },
 } as const;
+
+/**
+ * `credentials set --stack`: check both sets (unless skipped), then write them into the stack's
+ * secrets and print the receiver URL when a receiver secret was generated.
+ */
+export async function setCredentialsOnStack(
+  io: CliIo,
+  stack: DeployedStack,
+  dynamics: ClientCredentials,
+  salesforce: ClientCredentials,
+  options: { readonly rotate: boolean; readonly skipCheck: boolean; readonly check?: CredentialCheck },
+): Promise<ExitCode> {
+  if (!options.skipCheck) {
+    const report = await (options.check ?? pingCheck)(stack, {
+      dynamics,
+      salesforce,
+      businessEvents: { current: 'unused-by-ping' },
+    });
+    const failed = credentialFailures(report);
+    if (failed.length > 0) {
+      io.stderr.write(
+        [
+          'Nothing was stored: the credentials do not work.',
+          ...failed.map((c) => `  ${c.system}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ''}`),
+          'Use --skip-check to store them anyway (e.g. before F&O has registered the app).',
+          '',
+        ].join('\n'),
+      );
+      return ExitCode.failure;
+    }
+  }
+  const result = await writeStackCredentials({
+    secretsManager: new SecretsManagerClient({}),
+    stack,
+    dynamics,
+    salesforce,
+    rotateReceiverSecret: options.rotate,
+  });
+  const lines = [`Stored both credential sets in the secrets of stack ${stack.name}.`];
+  if (result.generated) {
+    lines.push(
+      'The business-event receiver secret, shown once. In F&O, set the HTTPS endpoint URL to:',
+      `  ${stack.businessEventsUrl}?code=${result.receiver.current}`,
+      ...(result.receiver.previous ? ['The previous secret stays valid until the next rotation.'] : []),
+    );
+  } else {
+    lines.push('The business-event receiver secret is unchanged (--rotate-receiver-secret makes a new one).');
+  }
+  lines.push(`Next: \`ml-connector ping --stack ${stack.name}\`.`, '');
+  io.stdout.write(lines.join('\n'));
+  return ExitCode.ok;
+}
 
 /**
  * Reads answers line by line from stdin. On a terminal it prompts, and readline runs the TTY in
@@ -44,7 +106,8 @@ export const credentialsCommand: CommandSpec<typeof options> = {
   summary:
     'credentials set: stores the Dynamics (Entra app) and Salesforce (external client app) client credentials,\n' +
     'encrypted, in a file only you can read, and generates the secret the business-event receiver checks.',
-  usage: 'credentials set --dynamics-client-id <id> --salesforce-client-id <id> [--rotate-receiver-secret]',
+  usage:
+    'credentials set --dynamics-client-id <id> --salesforce-client-id <id> [--rotate-receiver-secret] [--stack <name>]',
   optionHelp: [
     ['--dynamics-client-id <id>', 'the Entra application (client) id'],
     ['--salesforce-client-id <id>', "the external client app's consumer key"],
@@ -53,6 +116,8 @@ export const credentialsCommand: CommandSpec<typeof options> = {
       'make a new business-event secret, keeping the old one valid until the next rotation',
     ],
     ['--file <path>', `the encrypted file (default ${defaultSecretsPath()})`],
+    [stackOptionHelp[0], "write into the deployed stack's Secrets Manager secrets instead of the local file"],
+    ['--skip-check', 'with --stack: store without first checking the credentials against both systems'],
   ],
   options,
   async run(values, positionals, io) {
@@ -61,6 +126,9 @@ export const credentialsCommand: CommandSpec<typeof options> = {
     const salesforceId = values['salesforce-client-id'];
     if (!dynamicsId || !salesforceId)
       throw new UsageError('--dynamics-client-id and --salesforce-client-id are required');
+    if (values.stack && values.file) throw new UsageError('--stack writes to Secrets Manager: drop --file');
+    // Find the stack before asking for secrets, so a wrong name fails before anything is typed.
+    const stack = values.stack ? await lookUpStack(values.stack) : undefined;
     const input = process.stdin as NodeJS.ReadableStream & {
       isTTY?: boolean;
       setRawMode?: (on: boolean) => void;
@@ -75,6 +143,15 @@ export const credentialsCommand: CommandSpec<typeof options> = {
       ask.close();
     }
     if (!dynamicsSecret || !salesforceSecret) throw new UsageError('both client secrets are required');
+    if (stack) {
+      return setCredentialsOnStack(
+        io,
+        stack,
+        { clientId: dynamicsId, clientSecret: dynamicsSecret },
+        { clientId: salesforceId, clientSecret: salesforceSecret },
+        { rotate: Boolean(values['rotate-receiver-secret']), skipCheck: Boolean(values['skip-check']) },
+      );
+    }
     const location = { env: io.env, ...(values.file ? { path: values.file } : {}) };
     const file = values.file ?? defaultSecretsPath(io.env);
     // Keep the receiver secret F&O already uses, unless a rotation is asked for.

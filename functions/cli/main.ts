@@ -10,6 +10,7 @@ import { credentialsCommand } from './credentials.ts';
 import { dlqCommand } from './dlq.ts';
 import { initCommand } from './init.ts';
 import { pingCommand } from './ping.ts';
+import { redriveCommand } from './redrive.ts';
 import { replayCommand } from './replay.ts';
 import { sandboxCommand } from './sandbox.ts';
 import { startCommand } from './start.ts';
@@ -27,6 +28,7 @@ const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
   auditCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   replayCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   dlqCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  redriveCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
 ];
 
 function overview(): string {

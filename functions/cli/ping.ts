@@ -1,14 +1,19 @@
 /** `ml-connector ping`: does the configuration fit the real systems? Reads only; prints a fix per problem. */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClients } from '#adapters/clients.ts';
 import { createFileSecrets } from '#adapters/local/secrets-file.ts';
-import { type CommandSpec, ExitCode } from './command.ts';
+import type { ConnectorConfig } from '#core/config/schema.ts';
+import type { ConnectorSecrets as ConnectorCredentials } from '#core/ports/secrets.ts';
+import { type CommandSpec, ExitCode, UsageError } from './command.ts';
 import { loadConfigFile } from './config-file.ts';
 import { type PingReport, runPing } from './ping-checks.ts';
+import { lookUpStack, readDeployedSecrets, stackOption, stackOptionHelp } from './stack.ts';
 
 const options = {
   config: { type: 'string' },
   credentials: { type: 'string' },
   json: { type: 'boolean' },
+  ...stackOption,
 } as const;
 
 function render(report: PingReport, color: boolean): string {
@@ -33,19 +38,32 @@ export const pingCommand: CommandSpec<typeof options> = {
     'Checks the configuration and credentials against your real Dynamics and Salesforce: tokens, the OData\n' +
     'service, legal entities and currencies, External ID fields, Pub/Sub topics and the API allocation.\n' +
     'It writes nothing to either system. Exit code 1 when anything needs fixing.',
-  usage: 'ping [--config <file>] [--json]',
+  usage: 'ping [--config <file> | --stack <name>] [--json]',
   optionHelp: [
     ['--config <file>', 'the configuration file (default ./ml-connector.yaml)'],
     ['--credentials <file>', 'the encrypted credentials file (default: the one `credentials set` writes)'],
     ['--json', 'print the report as JSON'],
+    [stackOptionHelp[0], "use the deployed stack's configuration and its Secrets Manager credentials"],
   ],
   options,
   async run(values, _positionals, io) {
-    const config = loadConfigFile(values.config);
-    const secrets = await createFileSecrets({
-      env: io.env,
-      ...(values.credentials ? { path: values.credentials } : {}),
-    }).get();
+    let config: ConnectorConfig;
+    let secrets: ConnectorCredentials;
+    if (values.stack) {
+      if (values.config || values.credentials)
+        throw new UsageError(
+          '--stack takes the configuration and credentials from the stack: drop --config/--credentials',
+        );
+      const stack = await lookUpStack(values.stack);
+      config = stack.config;
+      secrets = await readDeployedSecrets(new SecretsManagerClient({}), stack);
+    } else {
+      config = loadConfigFile(values.config);
+      secrets = await createFileSecrets({
+        env: io.env,
+        ...(values.credentials ? { path: values.credentials } : {}),
+      }).get();
+    }
     const clients = createClients(config, secrets);
     try {
       const report = await runPing(config, clients);

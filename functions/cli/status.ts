@@ -1,9 +1,42 @@
-/** `ml-connector status`: checkpoints and their age, queue and DLQ depth, last errors (local state only). */
+/**
+ * `ml-connector status`: checkpoints and their age, queue and DLQ depth, last errors (local state);
+ * with `--stack`, the deployed queues' and DLQs' depths and where the alarms and dashboard are.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES } from '#core/work/items.ts';
-import { type CommandSpec, ExitCode } from './command.ts';
+import { type CliIo, type CommandSpec, ExitCode } from './command.ts';
 import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
+import { deployedQueueDepths, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
 
-const options = { ...stateOptions, json: { type: 'boolean' } } as const;
+const options = { ...stateOptions, ...stackOption, json: { type: 'boolean' } } as const;
+
+/** The deployed stack's status: queue and DLQ depths (GetQueueAttributes), the dashboard and alarm topic. */
+export async function stackStatus(io: CliIo, name: string, json: boolean): Promise<ExitCode> {
+  const stack = await lookUpStack(name);
+  const queues = await deployedQueueDepths(new SQSClient({}), stack);
+  const deadLetters = queues
+    .filter((q) => q.queue.endsWith('DLQ'))
+    .reduce((n, q) => n + q.visible + q.inFlight, 0);
+  if (json) {
+    io.stdout.write(
+      `${JSON.stringify({ stack: stack.name, queues, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
+    );
+    return ExitCode.ok;
+  }
+  const lines = [`Stack ${stack.name}`, '', 'Queues:'];
+  for (const q of queues)
+    lines.push(`  ${q.queue.padEnd(18)} visible ${q.visible}, in flight ${q.inFlight}, delayed ${q.delayed}`);
+  lines.push(
+    '',
+    deadLetters > 0
+      ? `${deadLetters} dead letter(s): see why in the audit trail, then \`ml-connector redrive --stack ${stack.name}\`.`
+      : 'No dead letters.',
+    `Dashboard: ${stack.dashboardName} (CloudWatch); alarms notify ${stack.alarmTopicArn}`,
+    '',
+  );
+  io.stdout.write(lines.join('\n'));
+  return ExitCode.ok;
+}
 
 function age(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -16,11 +49,13 @@ function age(ms: number): string {
 export const statusCommand: CommandSpec<typeof options> = {
   name: 'status',
   summary:
-    'Shows checkpoints and their age, queue and dead-letter depth, and the latest failures, from the local state.',
-  usage: 'status [--state <file>] [--json]',
-  optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp],
+    'Shows checkpoints and their age, queue and dead-letter depth, and the latest failures, from the local state;\n' +
+    "with --stack, the deployed stack's queue and dead-letter depths.",
+  usage: 'status [--state <file> | --stack <name>] [--json]',
+  optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp, stackOptionHelp],
   options,
   async run(values, _positionals, io) {
+    if (values.stack) return stackStatus(io, values.stack, Boolean(values.json));
     const local = openLocalState(values.state);
     try {
       const now = Date.now();

@@ -1,0 +1,350 @@
+import { PassThrough } from 'node:stream';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from '#cli/command.ts';
+import { setCredentialsOnStack } from '#cli/credentials.ts';
+import { writeStackCredentials } from '#cli/credentials-stack.ts';
+import { main } from '#cli/main.ts';
+import type { PingReport } from '#cli/ping-checks.ts';
+import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
+import { validateConfig } from '#core/config/validate.ts';
+import { PLACEHOLDER_CLIENT_ID, STACK_OUTPUTS } from '../../lib/stack-outputs.ts';
+
+const config = validateConfig({
+  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
+  salesforce: { myDomain: 'https://contoso.my.salesforce.com' },
+  legalEntities: ['usmf'],
+});
+const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`;
+const queueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
+const queueArn = (name: string) => `arn:aws:sqs:eu-west-1:123456789012:${name}`;
+const OUTPUTS: Record<string, string> = {
+  [STACK_OUTPUTS.config]: JSON.stringify(config),
+  [STACK_OUTPUTS.stateTableName]: 'Prod-StateTable-1',
+  [STACK_OUTPUTS.toSalesforceQueueUrl]: queueUrl('sf'),
+  [STACK_OUTPUTS.toSalesforceDlqUrl]: queueUrl('sf-dlq'),
+  [STACK_OUTPUTS.toSalesforceDlqArn]: queueArn('sf-dlq'),
+  [STACK_OUTPUTS.toDynamicsQueueUrl]: queueUrl('d'),
+  [STACK_OUTPUTS.toDynamicsDlqUrl]: queueUrl('d-dlq'),
+  [STACK_OUTPUTS.toDynamicsDlqArn]: queueArn('d-dlq'),
+  [STACK_OUTPUTS.backfillDlqUrl]: queueUrl('bf-dlq'),
+  [STACK_OUTPUTS.dynamicsSecretArn]: arn('dynamics'),
+  [STACK_OUTPUTS.salesforceSecretArn]: arn('salesforce'),
+  [STACK_OUTPUTS.receiverSecretArn]: arn('receiver'),
+  [STACK_OUTPUTS.businessEventsUrl]: 'https://abc.execute-api.eu-west-1.amazonaws.com/v1/business-events',
+  [STACK_OUTPUTS.alarmTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:alarms',
+  [STACK_OUTPUTS.dashboardName]: 'ProdDashboard',
+};
+
+const cfn = mockClient(CloudFormationClient);
+const sm = mockClient(SecretsManagerClient);
+const sqs = mockClient(SQSClient);
+
+function stackWith(outputs: Record<string, string> = OUTPUTS) {
+  cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
+    Stacks: [
+      {
+        StackName: 'Prod',
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
+  });
+}
+function secrets(values: Record<string, object>) {
+  for (const [name, value] of Object.entries(values)) {
+    sm.on(GetSecretValueCommand, { SecretId: arn(name) }).resolves({ SecretString: JSON.stringify(value) });
+  }
+}
+const onboarded = {
+  dynamics: { clientId: 'd-id', clientSecret: 'd-secret' },
+  salesforce: { clientId: 's-id', clientSecret: 's-secret' },
+  receiver: { current: 'receiver-1' },
+};
+
+function fakeIo(): CliIo & { out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += String(c);
+  });
+  stderr.on('data', (c) => {
+    err += String(c);
+  });
+  return {
+    stdout,
+    stderr,
+    env: {},
+    stopSignal: new AbortController().signal,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+beforeEach(() => {
+  cfn.reset();
+  sm.reset();
+  sqs.reset();
+});
+afterEach(() => {
+  cfn.reset();
+});
+
+describe('describeDeployedStack', () => {
+  it('reads the queues, secrets, URL and validated configuration from the stack outputs', async () => {
+    stackWith();
+    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
+    expect(stack.config).toEqual(config);
+    expect(stack.queues['to-dynamics']).toEqual({
+      url: queueUrl('d'),
+      deadLetterUrl: queueUrl('d-dlq'),
+      deadLetterArn: queueArn('d-dlq'),
+    });
+    expect(stack.secretArns.receiver).toBe(arn('receiver'));
+  });
+
+  it('names every missing output', async () => {
+    const { [STACK_OUTPUTS.toDynamicsDlqArn]: _a, [STACK_OUTPUTS.config]: _b, ...rest } = OUTPUTS;
+    stackWith(rest);
+    await expect(describeDeployedStack(new CloudFormationClient({}), 'Prod')).rejects.toThrow(
+      /lacks the output\(s\) ConnectorConfig, ToDynamicsDlqArn/,
+    );
+  });
+
+  it('says which account and region settings to check when the stack does not exist', async () => {
+    cfn.on(DescribeStacksCommand).rejects(new Error('Stack with id Nope does not exist'));
+    const error = await describeDeployedStack(new CloudFormationClient({}), 'Nope').catch((e) => e);
+    expect(error).toBeInstanceOf(StackLookupError);
+    expect(error.message).toMatch(/no stack named "Nope".*AWS_PROFILE and AWS_REGION/);
+  });
+});
+
+describe('readDeployedSecrets', () => {
+  it('returns the onboarded credentials and receiver secret', async () => {
+    stackWith();
+    secrets(onboarded);
+    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
+    expect(await readDeployedSecrets(new SecretsManagerClient({}), stack)).toEqual({
+      dynamics: onboarded.dynamics,
+      salesforce: onboarded.salesforce,
+      businessEvents: { current: 'receiver-1' },
+    });
+  });
+
+  it('refuses the deploy-time placeholders, naming the command that fills them', async () => {
+    stackWith();
+    secrets({ ...onboarded, dynamics: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'x' } });
+    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
+    await expect(readDeployedSecrets(new SecretsManagerClient({}), stack)).rejects.toThrow(
+      /Dynamics credentials of stack "Prod" are not set: run `ml-connector credentials set --stack Prod`/,
+    );
+  });
+});
+
+describe('writeStackCredentials', () => {
+  const input = async () => {
+    stackWith();
+    return {
+      secretsManager: new SecretsManagerClient({}),
+      stack: await describeDeployedStack(new CloudFormationClient({}), 'Prod'),
+      dynamics: onboarded.dynamics,
+      salesforce: onboarded.salesforce,
+      generateSecret: () => 'fresh-secret',
+    };
+  };
+  const written = () =>
+    Object.fromEntries(
+      sm
+        .commandCalls(PutSecretValueCommand)
+        .map((c) => [c.args[0].input.SecretId, JSON.parse(c.args[0].input.SecretString ?? '')]),
+    );
+
+  it('replaces the deploy-time receiver placeholder with a generated secret and writes both credential sets', async () => {
+    secrets({ receiver: { placeholder: true, current: 'generated-at-deploy' } });
+    const result = await writeStackCredentials(await input());
+    expect(result).toEqual({ receiver: { current: 'fresh-secret' }, generated: true });
+    expect(written()).toEqual({
+      [arn('dynamics')]: onboarded.dynamics,
+      [arn('salesforce')]: onboarded.salesforce,
+      [arn('receiver')]: { current: 'fresh-secret' },
+    });
+  });
+
+  it('keeps the receiver secret F&O already uses unless a rotation is asked for', async () => {
+    secrets({ receiver: { current: 'in-use', previous: 'older' } });
+    const result = await writeStackCredentials(await input());
+    expect(result).toEqual({ receiver: { current: 'in-use', previous: 'older' }, generated: false });
+    expect(Object.keys(written())).toEqual([arn('dynamics'), arn('salesforce')]);
+  });
+
+  it('rotates the receiver secret keeping the old one valid as previous', async () => {
+    secrets({ receiver: { current: 'in-use', previous: 'older' } });
+    const result = await writeStackCredentials({ ...(await input()), rotateReceiverSecret: true });
+    expect(result.receiver).toEqual({ current: 'fresh-secret', previous: 'in-use' });
+    expect(written()[arn('receiver')]).toEqual({ current: 'fresh-secret', previous: 'in-use' });
+  });
+});
+
+describe('credentials set --stack', () => {
+  const report = (ok: boolean): PingReport => ({
+    ok,
+    checks: [
+      {
+        system: 'dynamics',
+        name: 'token and OData service',
+        ok,
+        detail: ok ? 'fine' : 'AADSTS7000215 invalid client secret',
+      },
+      { system: 'salesforce', name: 'token and REST API', ok: true, detail: 'fine' },
+      { system: 'configuration', name: 'legalEntities', ok: false, detail: 'not yet' },
+    ],
+  });
+
+  it('refuses --file together with --stack before asking for anything', async () => {
+    const io = fakeIo();
+    const args = ['credentials', 'set', '--stack', 'Prod', '--file', 'x.enc'];
+    const code = await main([...args, '--dynamics-client-id', 'd', '--salesforce-client-id', 's'], io);
+    expect(code).toBe(2);
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+  });
+
+  it('stores nothing when a credential check fails, and says why', async () => {
+    stackWith();
+    secrets({ receiver: { placeholder: true, current: 'x' } });
+    const io = fakeIo();
+    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
+    const code = await setCredentialsOnStack(io, stack, onboarded.dynamics, onboarded.salesforce, {
+      rotate: false,
+      skipCheck: false,
+      check: async () => report(false),
+    });
+    expect(code).toBe(1);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(io.err()).toContain('AADSTS7000215');
+  });
+
+  it('stores the credentials once the tokens work (other ping findings do not block) and prints the F&O endpoint URL', async () => {
+    stackWith();
+    secrets({ receiver: { placeholder: true, current: 'x' } });
+    const io = fakeIo();
+    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
+    const code = await setCredentialsOnStack(io, stack, onboarded.dynamics, onboarded.salesforce, {
+      rotate: false,
+      skipCheck: false,
+      check: async () => report(true),
+    });
+    expect(code).toBe(0);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(3);
+    expect(io.out()).toMatch(
+      /https:\/\/abc\.execute-api\.eu-west-1\.amazonaws\.com\/v1\/business-events\?code=\S{40,}/,
+    );
+  });
+});
+
+describe('redrive --stack', () => {
+  it('starts a move task from each DLQ and reports its progress', async () => {
+    stackWith();
+    sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h' });
+    sqs.on(ListMessageMoveTasksCommand).resolves({
+      Results: [
+        { Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 3, ApproximateNumberOfMessagesToMove: 10 },
+      ],
+    });
+    const io = fakeIo();
+    expect(await main(['redrive', '--stack', 'Prod'], io)).toBe(0);
+    expect(sqs.commandCalls(StartMessageMoveTaskCommand).map((c) => c.args[0].input.SourceArn)).toEqual([
+      queueArn('sf-dlq'),
+      queueArn('d-dlq'),
+    ]);
+    expect(io.out()).toContain('to-salesforce: started, RUNNING, 3 of 10 moved');
+  });
+
+  it('redrives only the named queue, reports a task already running, and follows it with --wait', async () => {
+    stackWith();
+    sqs.on(StartMessageMoveTaskCommand).rejects(new Error('There is already a task running'));
+    sqs
+      .on(ListMessageMoveTasksCommand)
+      .resolvesOnce({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1 }] })
+      .resolvesOnce({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1 }] })
+      .resolves({ Results: [{ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 7 }] });
+    const io = fakeIo();
+    const code = await main(
+      ['redrive', '--stack', 'Prod', '--queue', 'to-dynamics', '--wait', '--poll-seconds', '0'],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(sqs.commandCalls(StartMessageMoveTaskCommand).map((c) => c.args[0].input.SourceArn)).toEqual([
+      queueArn('d-dlq'),
+    ]);
+    expect(io.out()).toContain('to-dynamics: already running, RUNNING, 1 moved');
+    expect(io.out()).toContain('to-dynamics: latest task, COMPLETED, 7 moved');
+  });
+
+  it('exits 1 when a move task failed, with its reason', async () => {
+    stackWith();
+    sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'h' });
+    sqs.on(ListMessageMoveTasksCommand).resolves({
+      Results: [{ Status: 'FAILED', ApproximateNumberOfMessagesMoved: 0, FailureReason: 'AccessDenied' }],
+    });
+    const io = fakeIo();
+    expect(await main(['redrive', '--stack', 'Prod', '--queue', 'to-salesforce'], io)).toBe(1);
+    expect(io.out()).toContain('(AccessDenied)');
+  });
+
+  it('is a usage error without --stack, pointing at the local command', async () => {
+    const io = fakeIo();
+    expect(await main(['redrive'], io)).toBe(2);
+    expect(io.err()).toContain('dlq redrive');
+  });
+});
+
+describe('status --stack', () => {
+  it('shows the depth of every deployed queue and DLQ and points at redrive when dead letters wait', async () => {
+    stackWith();
+    sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' },
+    });
+    sqs.on(GetQueueAttributesCommand, { QueueUrl: queueUrl('d-dlq') }).resolves({
+      Attributes: { ApproximateNumberOfMessages: '4', ApproximateNumberOfMessagesNotVisible: '0' },
+    });
+    const io = fakeIo();
+    expect(await main(['status', '--stack', 'Prod'], io)).toBe(0);
+    expect(io.out()).toMatch(/to-dynamics DLQ\s+visible 4, in flight 0, delayed 0/);
+    expect(io.out()).toContain('4 dead letter(s)');
+    expect(io.out()).toContain('ml-connector redrive --stack Prod');
+  });
+});
+
+describe('ping --stack', () => {
+  it('refuses --config together with --stack', async () => {
+    const io = fakeIo();
+    expect(await main(['ping', '--stack', 'Prod', '--config', 'x.yaml'], io)).toBe(2);
+  });
+
+  it('stops before any call to the systems while the stack still holds placeholder credentials', async () => {
+    stackWith();
+    secrets({
+      dynamics: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'x' },
+      salesforce: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'x' },
+      receiver: { placeholder: true, current: 'x' },
+    });
+    const io = fakeIo();
+    expect(await main(['ping', '--stack', 'Prod'], io)).toBe(1);
+    expect(io.err()).toContain('credentials set --stack Prod');
+  });
+});
