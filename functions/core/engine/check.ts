@@ -132,7 +132,7 @@ export async function checkConfiguration(
     if (!needed) continue;
     const described = await salesforce.describe(sobject);
     const f = described?.field(field);
-    if (!f || !f.updateable) {
+    if (!f?.updateable) {
       problems.push({
         key,
         problem: `${sobject}.${field} ${f ? 'is not updateable by the integration user' : 'does not exist'}`,
