@@ -5,13 +5,12 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { Logger } from '#core/logger.ts';
-import type { ConnectorSecrets } from '#core/ports/secrets.ts';
+import type { ConnectorCredentials } from '#core/ports/secrets.ts';
 import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
 import type { HttpClientOptions } from '#http/client.ts';
 import { createSalesforceClient, type SalesforceClient } from '#salesforce/rest.ts';
 
-/** The two client-credential pairs (from the Secrets port). */
-export type ConnectorCredentials = Pick<ConnectorSecrets, 'dynamics' | 'salesforce'>;
+export type { ConnectorCredentials };
 
 export interface ConnectorClients {
   readonly dynamics: DynamicsClient;

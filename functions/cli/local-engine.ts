@@ -88,7 +88,7 @@ export async function openLocalEngine(
   const config = overrides.config ?? loadConfigFile(values.config);
   const secrets = overrides.secrets ?? createFileSecrets({ env: io.env });
   const logger = cliLogger(io, values['log-level']);
-  const clients = createClients(config, await secrets.get(), { logger });
+  const clients = createClients(config, await secrets.credentials(), { logger });
   const local = openLocalState(overrides.statePath ?? values.state);
   try {
     const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce);

@@ -24,7 +24,7 @@ export function createBusinessEventsHandler(
     state: runtime.state,
     queue: runtime.queue,
     logger: runtime.logger,
-    secrets: async () => (await runtime.secrets.get()).businessEvents,
+    secrets: () => runtime.secrets.receiver(),
     now,
   });
   let refreshedAt = Number.NEGATIVE_INFINITY;
@@ -37,7 +37,7 @@ export function createBusinessEventsHandler(
       if (answer.status === 401 && now() - refreshedAt >= REFRESH_INTERVAL_MS) {
         // Perhaps rotated since the secrets were cached: read them again, once, and retry (a 401 changed nothing).
         refreshedAt = now();
-        await runtime.secrets.get({ refresh: true });
+        await runtime.secrets.receiver({ refresh: true });
         answer = await receive(request);
       }
       return {

@@ -7,7 +7,7 @@
 import { type ConnectorClients, type CreateClientsOptions, createClients } from '#adapters/clients.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import type { EngineContext } from '#core/engine/context.ts';
-import type { ConnectorSecrets } from '#core/ports/secrets.ts';
+import type { ConnectorCredentials } from '#core/ports/secrets.ts';
 import { type AwsRuntime, type AwsRuntimeOptions, createAwsRuntime } from './bootstrap.ts';
 
 /** The engine with the API clients it was built with (the stream task needs their token source). */
@@ -29,7 +29,7 @@ export interface EngineRuntimeOptions extends AwsRuntimeOptions {
   readonly http?: Pick<CreateClientsOptions, 'dynamicsHttp' | 'salesforceHttp'>;
 }
 
-const fingerprint = (s: ConnectorSecrets) =>
+const fingerprint = (s: ConnectorCredentials) =>
   JSON.stringify([
     s.dynamics.clientId,
     s.dynamics.clientSecret,
@@ -44,7 +44,7 @@ export function createEngineRuntime(options: EngineRuntimeOptions = {}): EngineR
   let current: { readonly key: string; readonly engine: Promise<Engine> } | undefined;
   let refreshSecrets = false;
 
-  async function build(credentials: ConnectorSecrets): Promise<Engine> {
+  async function build(credentials: ConnectorCredentials): Promise<Engine> {
     const clients = createClients(env.config, credentials, { logger, ...options.http });
     try {
       const reference = await checkConfiguration(env.config, clients.dynamics, clients.salesforce);
@@ -68,7 +68,7 @@ export function createEngineRuntime(options: EngineRuntimeOptions = {}): EngineR
   return {
     ...runtime,
     async engine({ signal } = {}) {
-      const credentials = await secrets.get({ refresh: refreshSecrets });
+      const credentials = await secrets.credentials({ refresh: refreshSecrets });
       refreshSecrets = false;
       const key = fingerprint(credentials);
       let entry = current;

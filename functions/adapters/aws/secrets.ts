@@ -1,13 +1,18 @@
 /**
  * The Secrets port on Secrets Manager: three secrets (Dynamics and Salesforce client credentials
  * as JSON `{ clientId, clientSecret }`, the business-event receiver's `{ current, previous? }`),
- * read together and cached per container for a TTL. `get({ refresh: true })` re-reads them, for
+ * each read and cached per container for a TTL. `get({ refresh: true })` re-reads them, for
  * when a call says the credentials are wrong (a rotation happened since they were cached).
  * https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets.html
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '#core/errors.ts';
-import type { ClientCredentials, ConnectorSecrets, Secrets } from '#core/ports/secrets.ts';
+import type {
+  ClientCredentials,
+  ConnectorCredentials,
+  Secrets,
+  SecretsReadOptions,
+} from '#core/ports/secrets.ts';
 import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
 
 export interface SecretArns {
@@ -60,42 +65,48 @@ function receiver(value: Json): ReceiverSecrets {
   };
 }
 
-/** Creates the Secrets Manager adapter; concurrent readers share one read. */
+/**
+ * Creates the Secrets Manager adapter. Each part is read and cached on its own, so a component
+ * granted only the receiver secret (or only the two credential sets) never asks for the others.
+ * Concurrent readers share one read.
+ */
 export function createSecretsManagerSecrets(options: SecretsManagerSecretsOptions): Secrets {
   const ttl = options.ttlMs ?? 5 * 60_000;
   const now = options.now ?? Date.now;
-  let cached: { readonly at: number; readonly value: Promise<ConnectorSecrets> } | undefined;
 
   const read = async (name: keyof SecretArns): Promise<Json> => {
     const result = await options.client.send(new GetSecretValueCommand({ SecretId: options.arns[name] }));
     return parse(name, result.SecretString);
   };
 
-  const load = async (): Promise<ConnectorSecrets> => {
-    const [dynamics, salesforce, events] = await Promise.all([
-      read('dynamics'),
-      read('salesforce'),
-      read('receiver'),
-    ]);
-    return {
-      dynamics: credentials('dynamics', dynamics),
-      salesforce: credentials('salesforce', salesforce),
-      businessEvents: receiver(events),
-    };
-  };
-
-  return {
-    get({ refresh = false } = {}) {
+  /** A TTL cache of one async value; failures are not cached. */
+  function cachedRead<T>(load: () => Promise<T>): (o?: SecretsReadOptions) => Promise<T> {
+    let cached: { readonly at: number; readonly value: Promise<T> } | undefined;
+    return ({ refresh = false } = {}) => {
       const at = now();
       if (!refresh && cached && at - cached.at < ttl) return cached.value;
       const value = load();
       const entry = { at, value };
       cached = entry;
-      // A failed read is not cached: the next call tries again.
       value.catch(() => {
         if (cached === entry) cached = undefined;
       });
       return value;
+    };
+  }
+
+  const credentialsRead = cachedRead(async (): Promise<ConnectorCredentials> => {
+    const [dynamics, salesforce] = await Promise.all([read('dynamics'), read('salesforce')]);
+    return { dynamics: credentials('dynamics', dynamics), salesforce: credentials('salesforce', salesforce) };
+  });
+  const receiverRead = cachedRead(async () => receiver(await read('receiver')));
+
+  return {
+    credentials: credentialsRead,
+    receiver: receiverRead,
+    async get(o) {
+      const [pairs, businessEvents] = await Promise.all([credentialsRead(o), receiverRead(o)]);
+      return { ...pairs, businessEvents };
     },
   };
 }

@@ -147,7 +147,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       state: ctx.state,
       queue: ctx.queue,
       logger: ctx.logger,
-      secrets: async () => (await options.secrets.get()).businessEvents,
+      secrets: () => options.secrets.receiver(),
     });
     receiver = await startReceiverServer({
       receive,

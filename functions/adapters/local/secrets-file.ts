@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, w
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError, ConnectorError } from '#core/errors.ts';
-import type { ConnectorSecrets, Secrets } from '#core/ports/secrets.ts';
+import { type ConnectorSecrets, type Secrets, secretsFrom } from '#core/ports/secrets.ts';
 
 const MAGIC = 'mlc1';
 
@@ -126,7 +126,7 @@ export function createFileSecrets(options: SecretsFileOptions = {}): Secrets & {
     fromEnv(env, existsSync(path) ? readSecretsFile(path, env) : {});
   return {
     has: () => load() !== undefined,
-    async get() {
+    ...secretsFrom(async () => {
       const secrets = load();
       if (!secrets) {
         throw new ConfigError(
@@ -135,6 +135,6 @@ export function createFileSecrets(options: SecretsFileOptions = {}): Secrets & {
         );
       }
       return secrets;
-    },
+    }),
   };
 }

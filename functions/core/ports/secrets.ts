@@ -17,12 +17,40 @@ export interface ConnectorSecrets {
   readonly businessEvents: ReceiverSecrets;
 }
 
+/** The two client-credential pairs, without the receiver's secret. */
+export type ConnectorCredentials = Pick<ConnectorSecrets, 'dynamics' | 'salesforce'>;
+
+export interface SecretsReadOptions {
+  /** Bypass any cache (after an authentication failure). */
+  readonly refresh?: boolean;
+}
+
+/**
+ * Each reader asks only for what it needs, so each AWS component is granted only its secrets:
+ * the receiver reads `receiver()`, the workers, backfill and stream read `credentials()`.
+ */
 export interface Secrets {
-  /** The current secrets; `refresh` bypasses any cache (after an authentication failure). */
-  get(options?: { readonly refresh?: boolean }): Promise<ConnectorSecrets>;
+  /** Everything (the CLI, the local runner). */
+  get(options?: SecretsReadOptions): Promise<ConnectorSecrets>;
+  /** Only the Dynamics and Salesforce client credentials. */
+  credentials(options?: SecretsReadOptions): Promise<ConnectorCredentials>;
+  /** Only the business-event receiver's secret(s). */
+  receiver(options?: SecretsReadOptions): Promise<ReceiverSecrets>;
+}
+
+/** A Secrets port over one function that reads everything (local file, memory, tests). */
+export function secretsFrom(get: (options?: SecretsReadOptions) => Promise<ConnectorSecrets>): Secrets {
+  return {
+    get,
+    credentials: async (options) => {
+      const { dynamics, salesforce } = await get(options);
+      return { dynamics, salesforce };
+    },
+    receiver: async (options) => (await get(options)).businessEvents,
+  };
 }
 
 /** A fixed set of secrets (tests, the sandbox demo). */
 export function staticSecrets(secrets: ConnectorSecrets): Secrets {
-  return { get: async () => secrets };
+  return secretsFrom(async () => secrets);
 }

@@ -4,7 +4,7 @@ import { ENV } from '#adapters/aws/contract.ts';
 import { createEngineRuntime } from '#adapters/aws/engine.ts';
 import { createAwsClients } from '#adapters/aws/sdk-clients.ts';
 import { sandboxConfig } from '#cli/demo-config.ts';
-import type { ConnectorSecrets, Secrets } from '#core/ports/secrets.ts';
+import { type ConnectorSecrets, type Secrets, secretsFrom } from '#core/ports/secrets.ts';
 
 const config = sandboxConfig({
   dynamics: {
@@ -56,12 +56,10 @@ describe('createEngineRuntime', () => {
       salesforce: { clientId: 's', clientSecret: 's' },
       businessEvents: { current: 'r' },
     };
-    const secrets: Secrets = {
-      get: async ({ refresh = false } = {}) => {
-        calls.push(refresh);
-        return broken;
-      },
-    };
+    const secrets: Secrets = secretsFrom(async ({ refresh = false } = {}) => {
+      calls.push(refresh);
+      return broken;
+    });
     const logged: string[] = [];
     const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => void logged.push(m) };
     const runtime = createEngineRuntime({

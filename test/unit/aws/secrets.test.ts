@@ -39,6 +39,20 @@ describe('createSecretsManagerSecrets', () => {
     });
   });
 
+  it('reads only the receiver secret for the receiver, and only the credentials for the workers', async () => {
+    const s = secrets();
+    expect(await s.receiver()).toEqual({ current: 'now', previous: 'before' });
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual(['arn:rx']);
+    sm.resetHistory();
+    expect((await s.credentials()).dynamics.clientId).toBe('d-id');
+    expect(
+      sm
+        .commandCalls(GetSecretValueCommand)
+        .map((c) => c.args[0].input.SecretId)
+        .sort(),
+    ).toEqual(['arn:dyn', 'arn:sf']);
+  });
+
   it('serves from the cache within the TTL and reads again after it', async () => {
     const s = secrets();
     await Promise.all([s.get(), s.get()]);
