@@ -5,8 +5,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { ENTRY_POINTS, ENV, METRICS } from '#adapters/aws/contract.ts';
+import { ENTRY_POINTS, ENV, METRICS, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
+
 import { BackfillSchedule } from './constructs/backfill-schedule.ts';
 import { BusinessEventsApi } from './constructs/business-events-api.ts';
 import { ConnectorFunction, PROJECT_ROOT } from './constructs/connector-function.ts';
@@ -15,7 +16,6 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { STATE_TABLE_ACTIONS, StateTable } from './constructs/state-table.ts';
 import { StreamService } from './constructs/stream-service.ts';
 import { WorkQueue } from './constructs/work-queue.ts';
-import { STACK_OUTPUTS } from './stack-outputs.ts';
 import { StageConfigError } from './stage-config.ts';
 
 /** Lambda's limit on all environment variables of a function together. */

@@ -6,12 +6,12 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { validateConfig } from '#core/config/validate.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { ClientCredentials, ConnectorSecrets } from '#core/ports/secrets.ts';
 import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
-import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD, STACK_OUTPUTS } from '../../lib/stack-outputs.ts';
 
 /** The option every `--stack` command takes. */
 export const stackOption = { stack: { type: 'string' } } as const;

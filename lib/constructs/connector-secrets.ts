@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD } from '../stack-outputs.ts';
+import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD } from '#adapters/aws/contract.ts';
 
 /** Props for {@link ConnectorSecrets}. */
 export interface ConnectorSecretsProps {

@@ -1,9 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV, TABLE } from '#adapters/aws/contract.ts';
+import { ENV, STACK_OUTPUTS, TABLE } from '#adapters/aws/contract.ts';
 import { SERVICE_NAME } from '#adapters/aws/logger.ts';
 import type { ConnectorStack } from '../../lib/connector-stack.ts';
-import { STACK_OUTPUTS } from '../../lib/stack-outputs.ts';
 import { logicalId, type Synthesized, synthesize, testConfig } from './support.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PLACEHOLDER_CLIENT_ID, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
 import type { CliIo } from '#cli/command.ts';
 import { setCredentialsOnStack } from '#cli/credentials.ts';
 import { writeStackCredentials } from '#cli/credentials-stack.ts';
@@ -20,7 +21,6 @@ import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
 import { validateConfig } from '#core/config/validate.ts';
-import { PLACEHOLDER_CLIENT_ID, STACK_OUTPUTS } from '../../lib/stack-outputs.ts';
 
 const config = validateConfig({
   dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
