@@ -3,7 +3,9 @@
  * outputs (DescribeStacks), and its credentials from Secrets Manager. AWS credentials and region
  * come from the SDK's default chain (AWS_PROFILE, AWS_REGION, SSO, instance roles).
  */
+
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
@@ -219,4 +221,39 @@ export async function deployedQueueDepths(
       };
     }),
   );
+}
+
+export interface DeployedAlarm {
+  readonly name: string;
+  readonly state: string;
+  readonly reason: string | undefined;
+  readonly since: string | undefined;
+}
+
+/** The stack's alarms (those notifying its alarm topic) and their states. */
+export async function deployedAlarms(
+  cloudwatch: CloudWatchClient,
+  stack: DeployedStack,
+): Promise<DeployedAlarm[]> {
+  const alarms: DeployedAlarm[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await cloudwatch.send(
+      new DescribeAlarmsCommand({
+        ActionPrefix: stack.alarmTopicArn,
+        MaxRecords: 100,
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+    for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+      alarms.push({
+        name: a.AlarmName ?? '?',
+        state: a.StateValue ?? 'UNKNOWN',
+        reason: a.StateReason,
+        since: a.StateUpdatedTimestamp?.toISOString(),
+      });
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return alarms.sort((a, b) => a.name.localeCompare(b.name));
 }

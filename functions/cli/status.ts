@@ -2,30 +2,38 @@
  * `ml-connector status`: checkpoints and their age, queue and DLQ depth, last errors (local state);
  * with `--stack`, the deployed queues' and DLQs' depths and where the alarms and dashboard are.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES } from '#core/work/items.ts';
 import { type CliIo, type CommandSpec, ExitCode } from './command.ts';
 import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
-import { deployedQueueDepths, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
+import { deployedAlarms, deployedQueueDepths, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
 
 const options = { ...stateOptions, ...stackOption, json: { type: 'boolean' } } as const;
 
 /** The deployed stack's status: queue and DLQ depths (GetQueueAttributes), the dashboard and alarm topic. */
 export async function stackStatus(io: CliIo, name: string, json: boolean): Promise<ExitCode> {
   const stack = await lookUpStack(name);
-  const queues = await deployedQueueDepths(new SQSClient({}), stack);
+  const [queues, alarms] = await Promise.all([
+    deployedQueueDepths(new SQSClient({}), stack),
+    deployedAlarms(new CloudWatchClient({}), stack),
+  ]);
   const deadLetters = queues
     .filter((q) => q.queue.endsWith('DLQ'))
     .reduce((n, q) => n + q.visible + q.inFlight, 0);
   if (json) {
     io.stdout.write(
-      `${JSON.stringify({ stack: stack.name, queues, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
+      `${JSON.stringify({ stack: stack.name, queues, alarms, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
     );
     return ExitCode.ok;
   }
   const lines = [`Stack ${stack.name}`, '', 'Queues:'];
   for (const q of queues)
     lines.push(`  ${q.queue.padEnd(18)} visible ${q.visible}, in flight ${q.inFlight}, delayed ${q.delayed}`);
+  lines.push('', 'Alarms:');
+  for (const a of alarms)
+    lines.push(`  ${a.state.padEnd(17)} ${a.name}${a.state === 'OK' ? '' : ` (${a.reason ?? ''})`}`);
+  if (alarms.length === 0) lines.push('  none found for the alarm topic');
   lines.push(
     '',
     deadLetters > 0
@@ -35,7 +43,7 @@ export async function stackStatus(io: CliIo, name: string, json: boolean): Promi
     '',
   );
   io.stdout.write(lines.join('\n'));
-  return ExitCode.ok;
+  return alarms.some((a) => a.state === 'ALARM') ? ExitCode.failure : ExitCode.ok;
 }
 
 function age(ms: number): string {

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -51,6 +52,7 @@ const OUTPUTS: Record<string, string> = {
 const cfn = mockClient(CloudFormationClient);
 const sm = mockClient(SecretsManagerClient);
 const sqs = mockClient(SQSClient);
+const cloudwatch = mockClient(CloudWatchClient);
 
 function stackWith(outputs: Record<string, string> = OUTPUTS) {
   cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
@@ -100,6 +102,8 @@ beforeEach(() => {
   cfn.reset();
   sm.reset();
   sqs.reset();
+  cloudwatch.reset();
+  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
 });
 afterEach(() => {
   cfn.reset();
@@ -327,6 +331,27 @@ describe('status --stack', () => {
     expect(io.out()).toMatch(/to-dynamics DLQ\s+visible 4, in flight 0, delayed 0/);
     expect(io.out()).toContain('4 dead letter(s)');
     expect(io.out()).toContain('ml-connector redrive --stack Prod');
+  });
+
+  it('lists the alarms notifying the stack topic with their states and exits 1 while one is in ALARM', async () => {
+    stackWith();
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    cloudwatch
+      .on(DescribeAlarmsCommand, { ActionPrefix: 'arn:aws:sns:eu-west-1:123456789012:alarms' })
+      .resolves({
+        MetricAlarms: [
+          {
+            AlarmName: 'Prod-StreamDown',
+            StateValue: 'ALARM',
+            StateReason: 'Threshold Crossed: no datapoints',
+          },
+          { AlarmName: 'Prod-ToDynamicsDlq', StateValue: 'OK' },
+        ],
+      });
+    const io = fakeIo();
+    expect(await main(['status', '--stack', 'Prod'], io)).toBe(1);
+    expect(io.out()).toMatch(/ALARM\s+Prod-StreamDown \(Threshold Crossed: no datapoints\)/);
+    expect(io.out()).toMatch(/OK\s+Prod-ToDynamicsDlq/);
   });
 });
 
