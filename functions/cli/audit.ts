@@ -1,9 +1,12 @@
 /** `ml-connector audit <record key or audit id>`: the history of one record across both systems. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AuditEntry, StateStore } from '#core/ports/state-store.ts';
 import { type CommandSpec, ExitCode, UsageError } from './command.ts';
 import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
+import { deployedStatePorts, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
 
-const options = { ...stateOptions, json: { type: 'boolean' } } as const;
+const options = { ...stateOptions, ...stackOption, json: { type: 'boolean' } } as const;
 
 const AUDIT_ID = /^[0-9a-f]{20}$/;
 
@@ -38,14 +41,23 @@ export const auditCommand: CommandSpec<typeof options> = {
     'and errors. Give an audit id, a record key (salesforce:Opportunity:006…, dynamics:CustomersV3:usmf:US-001),\n' +
     'a Salesforce id, or a Dynamics <dataAreaId>:<key>.',
   usage: 'audit <audit id | record key> [--json]',
-  optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp],
+  optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp, stackOptionHelp],
   options,
   async run(values, positionals, io) {
     const [arg] = positionals;
     if (!arg || positionals.length > 1) throw new UsageError('give exactly one audit id or record key');
-    const local = openLocalState(values.state);
+    let state: StateStore;
+    let close = () => {};
+    if (values.stack) {
+      const stack = await lookUpStack(values.stack);
+      state = deployedStatePorts(stack, { dynamodb: new DynamoDBClient({}), sqs: new SQSClient({}) }).state;
+    } else {
+      const local = openLocalState(values.state);
+      state = local.state;
+      close = () => local.close();
+    }
     try {
-      const history = (await findHistory(local.state, arg)).reverse();
+      const history = (await findHistory(state, arg)).reverse();
       if (values.json) {
         io.stdout.write(`${JSON.stringify(history)}\n`);
       } else if (history.length === 0) {
@@ -66,7 +78,7 @@ export const auditCommand: CommandSpec<typeof options> = {
       }
       return history.length > 0 ? ExitCode.ok : ExitCode.failure;
     } finally {
-      local.close();
+      close();
     }
   },
 };

@@ -1,15 +1,51 @@
 /** `ml-connector replay <audit id>` / `replay --failed [--since …]`: send failed work through again, now. */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { replayAuditEntry, replayFailed } from '#core/engine/replay.ts';
-import { type CommandSpec, ExitCode, UsageError } from './command.ts';
+import { type CliIo, type CommandSpec, ExitCode, UsageError } from './command.ts';
 import { drainAll } from './drain.ts';
 import { openLocalEngine, stateOptionHelp, stateOptions } from './local-engine.ts';
+import { deployedStatePorts, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
 
 const options = {
   ...stateOptions,
+  ...stackOption,
   failed: { type: 'boolean' },
   since: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/** On a deployed stack: enqueue on its queues; its workers do the rest. */
+async function replayOnStack(
+  io: CliIo,
+  name: string,
+  auditId: string | undefined,
+  since: number | undefined,
+  json: boolean,
+): Promise<ExitCode> {
+  const stack = await lookUpStack(name);
+  const { state, queue } = deployedStatePorts(stack, {
+    dynamodb: new DynamoDBClient({}),
+    sqs: new SQSClient({}),
+  });
+  const ctx = { state, queue, now: Date.now };
+  let recordKeys: readonly string[];
+  if (auditId !== undefined) {
+    const entry = await state.getAudit(auditId);
+    await replayAuditEntry(ctx, auditId);
+    recordKeys = entry ? [entry.recordKey] : [];
+  } else {
+    recordKeys = (await replayFailed(ctx, { since: since ?? 0 })).replayed;
+  }
+  io.stdout.write(
+    json
+      ? `${JSON.stringify({ stack: stack.name, enqueued: recordKeys })}\n`
+      : `Enqueued ${recordKeys.length} record(s) on ${stack.name}; its workers process them now.\n` +
+          `Follow with \`ml-connector audit --stack ${stack.name} <record key>\`.\n`,
+  );
+  return ExitCode.ok;
+}
 
 /** `24h`, `90m`, `7d`, or an ISO date-time, to epoch ms. */
 export function parseSince(text: string, now: number): number {
@@ -34,6 +70,7 @@ export const replayCommand: CommandSpec<typeof options> = {
     ['--since <t>', 'with --failed: 90m, 24h (default), 7d or an ISO date-time'],
     ['--json', 'machine-readable output'],
     ...stateOptionHelp,
+    stackOptionHelp,
   ],
   options,
   async run(values, positionals, io) {
@@ -42,6 +79,7 @@ export const replayCommand: CommandSpec<typeof options> = {
       throw new UsageError('give one audit id, or --failed');
     }
     const since = byFailed ? parseSince(values.since ?? '24h', Date.now()) : undefined;
+    if (values.stack) return replayOnStack(io, values.stack, positionals[0], since, Boolean(values.json));
     const engine = await openLocalEngine(io, values);
     try {
       const { state } = engine.ctx;

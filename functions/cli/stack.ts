@@ -6,14 +6,19 @@
 
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
+import { documentClient } from '#adapters/aws/sdk-clients.ts';
+import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
+import { createSqsWorkQueue } from '#adapters/aws/work-queue.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { validateConfig } from '#core/config/validate.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { ClientCredentials, ConnectorSecrets } from '#core/ports/secrets.ts';
 import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
+import { QUEUES } from '#core/work/items.ts';
 
 /** The option every `--stack` command takes. */
 export const stackOption = { stack: { type: 'string' } } as const;
@@ -256,4 +261,28 @@ export async function deployedAlarms(
     NextToken = page.NextToken;
   } while (NextToken);
   return alarms.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The deployed state table and queues as the engine's ports, for CLI commands that read the audit
+ * trail or enqueue work (audit, replay) on AWS; the deployed workers process what they enqueue.
+ */
+export function deployedStatePorts(
+  stack: DeployedStack,
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+) {
+  const urls = (q: DeployedQueue) => ({ url: q.url, dlqUrl: q.deadLetterUrl });
+  return {
+    state: createDynamoStateStore({
+      client: documentClient(clients.dynamodb),
+      tableName: stack.stateTableName,
+    }),
+    queue: createSqsWorkQueue({
+      client: clients.sqs,
+      queues: {
+        [QUEUES.toSalesforce]: urls(stack.queues['to-salesforce']),
+        [QUEUES.toDynamics]: urls(stack.queues['to-dynamics']),
+      },
+    }),
+  };
 }

@@ -9,12 +9,14 @@ import {
 import {
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
+  SendMessageBatchCommand,
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_CLIENT_ID, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
+import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import type { CliIo } from '#cli/command.ts';
 import { setCredentialsOnStack } from '#cli/credentials.ts';
 import { writeStackCredentials } from '#cli/credentials-stack.ts';
@@ -22,6 +24,7 @@ import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
 import { validateConfig } from '#core/config/validate.ts';
+import { type Dynalite, LOCAL_AWS, startDynalite } from './aws/dynalite.ts';
 
 const config = validateConfig({
   dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
@@ -371,5 +374,79 @@ describe('ping --stack', () => {
     const io = fakeIo();
     expect(await main(['ping', '--stack', 'Prod'], io)).toBe(1);
     expect(io.err()).toContain('credentials set --stack Prod');
+  });
+});
+
+describe('audit and replay --stack', () => {
+  let db: Dynalite;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    db = await startDynalite();
+    // The CLI builds its SDK clients from the usual chain: point DynamoDB at the loopback stand-in.
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_AWS.region,
+      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    });
+  });
+  afterAll(async () => {
+    for (const key of [
+      'AWS_REGION',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_ENDPOINT_URL_DYNAMODB',
+    ]) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+    await db?.close();
+  });
+
+  it('reads a record history from the deployed table and replays a parked item onto the deployed queue', async () => {
+    const table = await db.createStateTable();
+    stackWith({ ...OUTPUTS, [STACK_OUTPUTS.stateTableName]: table });
+    const state = createDynamoStateStore({ client: db.client, tableName: table });
+    const work = {
+      kind: 'salesforce-stub',
+      sobject: 'Opportunity',
+      id: '006000000000042AAA',
+      trigger: 'cdc',
+      observedAt: 1,
+    };
+    const parked = await state.appendAudit({
+      recordKey: 'salesforce:Opportunity:006000000000042AAA',
+      flow: 'won-opportunities',
+      trigger: 'cdc',
+      attempt: 1,
+      outcome: 'parked',
+      error: 'PNEW01 is not a released product in usmf',
+      work,
+    });
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: '0', MessageId: 'm1', MD5OfMessageBody: 'x' }], Failed: [] });
+
+    const audit = fakeIo();
+    expect(await main(['audit', '--stack', 'Prod', '006000000000042AAA'], audit)).toBe(0);
+    expect(audit.out()).toMatch(/won-opportunities via cdc, attempt 1: parked.*PNEW01/);
+
+    const replay = fakeIo();
+    expect(await main(['replay', '--stack', 'Prod', parked.auditId], replay)).toBe(0);
+    const [call] = sqs.commandCalls(SendMessageBatchCommand);
+    expect(call?.args[0].input.QueueUrl).toBe(queueUrl('d'));
+    expect(JSON.parse(call?.args[0].input.Entries?.[0]?.MessageBody ?? '{}')).toMatchObject({
+      kind: 'salesforce-stub',
+      sobject: 'Opportunity',
+      id: work.id,
+      trigger: 'replay',
+      source: parked.auditId,
+    });
+    expect(
+      (await state.queryAudit({ recordKey: 'salesforce:Opportunity:006000000000042AAA', limit: 1 }))[0],
+    ).toMatchObject({
+      outcome: 'enqueued',
+      attempt: 2,
+    });
   });
 });

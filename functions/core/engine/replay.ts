@@ -31,7 +31,10 @@ function queueOf(item: WorkItem): string {
   return item.kind === 'dynamics-stub' ? QUEUES.toSalesforce : QUEUES.toDynamics;
 }
 
-async function enqueue(ctx: EngineContext, entry: AuditEntry): Promise<WorkItem> {
+/** What replay needs: the state, the queue and a clock (so it also runs against a deployed stack). */
+export type ReplayContext = Pick<EngineContext, 'state' | 'queue' | 'now'>;
+
+async function enqueue(ctx: ReplayContext, entry: AuditEntry): Promise<WorkItem> {
   if (!isWorkItem(entry.work)) {
     throw new ReplayError(
       entry.auditId,
@@ -52,7 +55,7 @@ async function enqueue(ctx: EngineContext, entry: AuditEntry): Promise<WorkItem>
 }
 
 /** Re-enqueues the work of one audit entry. */
-export async function replayAuditEntry(ctx: EngineContext, auditId: string): Promise<WorkItem> {
+export async function replayAuditEntry(ctx: ReplayContext, auditId: string): Promise<WorkItem> {
   const entry = await ctx.state.getAudit(auditId);
   if (!entry) throw new ReplayError(auditId, `no audit entry ${auditId}`);
   return enqueue(ctx, entry);
@@ -72,7 +75,7 @@ export interface ReplayFailedResult {
  * audit entry is still a failure; each record once, whatever its number of failures.
  */
 export async function replayFailed(
-  ctx: EngineContext,
+  ctx: ReplayContext,
   options: { readonly since: number; readonly until?: number },
 ): Promise<ReplayFailedResult> {
   const candidates = new Map<string, AuditEntry>();
