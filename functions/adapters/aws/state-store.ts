@@ -1,12 +1,3 @@
-/**
- * The StateStore port on one DynamoDB table (see contract.ts `TABLE`): `pk` names the item
- * (`checkpoint`, `dedup#…`, `idem#…`, `hash#…`, `audit#…`), `sk` its kind (checkpoints share the
- * `checkpoint` partition, keyed by name, so they list with one Query). Conditional writes carry
- * the SQLite adapter's semantics; `ConditionalCheckFailedException` becomes ConditionFailedError.
- * Audit entries are found through the `byRecord` and `byOutcome` indexes on `auditSort`.
- * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
- */
-import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -30,7 +21,7 @@ import type {
   StateStore,
   SyncHash,
 } from '#core/ports/state-store.ts';
-import { ConditionFailedError } from '#core/ports/state-store.ts';
+import { ConditionFailedError, newAuditId } from '#core/ports/state-store.ts';
 import { TABLE } from './contract.ts';
 import { withUnprocessedRetries } from './unprocessed.ts';
 
@@ -48,17 +39,6 @@ export interface DynamoStateStoreOptions {
 /** DynamoDB's BatchGetItem and BatchWriteItem limits. */
 export const MAX_BATCH_GET = 100;
 export const MAX_BATCH_WRITE = 25;
-
-let auditSequence = 0;
-
-/**
- * A time-sortable audit id in the SQLite adapter's format (12 hex digits of epoch ms, 4 of a
- * per-container sequence, 4 random). Kept here so the Lambda bundles do not load node:sqlite.
- */
-export function newAuditId(at: number): string {
-  auditSequence = (auditSequence + 1) % 0x10000;
-  return `${at.toString(16).padStart(12, '0')}${auditSequence.toString(16).padStart(4, '0')}${randomBytes(2).toString('hex')}`;
-}
 
 const OUTCOMES: readonly AuditOutcome[] = ['enqueued', 'succeeded', 'skipped', 'failed', 'parked', 'ignored'];
 const CHECKPOINTS = 'checkpoint';

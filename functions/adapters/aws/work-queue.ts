@@ -23,6 +23,7 @@ import {
 import { ConnectorError, ValidationError } from '#core/errors.ts';
 import {
   type DeadLetter,
+  encodeMessages,
   MAX_BATCH,
   MAX_MESSAGE_BYTES,
   type OutgoingMessage,
@@ -243,21 +244,13 @@ export function createSqsWorkQueue(options: SqsWorkQueueOptions): SqsWorkQueue {
   return {
     async send(queue, messages: readonly OutgoingMessage[]) {
       const { url } = urls(queue);
-      const entries = messages.map((m, i): SendMessageBatchRequestEntry => {
-        const body = JSON.stringify(m.body);
-        if (body === undefined) throw new ValidationError(`message ${i} for ${queue} has no JSON body`);
-        const bytes = Buffer.byteLength(body);
-        if (bytes > MAX_MESSAGE_BYTES) {
-          throw new ValidationError(
-            `message ${i} for ${queue} is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES}`,
-          );
-        }
-        const delay = m.delaySeconds ?? 0;
-        if (!(Number.isInteger(delay) && delay >= 0 && delay <= 900)) {
-          throw new ValidationError(`message ${i} for ${queue}: delaySeconds must be an integer 0..900`);
-        }
-        return { Id: '', MessageBody: body, ...(delay > 0 ? { DelaySeconds: delay } : {}) };
-      });
+      const entries = encodeMessages(queue, messages).map(
+        (m): SendMessageBatchRequestEntry => ({
+          Id: '',
+          MessageBody: m.body,
+          ...(m.delaySeconds > 0 ? { DelaySeconds: m.delaySeconds } : {}),
+        }),
+      );
       await sendAll(queue, url, entries);
     },
 

@@ -1,5 +1,3 @@
-/** The StateStore port on embedded SQLite (the local shape and tests). */
-import { randomBytes } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import {
   type AuditEntry,
@@ -8,6 +6,7 @@ import {
   ConditionFailedError,
   type IdempotencyRecord,
   type NewAuditEntry,
+  newAuditId,
   type StateStore,
   type SyncHash,
 } from '#core/ports/state-store.ts';
@@ -39,17 +38,6 @@ export interface SqliteStateStoreOptions {
 type Row = Record<string, string | number | null>;
 
 const nowSeconds = (ms: number) => Math.floor(ms / 1000);
-
-let auditSequence = 0;
-
-/**
- * A time-sortable audit id: 12 hex digits of epoch ms, 4 of a per-process sequence (so entries of
- * the same millisecond keep their order), then 4 random hex digits.
- */
-export function newAuditId(at: number): string {
-  auditSequence = (auditSequence + 1) % 0x10000;
-  return `${at.toString(16).padStart(12, '0')}${auditSequence.toString(16).padStart(4, '0')}${randomBytes(2).toString('hex')}`;
-}
 
 function toCheckpoint(row: Row): Checkpoint {
   return {

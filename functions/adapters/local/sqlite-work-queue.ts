@@ -5,11 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
-import { ValidationError } from '#core/errors.ts';
 import {
   type DeadLetter,
+  encodeMessages,
   MAX_BATCH,
-  MAX_MESSAGE_BYTES,
   type OutgoingMessage,
   type QueueDepth,
   type ReceivedMessage,
@@ -49,21 +48,7 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
 
   return {
     async send(queue, messages: readonly OutgoingMessage[]) {
-      const encoded = messages.map((m, i) => {
-        const body = JSON.stringify(m.body);
-        if (body === undefined) throw new ValidationError(`message ${i} for ${queue} has no JSON body`);
-        const bytes = Buffer.byteLength(body);
-        if (bytes > MAX_MESSAGE_BYTES) {
-          throw new ValidationError(
-            `message ${i} for ${queue} is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES}`,
-          );
-        }
-        const delay = m.delaySeconds ?? 0;
-        if (!(Number.isInteger(delay) && delay >= 0 && delay <= 900)) {
-          throw new ValidationError(`message ${i} for ${queue}: delaySeconds must be an integer 0..900`);
-        }
-        return { body, delay };
-      });
+      const encoded = encodeMessages(queue, messages);
       const insert = prepare(
         'INSERT INTO queue_messages (message_id, queue, body, sent_at, visible_at, seq) VALUES (?, ?, ?, ?, ?, ?)',
       );
@@ -73,7 +58,7 @@ export function createSqliteWorkQueue(options: SqliteWorkQueueOptions): WorkQueu
           const at = now();
           for (const m of encoded.slice(i, i + MAX_BATCH)) {
             seq += 1;
-            insert.run(randomUUID(), queue, m.body, at, at + m.delay * 1000, seq);
+            insert.run(randomUUID(), queue, m.body, at, at + m.delaySeconds * 1000, seq);
           }
         });
       }

@@ -5,6 +5,7 @@
  * batch reads and writes respect DynamoDB's limits (100 keys per read, 25 items per write; the
  * adapters chunk), and no item exceeds 400 KB.
  */
+import { randomBytes } from 'node:crypto';
 
 /** A named position in a stream or poll: a replay id (base64 bytes) or a watermark (ISO time). */
 export interface Checkpoint {
@@ -77,6 +78,17 @@ export interface AuditQuery {
   readonly until?: number;
   /** Default 100, max 1000. */
   readonly limit?: number;
+}
+
+let auditSequence = 0;
+
+/**
+ * A time-sortable audit id, the same for every adapter: 12 hex digits of epoch ms, 4 of a
+ * per-process sequence (entries of one millisecond keep their order), then 4 random hex digits.
+ */
+export function newAuditId(at: number): string {
+  auditSequence = (auditSequence + 1) % 0x10000;
+  return `${at.toString(16).padStart(12, '0')}${auditSequence.toString(16).padStart(4, '0')}${randomBytes(2).toString('hex')}`;
 }
 
 /** A conditional write lost against a concurrent writer (DynamoDB ConditionalCheckFailed). */

@@ -5,6 +5,8 @@
  * receipt handle per delivery, and messages that reappear when not acknowledged in time.
  */
 
+import { ValidationError } from '#core/errors.ts';
+
 /** SQS's limit on a message body. https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 /** SQS's limit on messages per SendMessageBatch / ReceiveMessage call. */
@@ -15,6 +17,34 @@ export interface OutgoingMessage {
   readonly body: unknown;
   /** Seconds before the message becomes visible (SQS DelaySeconds, ≤ 900). */
   readonly delaySeconds?: number;
+}
+
+/** A message checked against SQS's limits and serialised, as every adapter sends it. */
+export interface EncodedMessage {
+  readonly body: string;
+  readonly delaySeconds: number;
+}
+
+/**
+ * Serialises and checks a send before anything is sent: a JSON body of at most 256 KiB and a
+ * delay of 0..900 seconds, or a ValidationError naming the message (so one bad message sends nothing).
+ */
+export function encodeMessages(queue: string, messages: readonly OutgoingMessage[]): EncodedMessage[] {
+  return messages.map((m, i) => {
+    const body = JSON.stringify(m.body);
+    if (body === undefined) throw new ValidationError(`message ${i} for ${queue} has no JSON body`);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_MESSAGE_BYTES) {
+      throw new ValidationError(
+        `message ${i} for ${queue} is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES}`,
+      );
+    }
+    const delaySeconds = m.delaySeconds ?? 0;
+    if (!(Number.isInteger(delaySeconds) && delaySeconds >= 0 && delaySeconds <= 900)) {
+      throw new ValidationError(`message ${i} for ${queue}: delaySeconds must be an integer 0..900`);
+    }
+    return { body, delaySeconds };
+  });
 }
 
 export interface ReceivedMessage<T = unknown> {
