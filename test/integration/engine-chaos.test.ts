@@ -4,9 +4,8 @@
  * delivered twice and out of order. Afterwards: nothing lost, nothing duplicated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRunner, startLocalRunner } from '#adapters/local/runner.ts';
-import { staticSecrets } from '#core/ports/secrets.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import type { LocalRunner } from '#adapters/local/runner.ts';
+import { type EngineHarness, startEngineHarness, startHarnessRunner } from '#test/support/engine-harness.ts';
 
 const SECRET = 'chaos-receiver-secret-31415926';
 const CUSTOMERS = 150;
@@ -32,18 +31,7 @@ describe('the engine under faults on both sides', () => {
     h = await startEngineHarness({
       sandboxes: { dynamics: { customers: CUSTOMERS, products: PRODUCTS, salesOrders: 0 } },
     });
-    const { dynamics, salesforce } = h.sandboxes.info;
-    runner = await startLocalRunner({
-      ctx: h.ctx,
-      tokens: h.clients.salesforce.tokenSource,
-      secrets: staticSecrets({
-        dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
-        salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
-        businessEvents: { current: SECRET },
-      }),
-      pollIntervalMs: 100,
-      backfillOnStart: false,
-    });
+    runner = await startHarnessRunner(h, { receiverSecret: SECRET });
     h.sandboxes.dynamics.control.setFaultPlan({
       seed: 11,
       rules: [

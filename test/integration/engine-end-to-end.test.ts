@@ -5,9 +5,8 @@
  * longer than the retention window is recovered by the backfill; no secret reaches a log or audit entry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRunner, startLocalRunner } from '#adapters/local/runner.ts';
-import { staticSecrets } from '#core/ports/secrets.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import type { LocalRunner } from '#adapters/local/runner.ts';
+import { type EngineHarness, startEngineHarness, startHarnessRunner } from '#test/support/engine-harness.ts';
 
 const RECEIVER_SECRET = 'e2e-receiver-secret-9f8e7d6c5b4a';
 
@@ -26,18 +25,7 @@ async function until<T>(
 }
 
 function startRunner(h: EngineHarness, options: { backfillOnStart?: boolean } = {}): Promise<LocalRunner> {
-  const { dynamics, salesforce } = h.sandboxes.info;
-  return startLocalRunner({
-    ctx: h.ctx,
-    tokens: h.clients.salesforce.tokenSource,
-    secrets: staticSecrets({
-      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
-      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
-      businessEvents: { current: RECEIVER_SECRET },
-    }),
-    pollIntervalMs: 100,
-    backfillOnStart: options.backfillOnStart ?? false,
-  });
+  return startHarnessRunner(h, { receiverSecret: RECEIVER_SECRET, ...options });
 }
 
 const salesforceWrites = (h: EngineHarness) =>

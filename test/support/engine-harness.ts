@@ -7,12 +7,14 @@
 import { PassThrough } from 'node:stream';
 import { type ConnectorClients, createClients } from '#adapters/clients.ts';
 import { createConsoleLogger } from '#adapters/local/console-logger.ts';
+import { type LocalRunner, startLocalRunner } from '#adapters/local/runner.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import { sandboxConfig } from '#cli/demo-config.ts';
 import type { ConnectorConfig, ConnectorConfigInput } from '#core/config/schema.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import type { EngineContext } from '#core/engine/context.ts';
+import { staticSecrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import { type Sandboxes, type SandboxesOptions, startSandboxes } from '#sandbox/index.ts';
@@ -92,3 +94,22 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
 }
 
 export { sandboxConfig };
+
+/** The local runner over a harness, as `ml-connector start` runs it (no backfill at start unless asked). */
+export function startHarnessRunner(
+  h: EngineHarness,
+  options: { readonly receiverSecret: string; readonly backfillOnStart?: boolean },
+): Promise<LocalRunner> {
+  const { dynamics, salesforce } = h.sandboxes.info;
+  return startLocalRunner({
+    ctx: h.ctx,
+    tokens: h.clients.salesforce.tokenSource,
+    secrets: staticSecrets({
+      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
+      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
+      businessEvents: { current: options.receiverSecret },
+    }),
+    pollIntervalMs: 100,
+    backfillOnStart: options.backfillOnStart ?? false,
+  });
+}
