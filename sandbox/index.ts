@@ -76,7 +76,12 @@ export async function startSandboxes(options: SandboxesOptions = {}): Promise<Sa
       info: {
         caFile: tls.caFile,
         dynamics: dynamics.info,
-        salesforce: { ...salesforce.info, pubsubEndpoint: pubsub.endpoint },
+        salesforce: {
+          ...salesforce.info,
+          // By name, as clients address the real endpoint (api.pubsub.salesforce.com): TLS then
+          // verifies the certificate's DNS name, and no client sets an IP address as SNI.
+          pubsubEndpoint: pubsub.endpoint.replace(/^127\.0\.0\.1:/, 'localhost:'),
+        },
       },
       tls,
       dynamics,

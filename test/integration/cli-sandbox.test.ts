@@ -32,7 +32,7 @@ describe('ml-connector sandbox', () => {
     const info = JSON.parse(line);
     expect(info.dynamics.odataUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/data\/$/);
     expect(info.salesforce.myDomainUrl).not.toBe(info.salesforce.instanceUrl);
-    expect(info.salesforce.pubsubEndpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(info.salesforce.pubsubEndpoint).toMatch(/^localhost:\d+$/);
 
     // The Salesforce token endpoint answers a client-credentials request with the printed credentials.
     const token = await fetch(`${info.salesforce.myDomainUrl}/services/oauth2/token`, {
