@@ -2,7 +2,9 @@
  * Validates raw configuration into a frozen `ConnectorConfig`; every problem names its key and
  * says how to fix it, all problems at once.
  */
-import type { z } from 'zod';
+
+import * as z from 'zod/mini';
+import type { $ZodIssue } from 'zod/v4/core';
 import { ConfigError } from '#core/errors.ts';
 import { type ConnectorConfig, configSchema } from './schema.ts';
 
@@ -26,7 +28,7 @@ export class ConfigValidationError extends ConfigError {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: $ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined
@@ -49,7 +51,7 @@ function deepFreeze<T>(value: T): T {
 
 /** Parses and validates; throws ConfigValidationError listing every problem. */
 export function validateConfig(raw: unknown): ConnectorConfig {
-  const result = configSchema.safeParse(raw);
+  const result = z.safeParse(configSchema, raw);
   if (!result.success) {
     throw new ConfigValidationError(
       result.error.issues.map((issue) => ({
