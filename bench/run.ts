@@ -26,7 +26,7 @@ const suites: { name: string; script: string; args: string[] }[] = [
   {
     name: 'engine-initial-load',
     script: 'engine-initial-load.ts',
-    args: quick ? ['--customers=5000', '--products=5000', '--sample=200'] : [],
+    args: quick ? ['--customers=5000', '--products=5000', '--sample=200'] : ['--sample=500'],
   },
   {
     name: 'engine-business-events',
