@@ -60,6 +60,7 @@ try {
     for (;;) {
       const n = await pumpOnce<DynamicsStub>(h.ctx, QUEUES.toSalesforce, (m) => worker.handle(m), {
         batchSize,
+        batchWindowMs: windowMs,
       });
       handled += n;
       if (n === 0) {

@@ -4,7 +4,7 @@
  * the shared HTTP layer (retry policy, Retry-After, 401 re-mint once, counters) and Entra auth.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata
  */
-import { ValidationError } from '#core/errors.ts';
+import { HttpError, ValidationError } from '#core/errors.ts';
 import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
 import {
   type AuthProvider,
@@ -15,7 +15,9 @@ import {
   type HttpResponse,
 } from '#http/client.ts';
 import { type CallCounter, createCallCounter } from '#http/counters.ts';
+import { parseVendorError } from '#http/error-body.ts';
 import { createEntraAuth, type EntraAuth, type EntraAuthStats } from './auth.ts';
+import { buildBatchReads, MAX_BATCH_READS, parseBatchAnswer } from './batch.ts';
 import { DEFAULT_MAX_URL_LENGTH, planKeyReads } from './by-keys.ts';
 import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from './entities.ts';
 import { DynamicsResponseError, DynamicsWriteError, type WriteOperation } from './errors.ts';
@@ -99,11 +101,18 @@ export interface DynamicsClient {
     query?: Pick<ReadQuery<E>, 'company' | 'filter'>,
     options?: CallOptions,
   ): Promise<number>;
-  /** Reads records by full keys in as few requests as fit the URL limit; absent keys are reported, not thrown. */
+  /**
+   * Reads records by full keys in as few requests as fit the URL limit; absent keys are reported,
+   * not thrown. With `batch`, the URL-length chunks go together in `$batch` requests (up to
+   * {@link MAX_BATCH_READS} reads each): one call for hundreds of keys.
+   */
   readByKeys<E extends AnyEntity>(
     entity: E,
     keys: readonly EntityKey<E>[],
-    options?: CallOptions & { readonly select?: readonly FieldOf<E>[] | undefined },
+    options?: CallOptions & {
+      readonly select?: readonly FieldOf<E>[] | undefined;
+      readonly batch?: boolean | undefined;
+    },
   ): Promise<ReadByKeysResult<E>>;
   /** Reads one record by its full key; undefined when it does not exist. */
   get<E extends AnyEntity>(
@@ -296,14 +305,76 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       }
       const found = new Map<string, EntityRecord<typeof entity>>();
       let requests = 0;
-      for (const chunk of chunks) {
-        for await (const page of pagesFrom<typeof entity>(chunk.url, callOptions?.signal)) {
+      const collect = (records: readonly EntityRecord<typeof entity>[]) => {
+        for (const record of records) {
+          const key = keyOfRecord(entity, record);
+          const hit = key && wanted.get(keyIdentity(entity, key as Readonly<Record<string, string>>));
+          // A wildcard `*` in a key value can match more than asked for; keep exact key matches only.
+          if (hit) found.set(hit.formatted, record);
+        }
+      };
+      const signal = callOptions?.signal;
+      if (callOptions?.batch && chunks.length > 1) {
+        for (let i = 0; i < chunks.length; i += MAX_BATCH_READS) {
+          const group = chunks.slice(i, i + MAX_BATCH_READS);
+          const url = `${odataUrl}$batch`;
+          const { contentType, body } = buildBatchReads(group.map((c) => c.url));
+          // Reads only: sending the batch twice has the effect of sending it once.
+          const response = await http.send({
+            method: 'POST',
+            url,
+            operation: 'odata.batch',
+            headers: { 'content-type': contentType, accept: 'multipart/mixed' },
+            body,
+            idempotent: true,
+            signal,
+          });
           requests += 1;
-          for (const record of page.records) {
-            const key = keyOfRecord(entity, record);
-            const hit = key && wanted.get(keyIdentity(entity, key as Readonly<Record<string, string>>));
-            // A wildcard `*` in a key value can match more than asked for; keep exact key matches only.
-            if (hit) found.set(hit.formatted, record);
+          const parts = parseBatchAnswer(response.header('content-type'), response.text);
+          if (!parts || parts.length !== group.length) {
+            throw new DynamicsResponseError(
+              `the $batch answer does not hold one response per read (${group.length})`,
+              {
+                operation: 'odata.batch',
+                url: redactUrl(url),
+                status: response.status,
+                body: response.text,
+              },
+            );
+          }
+          for (const [j, part] of parts.entries()) {
+            const readUrlOfPart = (group[j] as { url: string }).url;
+            if (part.status !== 200) {
+              const vendor = parseVendorError(part.text);
+              throw new HttpError({
+                method: 'GET',
+                url: redactUrl(readUrlOfPart),
+                status: part.status,
+                errorCode: vendor.errorCode,
+                vendorMessage: vendor.message,
+                bodyExcerpt: part.text.slice(0, 500),
+                operation: 'odata.batch',
+              });
+            }
+            const page = parseCollection(
+              part,
+              { operation: 'odata.batch', url: readUrlOfPart },
+              environmentOrigin,
+            );
+            collect(page.value as EntityRecord<typeof entity>[]);
+            if (page.nextLink) {
+              for await (const more of pagesFrom<typeof entity>(page.nextLink, signal)) {
+                requests += 1;
+                collect(more.records);
+              }
+            }
+          }
+        }
+      } else {
+        for (const chunk of chunks) {
+          for await (const page of pagesFrom<typeof entity>(chunk.url, signal)) {
+            requests += 1;
+            collect(page.records);
           }
         }
       }

@@ -109,6 +109,26 @@ describe('DynamicsClient writes and key reads against the sandbox', () => {
     expect(client.counter.snapshot().byOperation).toEqual({ 'odata.read': 1 });
   });
 
+  it('reads hundreds of keys across companies in one $batch call', async () => {
+    const keys = ['usmf', 'demf', 'gbsi'].flatMap((company) =>
+      Array.from({ length: 60 }, (_, i) => ({
+        dataAreaId: company,
+        CustomerAccount: `${company.slice(0, 2).toUpperCase()}-${String(i + 1).padStart(6, '0')}`,
+      })),
+    );
+    keys.push({ dataAreaId: 'usmf', CustomerAccount: "NOT-THERE'S" });
+    const before = client.counter.snapshot().byOperation;
+    const result = await client.readByKeys(CustomersV3, keys, { batch: true, select: ['OrganizationName'] });
+    const after = client.counter.snapshot().byOperation;
+    expect(result.found.size).toBe(180);
+    expect(result.missing).toEqual([{ dataAreaId: 'usmf', CustomerAccount: "NOT-THERE'S" }]);
+    expect((after['odata.batch'] ?? 0) - (before['odata.batch'] ?? 0)).toBe(1);
+    expect(after['odata.read']).toBe(before['odata.read']);
+    const unbatched = await client.readByKeys(CustomersV3, keys, { select: ['OrganizationName'] });
+    expect(unbatched.requests).toBeGreaterThan(3);
+    expect([...unbatched.found.keys()].sort()).toEqual([...result.found.keys()].sort());
+  });
+
   it('reads many keys in ceil(n / per-call) calls, each URL within the limit', async () => {
     const keys: CustomerKey[] = [];
     for await (const c of client.read(CustomersV3, {

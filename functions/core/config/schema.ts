@@ -184,8 +184,16 @@ export const configSchema = z.strictObject({
       toDynamicsConcurrency: z._default(int(1, 32), 4),
       /** OData URL length kept under when reading by key sets. */
       maxODataUrlLength: z._default(int(512, 16_384), 2048),
+      /** Send the URL-length chunks of a read by keys together in OData `$batch` requests. */
+      odataBatchReads: z._default(z.boolean(), true),
     }),
-    { collectionsSize: 200, bulkThreshold: 5000, toDynamicsConcurrency: 4, maxODataUrlLength: 2048 },
+    {
+      collectionsSize: 200,
+      bulkThreshold: 5000,
+      toDynamicsConcurrency: 4,
+      maxODataUrlLength: 2048,
+      odataBatchReads: true,
+    },
   ),
   /** An OData field holding a modified timestamp, per entity, where the customer added one. */
   modifiedFields: z._default(

@@ -72,7 +72,11 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
       const result = await ctx.dynamics.readByKeys(
         flow.entity,
         groups.map((g) => g.key as EntityKey<typeof flow.entity>),
-        { select: flow.select(ctx.config) as never, signal: ctx.signal },
+        {
+          select: flow.select(ctx.config) as never,
+          signal: ctx.signal,
+          batch: ctx.config.batches.odataBatchReads,
+        },
       );
       found = result.found;
     } catch (error) {
