@@ -36,6 +36,7 @@ export async function findHistory(state: StateStore, arg: string): Promise<Audit
 
 export const auditCommand: CommandSpec<typeof options> = {
   name: 'audit',
+  brief: 'the history of one record across both systems',
   summary:
     'Shows the history of one record: every trigger, attempt and outcome, the ids in the other system,\n' +
     'and errors. Give an audit id, a record key (salesforce:Opportunity:006…, dynamics:CustomersV3:usmf:US-001),\n' +

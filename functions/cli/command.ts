@@ -17,6 +17,8 @@ export interface CliIo {
 
 export interface CommandSpec<O extends ParseArgsOptionsConfig> {
   readonly name: string;
+  /** One line for the command list (`ml-connector --help`). */
+  readonly brief: string;
   readonly summary: string;
   readonly usage: string;
   /** Option docs, one line each, shown by --help. */

@@ -103,6 +103,7 @@ function prompter(io: CliIo, input: NodeJS.ReadableStream & { isTTY?: boolean })
 
 export const credentialsCommand: CommandSpec<typeof options> = {
   name: 'credentials',
+  brief: 'store both credential sets, encrypted (or in a deployed stack)',
   summary:
     'credentials set: stores the Dynamics (Entra app) and Salesforce (external client app) client credentials,\n' +
     'encrypted, in a file only you can read, and generates the secret the business-event receiver checks.',

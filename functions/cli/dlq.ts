@@ -7,6 +7,7 @@ const options = { ...stateOptions, queue: { type: 'string' }, json: { type: 'boo
 
 export const dlqCommand: CommandSpec<typeof options> = {
   name: 'dlq',
+  brief: 'list or redrive dead-lettered work (local state)',
   summary:
     'Lists dead-lettered work with the reason, or moves it back to its queue (redrive) for the next start.',
   usage: 'dlq list|redrive [--queue to-salesforce|to-dynamics] [--json]',

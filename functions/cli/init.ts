@@ -57,6 +57,7 @@ const options = { config: { type: 'string' }, force: { type: 'boolean' } } as co
 
 export const initCommand: CommandSpec<typeof options> = {
   name: 'init',
+  brief: 'write a commented starter configuration',
   summary: 'Writes a commented starter configuration to fill in (no secrets), then run `ml-connector ping`.',
   usage: 'init [--config <file>] [--force]',
   optionHelp: [

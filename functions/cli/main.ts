@@ -39,7 +39,7 @@ function overview(): string {
     'Connects Dynamics 365 Finance & Operations and Salesforce.',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split('\n')[0]}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.brief}`),
     '',
     "Run `ml-connector <command> --help` for a command's options.",
     '',

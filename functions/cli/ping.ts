@@ -34,6 +34,7 @@ function render(report: PingReport, color: boolean): string {
 
 export const pingCommand: CommandSpec<typeof options> = {
   name: 'ping',
+  brief: 'check the configuration against your real systems; writes nothing',
   summary:
     'Checks the configuration and credentials against your real Dynamics and Salesforce: tokens, the OData\n' +
     'service, legal entities and currencies, External ID fields, Pub/Sub topics and the API allocation.\n' +

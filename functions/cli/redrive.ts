@@ -108,6 +108,7 @@ function render(progress: readonly RedriveProgress[]): string {
 
 export const redriveCommand: CommandSpec<typeof options> = {
   name: 'redrive',
+  brief: 'redrive the dead-letter queues of a deployed stack',
   summary:
     "Moves a deployed stack's dead letters back to their queues (SQS StartMessageMoveTask) and reports progress.\n" +
     'Failed backfill runs are not redriven: the next scheduled run covers them.',

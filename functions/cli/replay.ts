@@ -61,6 +61,7 @@ export function parseSince(text: string, now: number): number {
 
 export const replayCommand: CommandSpec<typeof options> = {
   name: 'replay',
+  brief: 'send failed or parked work through again',
   summary:
     'Sends failed or parked work through its flow again and processes it now: one item by audit id, or\n' +
     'every record still failing since a time with --failed. Replays are idempotent.',

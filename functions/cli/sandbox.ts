@@ -25,6 +25,7 @@ const options = {
 
 export const sandboxCommand: CommandSpec<typeof options> = {
   name: 'sandbox',
+  brief: 'start the built-in Dynamics and Salesforce sandboxes',
   summary:
     'Starts local stand-ins for Dynamics 365 F&O (Entra + OData) and a Salesforce org (REST + Pub/Sub)\n' +
     'with the example business, on loopback HTTPS with a local CA, until Ctrl-C.',

@@ -99,6 +99,7 @@ export function describeCalls(clients: ConnectorClients): string {
 
 export const startCommand: CommandSpec<typeof options> = {
   name: 'start',
+  brief: 'run the connector in one process (the demo when nothing is configured)',
   summary:
     'Runs the connector in one process: the business-event receiver, the Salesforce CDC stream, the\n' +
     'scheduled backfill and the workers, over an embedded SQLite state and queue. With no configuration\n' +

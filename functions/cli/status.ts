@@ -56,6 +56,7 @@ function age(ms: number): string {
 
 export const statusCommand: CommandSpec<typeof options> = {
   name: 'status',
+  brief: 'checkpoints, queue and dead-letter depth, latest failures (or a stack and its alarms)',
   summary:
     'Shows checkpoints and their age, queue and dead-letter depth, and the latest failures, from the local state;\n' +
     "with --stack, the deployed stack's queue and dead-letter depths.",

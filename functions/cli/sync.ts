@@ -26,6 +26,7 @@ const options = {
 
 export const syncCommand: CommandSpec<typeof options> = {
   name: 'sync',
+  brief: 'one-shot backfill of the chosen flows, with a summary',
   summary:
     'Runs a one-shot backfill of the chosen flows (default: every enabled flow) and the work it finds,\n' +
     'then prints what was read, upserted, skipped unchanged and failed, and the API calls used.',
