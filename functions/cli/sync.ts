@@ -60,7 +60,7 @@ export const syncCommand: CommandSpec<typeof options> = {
       const progress = (p: BackfillProgress) => {
         if (!tty) return;
         io.stderr.write(
-          `\r${p.entity} ${p.legalEntity}: read ${p.read}, upserted ${p.upserted}, unchanged ${p.skipped}, failed ${p.failed}   ${p.done ? '\n' : ''}`,
+          `\r${p.entity} ${p.legalEntity}: read ${p.read}, upserted ${p.upserted}, unchanged ${p.skipped}, failed ${p.failed}; API calls: Dynamics ${p.apiCalls.dynamics}, Salesforce ${p.apiCalls.salesforce}   ${p.done ? '\n' : ''}`,
         );
       };
       const dynamics = entities.length
