@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
-
-const bin = new URL('../../bin/ml-connector.ts', import.meta.url).pathname;
+import { CLI, sandboxCredentialsEnv, writeSandboxConfig } from '#test/support/cli.ts';
 
 describe('ml-connector sync, status, audit, replay and dlq against the sandboxes', () => {
   let sandboxes: Sandboxes;
@@ -15,26 +14,8 @@ describe('ml-connector sync, status, audit, replay and dlq against the sandboxes
   beforeAll(async () => {
     sandboxes = await startSandboxes({ dynamics: { customers: 60, products: 15, salesOrders: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'mlc-ops-'));
-    const { dynamics, salesforce } = sandboxes.info;
-    writeFileSync(
-      join(dir, 'ml-connector.yaml'),
-      [
-        `dynamics: { environment: "${dynamics.environmentUrl}", tenantId: ${dynamics.tenantId}, authorityHost: "${dynamics.authorityHost}" }`,
-        `salesforce: { myDomain: "${salesforce.myDomainUrl}", pubsubEndpoint: "${salesforce.pubsubEndpoint}", apiReserve: 100 }`,
-        'legalEntities: [usmf, demf, gbsi]',
-        'legalEntityRules: [{ billingCountry: { US: usmf, DE: demf, GB: gbsi } }, { default: usmf }]',
-        '',
-      ].join('\n'),
-    );
-    env = {
-      ...process.env,
-      XDG_CONFIG_HOME: dir,
-      ML_CONNECTOR_DYNAMICS_CLIENT_ID: dynamics.clientId,
-      ML_CONNECTOR_DYNAMICS_CLIENT_SECRET: dynamics.clientSecret,
-      ML_CONNECTOR_SALESFORCE_CLIENT_ID: salesforce.clientId,
-      ML_CONNECTOR_SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
-      ML_CONNECTOR_BUSINESS_EVENT_SECRET: 'not-used-by-these-commands',
-    };
+    writeSandboxConfig(dir, sandboxes);
+    env = sandboxCredentialsEnv(dir, sandboxes);
   });
   afterAll(async () => {
     await sandboxes?.close();
@@ -45,7 +26,7 @@ describe('ml-connector sync, status, audit, replay and dlq against the sandboxes
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [bin, ...args],
+        [CLI, ...args],
         { cwd: dir, env, timeout: 60_000 },
         (error, stdout, stderr) =>
           resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),

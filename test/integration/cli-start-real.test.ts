@@ -1,12 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
-
-const bin = new URL('../../bin/ml-connector.ts', import.meta.url).pathname;
+import { CLI, sandboxCredentialsEnv, writeSandboxConfig } from '#test/support/cli.ts';
 
 describe('ml-connector start with a configuration', () => {
   let sandboxes: Sandboxes;
@@ -17,27 +16,8 @@ describe('ml-connector start with a configuration', () => {
   beforeAll(async () => {
     sandboxes = await startSandboxes({ dynamics: { customers: 45, products: 12, salesOrders: 0 } });
     dir = mkdtempSync(join(tmpdir(), 'mlc-start-real-'));
-    const { dynamics, salesforce } = sandboxes.info;
-    writeFileSync(
-      join(dir, 'ml-connector.yaml'),
-      [
-        `dynamics: { environment: "${dynamics.environmentUrl}", tenantId: ${dynamics.tenantId}, authorityHost: "${dynamics.authorityHost}" }`,
-        `salesforce: { myDomain: "${salesforce.myDomainUrl}", pubsubEndpoint: "${salesforce.pubsubEndpoint}", apiReserve: 100 }`,
-        'legalEntities: [usmf, demf, gbsi]',
-        'legalEntityRules: [{ billingCountry: { US: usmf, DE: demf, GB: gbsi } }, { default: usmf }]',
-        '',
-      ].join('\n'),
-    );
-    env = {
-      ...process.env,
-      XDG_CONFIG_HOME: dir,
-      CI: 'true',
-      ML_CONNECTOR_DYNAMICS_CLIENT_ID: dynamics.clientId,
-      ML_CONNECTOR_DYNAMICS_CLIENT_SECRET: dynamics.clientSecret,
-      ML_CONNECTOR_SALESFORCE_CLIENT_ID: salesforce.clientId,
-      ML_CONNECTOR_SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
-      ML_CONNECTOR_BUSINESS_EVENT_SECRET: 'start-real-receiver-secret',
-    };
+    writeSandboxConfig(dir, sandboxes);
+    env = sandboxCredentialsEnv(dir, sandboxes);
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
@@ -49,7 +29,7 @@ describe('ml-connector start with a configuration', () => {
   async function runOnce(
     whileUp: () => Promise<void> = async () => {},
   ): Promise<{ out: string; code: number | null }> {
-    const child = spawn(process.execPath, [bin, 'start'], { cwd: dir, env });
+    const child = spawn(process.execPath, [CLI, 'start'], { cwd: dir, env });
     children.push(child);
     let out = '';
     await new Promise<void>((resolve, reject) => {
