@@ -1,5 +1,11 @@
 /** Shared set-up for the Pub/Sub integration tests: the sandbox server, a token source, change factories. */
 import { randomUUID } from 'node:crypto';
+import { createMemoryReplayStore } from '#salesforce/pubsub/replay-id.ts';
+import {
+  type PubSubSubscriber,
+  type PubSubSubscriberOptions,
+  startPubSubSubscriber,
+} from '#salesforce/pubsub/subscriber.ts';
 import type { SalesforceSession, SalesforceTokenSource } from '#salesforce/session.ts';
 import { type ChangeFeed, createChangeFeed, type SandboxChange } from '#sandbox/salesforce/change-feed.ts';
 import { buildOrgSchema } from '#sandbox/salesforce/objects.ts';
@@ -124,4 +130,26 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * Starts a subscriber on the harness server (Account change events, an in-memory replay store,
+ * short back-offs) and records it in `started` so the test can stop it afterwards.
+ */
+export function subscribeTo(
+  h: Harness,
+  started: PubSubSubscriber[],
+  options: Partial<PubSubSubscriberOptions> & Pick<PubSubSubscriberOptions, 'handler'>,
+): PubSubSubscriber {
+  const subscriber = startPubSubSubscriber({
+    tokens: h.tokens,
+    topic: '/data/AccountChangeEvent',
+    replayStore: createMemoryReplayStore(),
+    endpoint: h.server.endpoint,
+    rootCerts: h.tls.ca,
+    backoff: { initialMs: 10, maxMs: 50 },
+    ...options,
+  });
+  started.push(subscriber);
+  return subscriber;
 }

@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplayGapError } from '#salesforce/pubsub/errors.ts';
 import { createMemoryReplayStore, replayIdToHex } from '#salesforce/pubsub/replay-id.ts';
-import {
-  type PubSubSubscriber,
-  type PubSubSubscriberOptions,
-  type ReplayGap,
-  startPubSubSubscriber,
-} from '#salesforce/pubsub/subscriber.ts';
-import { accountUpdate, type Harness, startHarness, waitFor } from './pubsub-harness.ts';
+import type { PubSubSubscriber, PubSubSubscriberOptions, ReplayGap } from '#salesforce/pubsub/subscriber.ts';
+import { accountUpdate, type Harness, startHarness, subscribeTo, waitFor } from './pubsub-harness.ts';
 
 const TOPIC = '/data/AccountChangeEvent';
 
@@ -21,22 +16,10 @@ describe('Pub/Sub subscriber recovery', () => {
     harness = undefined;
   });
 
-  function subscribe(
+  const subscribe = (
     h: Harness,
     options: Partial<PubSubSubscriberOptions> & Pick<PubSubSubscriberOptions, 'handler'>,
-  ) {
-    const subscriber = startPubSubSubscriber({
-      tokens: h.tokens,
-      topic: TOPIC,
-      replayStore: createMemoryReplayStore(),
-      endpoint: h.server.endpoint,
-      rootCerts: h.tls.ca,
-      backoff: { initialMs: 10, maxMs: 50 },
-      ...options,
-    });
-    subscribers.push(subscriber);
-    return subscriber;
-  }
+  ) => subscribeTo(h, subscribers, options);
 
   const recordOf = (payload: Record<string, unknown>) =>
     ((payload.ChangeEventHeader as { recordIds: string[] }).recordIds[0] ?? '').slice(3, 15);

@@ -1,15 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ChangeEvent, toChangeEvent } from '#salesforce/pubsub/cdc.ts';
 import { createMemoryReplayStore, replayIdToHex } from '#salesforce/pubsub/replay-id.ts';
-import {
-  type PubSubBatch,
-  type PubSubSubscriber,
-  type PubSubSubscriberOptions,
-  startPubSubSubscriber,
+import type {
+  PubSubBatch,
+  PubSubSubscriber,
+  PubSubSubscriberOptions,
 } from '#salesforce/pubsub/subscriber.ts';
-import { accountId, accountUpdate, type Harness, startHarness, waitFor } from './pubsub-harness.ts';
-
-const FAST_BACKOFF = { initialMs: 20, maxMs: 100 };
+import {
+  accountId,
+  accountUpdate,
+  type Harness,
+  startHarness,
+  subscribeTo,
+  waitFor,
+} from './pubsub-harness.ts';
 
 describe('Pub/Sub subscriber against the sandbox server', () => {
   let harness: Harness | undefined;
@@ -21,22 +25,10 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
     harness = undefined;
   });
 
-  function subscribe(
+  const subscribe = (
     h: Harness,
     options: Partial<PubSubSubscriberOptions> & Pick<PubSubSubscriberOptions, 'handler'>,
-  ) {
-    const subscriber = startPubSubSubscriber({
-      tokens: h.tokens,
-      topic: '/data/AccountChangeEvent',
-      replayStore: createMemoryReplayStore(),
-      endpoint: h.server.endpoint,
-      rootCerts: h.tls.ca,
-      backoff: FAST_BACKOFF,
-      ...options,
-    });
-    subscribers.push(subscriber);
-    return subscriber;
-  }
+  ) => subscribeTo(h, subscribers, options);
 
   it('delivers new changes decoded, with compound children named through the compound', async () => {
     harness = await startHarness();
