@@ -8,7 +8,7 @@
  * engine's peak RSS is measured alone. Prints one JSON document; progress goes to stderr.
  *
  *   scripts/node24 node bench/engine-initial-load.ts [--customers=100000] [--products=100000]
- *     [--latency=50] [--sample=2000] [--bulk-threshold=5000]
+ *     [--latency=50] [--sample=2000] [--bulk-threshold=5000] [--semi-space=8] [--max-old-space=0]
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +32,8 @@ const SAMPLE = Number(args.get('sample') ?? 2_000);
 const BULK_THRESHOLD = Number(args.get('bulk-threshold') ?? 5_000);
 /** V8 old-space cap of the engine process in MB (0 = Node's default); a deployment sizes memory too. */
 const MAX_OLD_SPACE = Number(args.get('max-old-space') ?? 0);
+/** V8 semi-space cap of the engine process in MB, as `npm start` runs it (0 = Node's default). */
+const SEMI_SPACE = Number(args.get('semi-space') ?? 8);
 
 function once<T>(child: ChildProcess): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -251,7 +253,11 @@ async function main(): Promise<void> {
   const engine = fork(self, ['--role=engine', ...process.argv.slice(2)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_EXTRA_CA_CERTS: info.caFile },
-    execArgv: [...process.execArgv, ...(MAX_OLD_SPACE > 0 ? [`--max-old-space-size=${MAX_OLD_SPACE}`] : [])],
+    execArgv: [
+      ...process.execArgv,
+      ...(MAX_OLD_SPACE > 0 ? [`--max-old-space-size=${MAX_OLD_SPACE}`] : []),
+      ...(SEMI_SPACE > 0 ? [`--max-semi-space-size=${SEMI_SPACE}`] : []),
+    ],
   });
   engine.send(info);
   const result = await once<{ initial: Phase; rerun: Phase; naive?: Phase } & Record<string, unknown>>(
@@ -284,6 +290,7 @@ async function main(): Promise<void> {
           sample: SAMPLE,
           bulkThreshold: BULK_THRESHOLD,
           maxOldSpaceMb: MAX_OLD_SPACE || 'default',
+          maxSemiSpaceMb: SEMI_SPACE || 'default',
         },
         targets: {
           collectionsPerObject: Math.ceil(CUSTOMERS / 200),
