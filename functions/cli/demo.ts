@@ -118,6 +118,11 @@ export async function runSalesStory(
       }),
     );
   const showOrder = async (label: string, sobject: 'Opportunity' | 'Order', id: string, field: string) => {
+    // The number is written back last, once the header and every line exist: wait for it first.
+    const written = await waitFor(`the order number on the ${sobject}`, async () => {
+      const record = await clients.salesforce.get<Record<string, unknown>>(sobject, id, { fields: [field] });
+      return record?.[field] ? String(record[field]) : undefined;
+    });
     const header = await waitFor(`the ${label} in Dynamics`, () => salesOrderOf(id));
     const number = String(header.SalesOrderNumber);
     const lines: string[] = [];
@@ -128,10 +133,6 @@ export async function runSalesStory(
     })) {
       lines.push(`${line.ItemNumber} x ${line.OrderedSalesQuantity} @ ${line.SalesPrice}`);
     }
-    const written = await waitFor(`the order number on the ${sobject}`, async () => {
-      const record = await clients.salesforce.get<Record<string, unknown>>(sobject, id, { fields: [field] });
-      return record?.[field] ? String(record[field]) : undefined;
-    });
     say(
       `  ${label}: Dynamics sales order ${number} in ${header.dataAreaId} for ${header.OrderingCustomerAccountNumber}, ${lines.length} lines (${lines.join(', ')});`,
     );
