@@ -137,6 +137,17 @@ export function handleCollections(org: Org, req: RestRequest): Reply | undefined
   );
 }
 
+/** Record `i` of a Collections body with its `attributes.type`, or the per-record error Salesforce gives. */
+function typedRecord(
+  records: readonly unknown[],
+  i: number,
+): { record: Record<string, unknown>; type: string } {
+  const record = records[i] as Record<string, unknown>;
+  const type = typeOf(record);
+  if (!type) throw new RecordError('INVALID_TYPE', 'No SObject Type defined in record', []);
+  return { record, type };
+}
+
 function create(org: Org, req: RestRequest): SaveResult[] {
   const { allOrNone, records } = collectionBody(req);
   return runCollection(
@@ -145,9 +156,7 @@ function create(org: Org, req: RestRequest): SaveResult[] {
     allOrNone,
     records.length,
     (tx, i) => {
-      const record = records[i] as Record<string, unknown>;
-      const type = typeOf(record);
-      if (!type) throw new RecordError('INVALID_TYPE', 'No SObject Type defined in record', []);
+      const { record, type } = typedRecord(records, i);
       if ('id' in record || 'Id' in record) {
         throw new RecordError('INVALID_FIELD', 'Cannot specify Id in an insert call', ['Id']);
       }
@@ -165,9 +174,7 @@ function update(org: Org, req: RestRequest): SaveResult[] {
     allOrNone,
     records.length,
     (tx, i) => {
-      const record = records[i] as Record<string, unknown>;
-      const type = typeOf(record);
-      if (!type) throw new RecordError('INVALID_TYPE', 'No SObject Type defined in record', []);
+      const { record, type } = typedRecord(records, i);
       const id = record.id ?? record.Id;
       if (typeof id !== 'string')
         throw new RecordError('MISSING_ARGUMENT', 'Id not specified in an update call', []);
