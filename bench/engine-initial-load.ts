@@ -10,21 +10,17 @@
  *   scripts/node24 node bench/engine-initial-load.ts [--customers=100000] [--products=100000]
  *     [--latency=50] [--sample=2000] [--bulk-threshold=5000] [--semi-space=8] [--max-old-space=0]
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineContext } from '#core/engine/context.ts';
 import type { SandboxesInfo } from '#sandbox/index.ts';
+import { benchArgs, firstAnswer, messageFromParent } from './child.ts';
 
 const self = fileURLToPath(import.meta.url);
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k as string, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const CUSTOMERS = Number(args.get('customers') ?? 100_000);
 const PRODUCTS = Number(args.get('products') ?? 100_000);
 const LATENCY = Number(args.get('latency') ?? 50);
@@ -34,14 +30,6 @@ const BULK_THRESHOLD = Number(args.get('bulk-threshold') ?? 5_000);
 const MAX_OLD_SPACE = Number(args.get('max-old-space') ?? 0);
 /** V8 semi-space cap of the engine process in MB, as `npm start` runs it (0 = Node's default). */
 const SEMI_SPACE = Number(args.get('semi-space') ?? 8);
-
-function once<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before answering`)));
-  });
-}
 
 const log = (message: string) => process.stderr.write(`engine-initial-load: ${message}\n`);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
@@ -249,7 +237,7 @@ async function main(): Promise<void> {
   const sandbox = fork(self, ['--role=sandbox', ...process.argv.slice(2)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const info = await once<SandboxesInfo>(sandbox);
+  const info = await firstAnswer<SandboxesInfo>(sandbox);
   const engine = fork(self, ['--role=engine', ...process.argv.slice(2)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_EXTRA_CA_CERTS: info.caFile },
@@ -260,11 +248,11 @@ async function main(): Promise<void> {
     ],
   });
   engine.send(info);
-  const result = await once<{ initial: Phase; rerun: Phase; naive?: Phase } & Record<string, unknown>>(
+  const result = await firstAnswer<{ initial: Phase; rerun: Phase; naive?: Phase } & Record<string, unknown>>(
     engine,
   );
   sandbox.send('stats');
-  const sandboxStats = await once<{ peakRssMb: number }>(sandbox);
+  const sandboxStats = await firstAnswer<{ peakRssMb: number }>(sandbox);
   sandbox.send('close');
 
   const n = CUSTOMERS + PRODUCTS;
@@ -321,9 +309,7 @@ async function main(): Promise<void> {
 const role = args.get('role');
 if (role === 'sandbox') await sandboxRole();
 else if (role === 'engine') {
-  const info = await new Promise<SandboxesInfo>((resolve) =>
-    process.once('message', (m) => resolve(m as SandboxesInfo)),
-  );
+  const info = await messageFromParent<SandboxesInfo>();
   await engineRole(info);
   process.exit(0);
 } else await main();

@@ -5,17 +5,13 @@
  *
  *   scripts/node24 node bench/salesforce-upsert.ts [--records=100000] [--concurrency=4]
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchArgs, firstAnswer, messageFromParent } from './child.ts';
 
 const self = fileURLToPath(import.meta.url);
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k as string, v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const RECORDS = Number(args.get('records') ?? 100_000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 4);
 
@@ -24,14 +20,6 @@ interface SandboxInfo {
   clientId: string;
   clientSecret: string;
   caFile: string;
-}
-
-function once<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before answering`)));
-  });
 }
 
 async function sandboxRole(): Promise<void> {
@@ -99,7 +87,7 @@ async function clientRole(mode: 'collections' | 'bulk', info: SandboxInfo): Prom
 
 async function main(): Promise<void> {
   const sandbox = fork(self, ['--role=sandbox'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const info = await once<SandboxInfo>(sandbox);
+  const info = await firstAnswer<SandboxInfo>(sandbox);
   const results = [];
   for (const mode of ['collections', 'bulk'] as const) {
     const child = fork(
@@ -111,10 +99,10 @@ async function main(): Promise<void> {
       },
     );
     child.send(info);
-    results.push(await once(child));
+    results.push(await firstAnswer(child));
   }
   sandbox.send('stats');
-  const sandboxStats = await once<{ peakRssMb: number }>(sandbox);
+  const sandboxStats = await firstAnswer<{ peakRssMb: number }>(sandbox);
   sandbox.send('close');
   console.log(
     JSON.stringify(
@@ -139,9 +127,7 @@ async function main(): Promise<void> {
 const role = args.get('role');
 if (role === 'sandbox') await sandboxRole();
 else if (role === 'client') {
-  const info = await new Promise<SandboxInfo>((resolve) =>
-    process.once('message', (m) => resolve(m as SandboxInfo)),
-  );
+  const info = await messageFromParent<SandboxInfo>();
   await clientRole(args.get('mode') as 'collections' | 'bulk', info);
   process.exit(0);
 } else await main();
