@@ -8,6 +8,7 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import { Currencies, LegalEntities } from '#dynamics/entities.ts';
+import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
 
 export interface CheckProblem {
@@ -93,9 +94,19 @@ export async function checkConfiguration(
     ],
     ['externalIds.product', 'Product2', config.externalIds.product, config.flows.products.enabled],
   ];
+  // Each object is described once, whatever the number of checks on it.
+  const describes = new Map<string, Promise<SObjectDescribe | undefined>>();
+  const describe = (sobject: string) => {
+    let described = describes.get(sobject);
+    if (!described) {
+      described = salesforce.describe(sobject);
+      describes.set(sobject, described);
+    }
+    return described;
+  };
   for (const [key, sobject, field, needed] of externalIds) {
     if (!needed) continue;
-    const check = await salesforce.checkExternalIdField(sobject, field);
+    const check = checkExternalId(sobject, await describe(sobject), field);
     if (!check.ok) {
       problems.push({
         key,
@@ -118,7 +129,7 @@ export async function checkConfiguration(
       config.flows.activatedOrders.enabled,
     ],
   ];
-  const account = await salesforce.describe('Account');
+  const account = await describe('Account');
   const multiCurrency = account?.field('CurrencyIsoCode') !== undefined;
   config.legalEntityRules.forEach((rule, i) => {
     if (!('field' in rule) || account?.field(rule.field)) return;
@@ -130,7 +141,7 @@ export async function checkConfiguration(
   });
   for (const [key, sobject, field, needed] of writeBack) {
     if (!needed) continue;
-    const described = await salesforce.describe(sobject);
+    const described = await describe(sobject);
     const f = described?.field(field);
     if (!f?.updateable) {
       problems.push({

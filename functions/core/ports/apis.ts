@@ -23,7 +23,6 @@ export type SalesforceApi = Pick<
   | 'createMany'
   | 'get'
   | 'describe'
-  | 'checkExternalIdField'
   | 'limits'
   | 'budget'
   | 'counter'
