@@ -17,6 +17,27 @@ export interface EntityDescriptor<
   /** Whether records belong to a legal entity (dataAreaId), so reads are scoped by company. */
   readonly companySpecific: boolean;
   readonly fields: readonly Fields[];
+  /**
+   * The EDM type of every field that is not `Edm.String` (enum fields as `enum:<Type>`, as the
+   * reference schema writes them); a field not named here is declared `Edm.String`. A unit test
+   * holds every declared field, type and key to F&O's real schema (sandbox/dynamics/reference).
+   */
+  readonly types?: Readonly<Partial<Record<Fields, EdmType>>>;
+}
+
+/** An EDM primitive type the connector declares, or an F&O enum type (`enum:NoYes`). */
+export type EdmType =
+  | 'Edm.String'
+  | 'Edm.Decimal'
+  | 'Edm.Int32'
+  | 'Edm.Int64'
+  | 'Edm.DateTimeOffset'
+  | 'Edm.Guid'
+  | `enum:${string}`;
+
+/** The declared EDM type of a field of `entity` (`Edm.String` unless `types` says otherwise). */
+export function edmTypeOf(entity: AnyEntity, field: string): EdmType {
+  return (entity.types as Readonly<Record<string, EdmType>> | undefined)?.[field] ?? 'Edm.String';
 }
 
 /** Any descriptor. */
@@ -85,9 +106,16 @@ export const CustomersV3 = defineEntity({
     'DeliveryTerms',
     'SalesTaxGroup',
   ],
+  types: {
+    CreditLimit: 'Edm.Decimal',
+    IsOneTimeCustomer: 'enum:NoYes',
+  },
 });
 
-/** Released products per legal entity (InventTable). */
+/**
+ * Released products per legal entity (InventTable). The entity has no product name or description:
+ * names are SearchName / ProductSearchName here, or ProductTranslations per language.
+ */
 export const ReleasedProductsV2 = defineEntity({
   name: 'ReleasedProductsV2',
   keys: ['dataAreaId', 'ItemNumber'],
@@ -96,8 +124,8 @@ export const ReleasedProductsV2 = defineEntity({
     'dataAreaId',
     'ItemNumber',
     'ProductNumber',
-    'ProductName',
     'SearchName',
+    'ProductSearchName',
     'ProductType',
     'ProductSubType',
     'ProductGroupId',
@@ -107,9 +135,15 @@ export const ReleasedProductsV2 = defineEntity({
     'SalesUnitSymbol',
     'InventoryUnitSymbol',
     'PurchaseUnitSymbol',
-    'ProductDescription',
     'NetProductWeight',
   ],
+  types: {
+    ProductType: 'enum:EcoResProductType',
+    ProductSubType: 'enum:EcoResProductSubtype',
+    SalesPrice: 'Edm.Decimal',
+    SalesPriceQuantity: 'Edm.Decimal',
+    NetProductWeight: 'Edm.Decimal',
+  },
 });
 
 /** Sales order headers; SalesOrderNumber comes from the number sequence when omitted on create. */
@@ -143,6 +177,13 @@ export const SalesOrderHeadersV2 = defineEntity({
     'IsDeliveryAddressOrderSpecific',
     'OrderTakerPersonnelNumber',
   ],
+  types: {
+    SalesOrderStatus: 'enum:SalesStatus',
+    SalesOrderPromisingMethod: 'enum:SalesDeliveryDateControlType',
+    RequestedShippingDate: 'Edm.DateTimeOffset',
+    RequestedReceiptDate: 'Edm.DateTimeOffset',
+    IsDeliveryAddressOrderSpecific: 'enum:NoYes',
+  },
 });
 
 /** Sales order lines; InventoryLotId comes from the number sequence on create. */
@@ -170,9 +211,20 @@ export const SalesOrderLines = defineEntity({
     'RequestedShippingDate',
     'RequestedReceiptDate',
   ],
+  types: {
+    LineNumber: 'Edm.Decimal',
+    OrderedSalesQuantity: 'Edm.Decimal',
+    SalesPrice: 'Edm.Decimal',
+    SalesPriceQuantity: 'Edm.Decimal',
+    LineAmount: 'Edm.Decimal',
+    LineDiscountAmount: 'Edm.Decimal',
+    SalesOrderLineStatus: 'enum:SalesStatus',
+    RequestedShippingDate: 'Edm.DateTimeOffset',
+    RequestedReceiptDate: 'Edm.DateTimeOffset',
+  },
 });
 
-/** Legal entities: the valid dataAreaIds (global). */
+/** Legal entities: the valid dataAreaIds (global). A company's accounting currency is on Ledgers. */
 export const LegalEntities = defineEntity({
   name: 'LegalEntities',
   keys: ['LegalEntityId'],
@@ -181,7 +233,6 @@ export const LegalEntities = defineEntity({
     'LegalEntityId',
     'Name',
     'NameAlias',
-    'AccountingCurrency',
     'AddressCountryRegionId',
     'AddressCountryRegionISOCode',
     'AddressStreet',
@@ -197,7 +248,24 @@ export const Currencies = defineEntity({
   name: 'Currencies',
   keys: ['CurrencyCode'],
   companySpecific: false,
-  fields: ['CurrencyCode', 'Name', 'Symbol', 'RoundingPrecision', 'GeneralRoundingRule'],
+  fields: ['CurrencyCode', 'Name', 'Symbol', 'GeneralRoundingRule'],
+  types: { GeneralRoundingRule: 'Edm.Decimal' },
+});
+
+/** Each company's ledger (global, keyed by company): where its accounting currency is. */
+export const Ledgers = defineEntity({
+  name: 'Ledgers',
+  keys: ['LegalEntityId'],
+  companySpecific: false,
+  fields: ['LegalEntityId', 'Name', 'Description', 'AccountingCurrency', 'ReportingCurrency'],
+});
+
+/** Product names and descriptions per language (global: products are shared by the companies). */
+export const ProductTranslations = defineEntity({
+  name: 'ProductTranslations',
+  keys: ['ProductNumber', 'LanguageId'],
+  companySpecific: false,
+  fields: ['ProductNumber', 'LanguageId', 'ProductName', 'Description'],
 });
 
 /** The entities the connector uses, by entity set name. */
@@ -207,5 +275,7 @@ export const ENTITIES = Object.freeze({
   SalesOrderHeadersV2,
   SalesOrderLines,
   LegalEntities,
+  Ledgers,
   Currencies,
+  ProductTranslations,
 });

@@ -301,6 +301,8 @@ export function seededCustomer(seed: number, le: LegalEntityInfo, index: number,
 
 interface ProductFamily {
   readonly prefix: string;
+  /** The German name of the family, for the `de` product translation. */
+  readonly prefixDe: string;
   readonly names: readonly string[];
   readonly unit: string;
   readonly min: number;
@@ -311,6 +313,7 @@ interface ProductFamily {
 const FAMILIES: readonly ProductFamily[] = [
   {
     prefix: 'Centrifugal pump',
+    prefixDe: 'Kreiselpumpe',
     names: ['CP-50', 'CP-80', 'CP-125', 'CP-200'],
     unit: 'ea',
     min: 1800,
@@ -320,6 +323,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Submersible pump',
+    prefixDe: 'Tauchpumpe',
     names: ['SP-20', 'SP-40', 'SP-75'],
     unit: 'ea',
     min: 1200,
@@ -329,6 +333,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Gate valve',
+    prefixDe: 'Absperrschieber',
     names: ['DN50', 'DN80', 'DN100', 'DN150'],
     unit: 'ea',
     min: 180,
@@ -338,6 +343,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Ball valve',
+    prefixDe: 'Kugelhahn',
     names: ['1/2"', '1"', '2"', '4"'],
     unit: 'ea',
     min: 45,
@@ -347,6 +353,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Butterfly valve',
+    prefixDe: 'Absperrklappe',
     names: ['DN100', 'DN200', 'DN300'],
     unit: 'ea',
     min: 250,
@@ -356,6 +363,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Screw compressor',
+    prefixDe: 'Schraubenkompressor',
     names: ['SC-11', 'SC-22', 'SC-37', 'SC-75'],
     unit: 'ea',
     min: 6500,
@@ -365,6 +373,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Piston compressor',
+    prefixDe: 'Kolbenkompressor',
     names: ['PC-3', 'PC-5', 'PC-10'],
     unit: 'ea',
     min: 1500,
@@ -374,6 +383,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Electric motor',
+    prefixDe: 'Elektromotor',
     names: ['5.5 kW', '11 kW', '22 kW', '45 kW'],
     unit: 'ea',
     min: 600,
@@ -383,6 +393,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Mechanical seal kit',
+    prefixDe: 'Gleitringdichtungssatz',
     names: ['MS-25', 'MS-40', 'MS-60'],
     unit: 'ea',
     min: 60,
@@ -392,6 +403,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Impeller',
+    prefixDe: 'Laufrad',
     names: ['125 mm', '200 mm', '250 mm'],
     unit: 'pcs',
     min: 90,
@@ -401,6 +413,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Bearing set',
+    prefixDe: 'Lagersatz',
     names: ['6205', '6308', '6412'],
     unit: 'pcs',
     min: 25,
@@ -410,6 +423,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Gasket set',
+    prefixDe: 'Dichtungssatz',
     names: ['EPDM', 'PTFE', 'Viton'],
     unit: 'Box',
     min: 12,
@@ -419,6 +433,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Compressor oil',
+    prefixDe: 'Kompressoröl',
     names: ['ISO 46', 'ISO 68'],
     unit: 'L',
     min: 8,
@@ -428,6 +443,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Hydraulic hose',
+    prefixDe: 'Hydraulikschlauch',
     names: ['DN12', 'DN20', 'DN32'],
     unit: 'm',
     min: 6,
@@ -437,6 +453,7 @@ const FAMILIES: readonly ProductFamily[] = [
   },
   {
     prefix: 'Commissioning service',
+    prefixDe: 'Inbetriebnahme',
     names: ['pump', 'compressor'],
     unit: 'h',
     min: 95,
@@ -449,7 +466,33 @@ const FAMILIES: readonly ProductFamily[] = [
 /** Released products use the same product numbers in every legal entity. */
 export const itemNumber = (index: number, width: number): string => `P${pad(index + 1, width)}`;
 
-/** The seeded released product at 0-based `index` in legal entity `le`. */
+/** Languages of the seeded product translations (ProductTranslations), sorted as their keys sort. */
+export const PRODUCT_LANGUAGES: readonly string[] = ['de', 'en-us'];
+
+/** The product name and description of product `index` in a seeded language (`de` or `en-us`). */
+export function productText(
+  seed: number,
+  index: number,
+  language: string,
+): { readonly name: string; readonly description: string } {
+  const r = recordRandom(seed, 'product', index);
+  const family = r.pick(FAMILIES);
+  const variant = r.pick(family.names);
+  if (language === 'de') {
+    return {
+      name: `${family.prefixDe} ${variant}`,
+      description: `${family.prefixDe} ${variant} für industrielle Prozessanwendungen`,
+    };
+  }
+  const name = `${family.prefix} ${variant}`;
+  return { name, description: `${name} for industrial process applications` };
+}
+
+/**
+ * The seeded released product at 0-based `index` in legal entity `le`. ReleasedProductsV2 has no
+ * product name or description (they live in ProductTranslations); its search names are F&O's
+ * upper-case search aliases.
+ */
 export function seededProduct(seed: number, le: LegalEntityInfo, index: number, width: number): Rec {
   const r = recordRandom(seed, 'product', index);
   const family = r.pick(FAMILIES);
@@ -458,15 +501,16 @@ export function seededProduct(seed: number, le: LegalEntityInfo, index: number, 
   const listPrice = r.int(family.min * 100, family.max * 100) / 100;
   const price = Math.round(listPrice * le.priceFactor * 100) / 100;
   const number = itemNumber(index, width);
+  const searchName = name
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '')
+    .slice(0, 20);
   return {
     dataAreaId: le.id,
     ItemNumber: number,
     ProductNumber: number,
-    ProductName: name,
-    SearchName: name
-      .toUpperCase()
-      .replace(/[^A-Z0-9]+/g, '')
-      .slice(0, 20),
+    SearchName: searchName,
+    ProductSearchName: searchName,
     ProductType: family.type,
     ProductSubType: 'Product',
     ProductGroupId: family.group,
@@ -476,7 +520,6 @@ export function seededProduct(seed: number, le: LegalEntityInfo, index: number, 
     SalesUnitSymbol: family.unit,
     InventoryUnitSymbol: family.unit,
     PurchaseUnitSymbol: family.unit,
-    ProductDescription: `${name} for industrial process applications`,
     NetProductWeight: family.type === 'Service' ? 0 : r.int(1, 4000) / 10,
   };
 }

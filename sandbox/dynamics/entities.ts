@@ -10,7 +10,9 @@ import {
   dateOnly,
   itemNumber,
   LEGAL_ENTITIES,
+  PRODUCT_LANGUAGES,
   pad,
+  productText,
   type Rec,
   recordRandom,
   seededCustomer,
@@ -19,13 +21,10 @@ import {
   splitByShare,
 } from './data.ts';
 import type { FieldKind } from './filter.ts';
+import { emptyValue, entityFields, NAMESPACE } from './schema.ts';
 import { EntityStore, type VirtualBlock } from './store.ts';
 
-const NS = 'Microsoft.Dynamics.DataEntities';
-const S: FieldKind = { type: 'string' };
-const D: FieldKind = { type: 'decimal' };
 const DT: FieldKind = { type: 'datetime' };
-const NOYES: FieldKind = { type: 'enum', enumType: `${NS}.NoYes`, members: ['No', 'Yes'] };
 
 /** Static description of one entity set. */
 export interface EntitySetDef {
@@ -36,182 +35,61 @@ export interface EntitySetDef {
   readonly rowType: string;
   readonly keys: readonly string[];
   readonly companySpecific: boolean;
+  /** Every field the sandbox serves, in reference order, typed from the reference schema. */
   readonly fields: ReadonlyMap<string, FieldKind>;
+  /** What each field reads as when a record does not set it (see `emptyValue`). */
+  readonly empty: Readonly<Rec>;
   /** Whether OData writes are allowed (reference data is read-only here). */
   readonly writable: boolean;
 }
 
-const fields = (spec: Record<string, FieldKind>): ReadonlyMap<string, FieldKind> =>
-  new Map(Object.entries(spec));
+const emptyRecord = (fields: ReadonlyMap<string, FieldKind>): Rec =>
+  Object.freeze(Object.fromEntries([...fields].map(([name, kind]) => [name, emptyValue(kind)])));
+
+/**
+ * An entity set whose key and fields are the reference schema's (schema.ts), so none can be
+ * invented or mistyped. `typeName` and `rowType` are not in the reference: they follow the
+ * public entity's type naming (the singular of the set) and its X++ entity name.
+ */
+function defineSet(name: string, typeName: string, rowType: string, writable: boolean): EntitySetDef {
+  const { fields, keys } = entityFields(name);
+  return {
+    name,
+    typeName: `${NAMESPACE}.${typeName}`,
+    rowType,
+    keys,
+    companySpecific: keys[0] === 'dataAreaId',
+    fields,
+    empty: emptyRecord(fields),
+    writable,
+  };
+}
 
 export const ENTITY_SETS: Readonly<Record<string, EntitySetDef>> = {
-  CustomersV3: {
-    name: 'CustomersV3',
-    typeName: `${NS}.CustomerV3`,
-    rowType: 'CustCustomerV3Entity',
-    keys: ['dataAreaId', 'CustomerAccount'],
-    companySpecific: true,
-    writable: true,
-    fields: fields({
-      dataAreaId: S,
-      CustomerAccount: S,
-      OrganizationName: S,
-      NameAlias: S,
-      PartyType: S,
-      PartyNumber: S,
-      CustomerGroupId: S,
-      SalesCurrencyCode: S,
-      PaymentTerms: S,
-      CreditLimit: D,
-      IsOneTimeCustomer: NOYES,
-      LanguageId: S,
-      AddressDescription: S,
-      AddressStreet: S,
-      AddressCity: S,
-      AddressState: S,
-      AddressZipCode: S,
-      AddressCountryRegionId: S,
-      AddressCountryRegionISOCode: S,
-      PrimaryContactPhone: S,
-      PrimaryContactEmail: S,
-      PrimaryContactURL: S,
-      DeliveryTerms: S,
-      SalesTaxGroup: S,
-    }),
-  },
-  ReleasedProductsV2: {
-    name: 'ReleasedProductsV2',
-    typeName: `${NS}.ReleasedProductV2`,
-    rowType: 'EcoResReleasedProductV2Entity',
-    keys: ['dataAreaId', 'ItemNumber'],
-    companySpecific: true,
-    writable: true,
-    fields: fields({
-      dataAreaId: S,
-      ItemNumber: S,
-      ProductNumber: S,
-      ProductName: S,
-      SearchName: S,
-      ProductType: S,
-      ProductSubType: S,
-      ProductGroupId: S,
-      ItemModelGroupId: S,
-      SalesPrice: D,
-      SalesPriceQuantity: D,
-      SalesUnitSymbol: S,
-      InventoryUnitSymbol: S,
-      PurchaseUnitSymbol: S,
-      ProductDescription: S,
-      NetProductWeight: D,
-    }),
-  },
-  SalesOrderHeadersV2: {
-    name: 'SalesOrderHeadersV2',
-    typeName: `${NS}.SalesOrderHeaderV2`,
-    rowType: 'SalesOrderHeaderV2Entity',
-    keys: ['dataAreaId', 'SalesOrderNumber'],
-    companySpecific: true,
-    writable: true,
-    fields: fields({
-      dataAreaId: S,
-      SalesOrderNumber: S,
-      OrderingCustomerAccountNumber: S,
-      InvoiceCustomerAccountNumber: S,
-      SalesOrderName: S,
-      CurrencyCode: S,
-      CustomersOrderReference: S,
-      CustomerRequisitionNumber: S,
-      SalesOrderStatus: S,
-      SalesOrderPromisingMethod: S,
-      RequestedShippingDate: DT,
-      RequestedReceiptDate: DT,
-      PaymentTermsName: S,
-      LanguageId: S,
-      DefaultShippingSiteId: S,
-      DefaultShippingWarehouseId: S,
-      DeliveryAddressName: S,
-      DeliveryAddressStreet: S,
-      DeliveryAddressCity: S,
-      DeliveryAddressStateId: S,
-      DeliveryAddressZipCode: S,
-      DeliveryAddressCountryRegionId: S,
-      IsDeliveryAddressOrderSpecific: NOYES,
-      OrderTakerPersonnelNumber: S,
-    }),
-  },
-  SalesOrderLines: {
-    name: 'SalesOrderLines',
-    typeName: `${NS}.SalesOrderLine`,
-    rowType: 'SalesOrderLineV2Entity',
-    keys: ['dataAreaId', 'InventoryLotId'],
-    companySpecific: true,
-    writable: true,
-    fields: fields({
-      dataAreaId: S,
-      InventoryLotId: S,
-      SalesOrderNumber: S,
-      LineNumber: D,
-      ItemNumber: S,
-      LineDescription: S,
-      OrderedSalesQuantity: D,
-      SalesPrice: D,
-      SalesPriceQuantity: D,
-      SalesUnitSymbol: S,
-      LineAmount: D,
-      LineDiscountAmount: D,
-      CurrencyCode: S,
-      ShippingSiteId: S,
-      ShippingWarehouseId: S,
-      SalesOrderLineStatus: S,
-      RequestedShippingDate: DT,
-      RequestedReceiptDate: DT,
-    }),
-  },
-  LegalEntities: {
-    name: 'LegalEntities',
-    typeName: `${NS}.LegalEntity`,
-    rowType: 'OMLegalEntity',
-    keys: ['LegalEntityId'],
-    companySpecific: false,
-    writable: false,
-    fields: fields({
-      LegalEntityId: S,
-      Name: S,
-      NameAlias: S,
-      AccountingCurrency: S,
-      AddressCountryRegionId: S,
-      AddressCountryRegionISOCode: S,
-      AddressStreet: S,
-      AddressCity: S,
-      AddressState: S,
-      AddressZipCode: S,
-      LanguageId: S,
-    }),
-  },
-  Currencies: {
-    name: 'Currencies',
-    typeName: `${NS}.Currency`,
-    rowType: 'CurrencyEntity',
-    keys: ['CurrencyCode'],
-    companySpecific: false,
-    writable: false,
-    fields: fields({ CurrencyCode: S, Name: S, Symbol: S, RoundingPrecision: D, GeneralRoundingRule: D }),
-  },
-  CustomerGroups: {
-    name: 'CustomerGroups',
-    typeName: `${NS}.CustomerGroup`,
-    rowType: 'CustCustomerGroupEntity',
-    keys: ['dataAreaId', 'CustomerGroupId'],
-    companySpecific: true,
-    writable: false,
-    fields: fields({
-      dataAreaId: S,
-      CustomerGroupId: S,
-      Description: S,
-      PaymentTermId: S,
-      IsSalesTaxIncludedInPrice: NOYES,
-    }),
-  },
+  CustomersV3: defineSet('CustomersV3', 'CustomerV3', 'CustCustomerV3Entity', true),
+  ReleasedProductsV2: defineSet(
+    'ReleasedProductsV2',
+    'ReleasedProductV2',
+    'EcoResReleasedProductV2Entity',
+    true,
+  ),
+  SalesOrderHeadersV2: defineSet(
+    'SalesOrderHeadersV2',
+    'SalesOrderHeaderV2',
+    'SalesOrderHeaderV2Entity',
+    true,
+  ),
+  SalesOrderLines: defineSet('SalesOrderLines', 'SalesOrderLine', 'SalesOrderLineV2Entity', true),
+  LegalEntities: defineSet('LegalEntities', 'LegalEntity', 'OMLegalEntity', false),
+  Ledgers: defineSet('Ledgers', 'Ledger', 'LedgerEntity', false),
+  Currencies: defineSet('Currencies', 'Currency', 'CurrencyEntity', false),
+  CustomerGroups: defineSet('CustomerGroups', 'CustomerGroup', 'CustCustomerGroupEntity', false),
+  ProductTranslations: defineSet(
+    'ProductTranslations',
+    'ProductTranslation',
+    'EcoResProductTranslationEntity',
+    false,
+  ),
 };
 
 /** Case-sensitive lookup of an entity set by name, as F&O's router does. */
@@ -231,7 +109,10 @@ function defsWith(modifiedField: string | undefined): Readonly<Record<string, En
   const out: Record<string, EntitySetDef> = { ...ENTITY_SETS };
   for (const name of MODIFIED_FIELD_SETS) {
     const def = ENTITY_SETS[name];
-    if (def) out[name] = { ...def, fields: new Map([...def.fields, [modifiedField, DT]]) };
+    if (def) {
+      const fields = new Map([...def.fields, [modifiedField, DT]]);
+      out[name] = { ...def, fields, empty: emptyRecord(fields) };
+    }
   }
   return out;
 }
@@ -320,6 +201,46 @@ function productBlocks(seed: number, total: number): VirtualBlock[] {
   });
 }
 
+/**
+ * Product translations (ProductNumber, LanguageId → ProductName, Description) of every seeded
+ * product number, in each of PRODUCT_LANGUAGES: generated like the products, so a million
+ * products cost no memory.
+ */
+function translationBlock(seed: number, total: number): VirtualBlock {
+  const counts = splitByShare(total);
+  const width = widthFor(counts);
+  const products = Math.max(0, ...counts);
+  const languages = PRODUCT_LANGUAGES;
+  return {
+    company: '',
+    count: products * languages.length,
+    keyAt: (i) => [
+      itemNumber(Math.floor(i / languages.length), width),
+      languages[i % languages.length] ?? '',
+    ],
+    recordAt: (i) => {
+      const product = Math.floor(i / languages.length);
+      const language = languages[i % languages.length] ?? '';
+      const text = productText(seed, product, language);
+      return {
+        ProductNumber: itemNumber(product, width),
+        LanguageId: language,
+        ProductName: text.name,
+        Description: text.description,
+      };
+    },
+    indexOf: (key) => {
+      const item = (key[0] ?? '').toLowerCase();
+      const language = languages.indexOf((key[1] ?? '').toLowerCase());
+      const digits = item.slice(1);
+      if (item[0] !== 'p' || digits.length !== width || !/^\d+$/.test(digits) || language < 0)
+        return undefined;
+      const i = Number(digits) - 1;
+      return i >= 0 && i < products ? i * languages.length + language : undefined;
+    },
+  };
+}
+
 /** Builds the seeded database. Customers and products are virtual; the rest is materialised. */
 export function createDatabase(options: DatabaseOptions): Database {
   const { seed, modifiedField } = options;
@@ -345,8 +266,13 @@ export function createDatabase(options: DatabaseOptions): Database {
     SalesOrderHeadersV2: new EntityStore(['dataAreaId', 'SalesOrderNumber']),
     SalesOrderLines: new EntityStore(['dataAreaId', 'InventoryLotId']),
     LegalEntities: new EntityStore(['LegalEntityId']),
+    Ledgers: new EntityStore(['LegalEntityId']),
     Currencies: new EntityStore(['CurrencyCode']),
     CustomerGroups: new EntityStore(['dataAreaId', 'CustomerGroupId']),
+    ProductTranslations: new EntityStore(
+      ['ProductNumber', 'LanguageId'],
+      [translationBlock(seed, options.products)],
+    ),
   };
   const sequences = new Map<string, number>();
   const gapRandom = recordRandom(seed, 'numberseq', 0);
@@ -371,7 +297,6 @@ export function createDatabase(options: DatabaseOptions): Database {
       LegalEntityId: le.id,
       Name: le.name,
       NameAlias: le.name.split(' ')[0] ?? le.name,
-      AccountingCurrency: le.currency,
       AddressCountryRegionId: le.countryIso3,
       AddressCountryRegionISOCode: le.countryIso2,
       AddressStreet: le.street,
@@ -379,6 +304,15 @@ export function createDatabase(options: DatabaseOptions): Database {
       AddressState: le.state,
       AddressZipCode: le.zip,
       LanguageId: le.language,
+    });
+    // A company's accounting currency is on its ledger, not on LegalEntities. The group reports in
+    // USD (the parent company's currency), so every ledger's reporting currency is USD.
+    stores.Ledgers?.insert({
+      LegalEntityId: le.id,
+      Name: le.id.toUpperCase(),
+      Description: le.name,
+      AccountingCurrency: le.currency,
+      ReportingCurrency: 'USD',
     });
     for (const group of le.customerGroups) {
       stores.CustomerGroups?.insert({
@@ -395,8 +329,9 @@ export function createDatabase(options: DatabaseOptions): Database {
       CurrencyCode: c.code,
       Name: c.name,
       Symbol: c.symbol,
-      RoundingPrecision: c.code === 'JPY' ? 1 : 0.01,
       GeneralRoundingRule: c.code === 'JPY' ? 1 : 0.01,
+      RoundingRuleSalesOrders: c.code === 'JPY' ? 1 : 0.01,
+      RoundingRulePrices: c.code === 'JPY' ? 1 : 0.01,
     });
   }
 
@@ -488,7 +423,7 @@ export function seededLine(
     SalesOrderNumber: header.SalesOrderNumber ?? '',
     LineNumber: lineNumber,
     ItemNumber: product.ItemNumber ?? '',
-    LineDescription: product.ProductName ?? '',
+    LineDescription: lineText(db, header, product),
     OrderedSalesQuantity: quantity,
     SalesPrice: price,
     SalesPriceQuantity: 1,
@@ -502,6 +437,17 @@ export function seededLine(
     RequestedShippingDate: header.RequestedShippingDate ?? '1900-01-01T12:00:00Z',
     RequestedReceiptDate: header.RequestedReceiptDate ?? '1900-01-01T12:00:00Z',
   };
+}
+
+/** A line's text as F&O fills it: the product's name in the order's language, else in en-us, else its search name. */
+function lineText(db: Database, header: Rec, product: Rec): string {
+  const translations = db.stores.ProductTranslations;
+  const number = String(product.ProductNumber ?? product.ItemNumber ?? '');
+  for (const language of [String(header.LanguageId ?? ''), 'en-us']) {
+    const name = translations?.get([number, language])?.rec.ProductName;
+    if (typeof name === 'string' && name) return name;
+  }
+  return String(product.SearchName ?? '');
 }
 
 const orderKey = (company: string, order: string): string =>

@@ -301,24 +301,32 @@ export function parseFilter(text: string): FilterNode {
   return new Parser(text).parse();
 }
 
-/** The EDM type of a field, as the filter validator and evaluator see it. */
-export type FieldKind =
+/**
+ * The EDM type of a field, as the filter validator, the evaluator and `$metadata` see it;
+ * `nullable` is the CSDL Nullable facet (default true).
+ */
+export type FieldKind = (
   | { readonly type: 'string' }
   | { readonly type: 'decimal' }
   | { readonly type: 'int' }
+  | { readonly type: 'int64' }
   | { readonly type: 'datetime' }
-  | { readonly type: 'enum'; readonly enumType: string; readonly members: readonly string[] };
+  | { readonly type: 'guid' }
+  | { readonly type: 'enum'; readonly enumType: string; readonly members: readonly string[] }
+) & { readonly nullable?: boolean };
 
-const edmName = (kind: FieldKind): string =>
-  kind.type === 'string'
-    ? 'Edm.String'
-    : kind.type === 'decimal'
-      ? 'Edm.Decimal'
-      : kind.type === 'int'
-        ? 'Edm.Int32'
-        : kind.type === 'datetime'
-          ? 'Edm.DateTimeOffset'
-          : kind.enumType;
+const EDM_NAMES: Readonly<Record<Exclude<FieldKind['type'], 'enum'>, string>> = {
+  string: 'Edm.String',
+  decimal: 'Edm.Decimal',
+  int: 'Edm.Int32',
+  int64: 'Edm.Int64',
+  datetime: 'Edm.DateTimeOffset',
+  guid: 'Edm.Guid',
+};
+
+/** The qualified EDM type name of a field kind, e.g. `Edm.Decimal` or `Microsoft.Dynamics.DataEntities.NoYes`. */
+export const edmName = (kind: FieldKind): string =>
+  kind.type === 'enum' ? kind.enumType : EDM_NAMES[kind.type];
 
 function literalEdm(node: LiteralNode): string {
   switch (node.type) {
@@ -355,9 +363,12 @@ function compatible(field: FieldKind, lit: LiteralNode): boolean {
       return lit.type === 'string';
     case 'decimal':
     case 'int':
+    case 'int64':
       return lit.type === 'number';
     case 'datetime':
       return lit.type === 'datetime';
+    case 'guid':
+      return lit.type === 'guid';
     case 'enum':
       return lit.type === 'enum' && lit.enumType === field.enumType;
   }
@@ -403,6 +414,9 @@ export function validateFilter(
       for (const [a, b] of pairs) {
         const kind = fieldOf(a);
         if (!kind || b.kind !== 'literal') continue;
+        // ODataLib's message for a plain string against an enum property (F&O's OData stack is
+        // ASP.NET OData on ODataLib); its exact F&O wording is UNCONFIRMED:
+        // https://stackguides.com/questions/49457740/format-of-an-odata-filter-specifying-an-enum
         if (!compatible(kind, b)) {
           throw new FilterError(
             `A binary operator with incompatible types was detected. Found operand types '${edmName(kind)}' and '${literalEdm(b)}' for operator kind '${OP_KIND[node.op]}'.`,

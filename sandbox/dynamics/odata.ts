@@ -195,13 +195,14 @@ function withExpand(
   select: readonly string[] | undefined,
   expand: readonly string[],
 ) {
-  const out = shape(stored, select);
+  const out = shape(stored, select, def);
   if (def.name === 'SalesOrderHeadersV2' && expand.includes('SalesOrderLines')) {
     const company = String(stored.rec.dataAreaId);
+    const lineDef = ctx.db.defs.SalesOrderLines;
     const lines = linesOf(ctx.db, company, String(stored.rec.SalesOrderNumber));
     out.SalesOrderLines = lines.map((line) => {
       const s = ctx.db.stores.SalesOrderLines?.get([company, String(line.InventoryLotId)]);
-      return s ? shape(s, undefined) : line;
+      return s ? shape(s, undefined, lineDef) : line;
     });
   }
   return out;
@@ -317,7 +318,7 @@ function route(ctx: ODataContext, req: ODataRequest): ODataResponse {
       return {
         status: 201,
         headers: { location, etag: etagOf(stored) },
-        body: { '@odata.context': contextUrl(ctx, def, undefined, true), ...shape(stored, undefined) },
+        body: { '@odata.context': contextUrl(ctx, def, undefined, true), ...shape(stored, undefined, def) },
       };
     }
     throw new ODataError(
@@ -339,7 +340,7 @@ function route(ctx: ODataContext, req: ODataRequest): ODataResponse {
       const company = String(header.rec.dataAreaId);
       const value = linesOf(ctx.db, company, String(header.rec.SalesOrderNumber)).map((l) => {
         const s = ctx.db.stores.SalesOrderLines?.get([company, String(l.InventoryLotId)]);
-        return s ? shape(s, undefined) : l;
+        return s ? shape(s, undefined, lineDef) : l;
       });
       return { status: 200, body: { '@odata.context': contextUrl(ctx, lineDef, undefined, false), value } };
     }

@@ -176,11 +176,19 @@ export function parseReadQuery(pairs: readonly [string, string][], def: EntitySe
 export const etagOf = (stored: StoredRecord): string =>
   `W/"${Buffer.from(`'1,${5637144576 + stored.version}'`).toString('base64')}"`;
 
-/** The JSON shape of one entity: `@odata.etag` then the (selected) fields. */
-export function shape(stored: StoredRecord, select: readonly string[] | undefined): Record<string, unknown> {
+/**
+ * The JSON shape of one entity: `@odata.etag` then the (selected) fields. Without `$select` F&O
+ * returns every field: with `def`, fields a record does not set read as their empty value
+ * (`EntitySetDef.empty`), in the entity's field order.
+ */
+export function shape(
+  stored: StoredRecord,
+  select: readonly string[] | undefined,
+  def?: EntitySetDef,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { '@odata.etag': etagOf(stored) };
-  if (select) for (const f of select) out[f] = stored.rec[f] ?? null;
-  else Object.assign(out, stored.rec);
+  if (select) for (const f of select) out[f] = stored.rec[f] ?? def?.empty[f] ?? null;
+  else Object.assign(out, def?.empty, stored.rec);
   return out;
 }
 

@@ -16,6 +16,7 @@ import {
   removeLine,
   seededLine,
 } from './entities.ts';
+import { edmName } from './filter.ts';
 import type { StoredRecord } from './store.ts';
 
 /** An OData error response: status plus the `error` object F&O sends. */
@@ -116,17 +117,10 @@ export function checkBody(def: EntitySetDef, body: unknown): Rec {
         `The property '${name}' does not exist on type '${def.typeName}'. Make sure to only use property names that are defined by the type.`,
       );
     }
-    const edm =
-      kind.type === 'decimal'
-        ? 'Edm.Decimal'
-        : kind.type === 'int'
-          ? 'Edm.Int32'
-          : kind.type === 'datetime'
-            ? 'Edm.DateTimeOffset'
-            : 'Edm.String';
+    const edm = edmName(kind);
     if (value === null) {
       out[name] = null;
-    } else if (kind.type === 'decimal' || kind.type === 'int') {
+    } else if (kind.type === 'decimal' || kind.type === 'int' || kind.type === 'int64') {
       if (typeof value !== 'number' && !(typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value))) {
         throw new ODataError(
           400,
@@ -146,6 +140,14 @@ export function checkBody(def: EntitySetDef, body: unknown): Rec {
         );
       }
       out[name] = new Date(Date.parse(value)).toISOString().replace('.000Z', 'Z');
+    } else if (kind.type === 'guid') {
+      if (typeof value !== 'string' || !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(value)) {
+        throw new ODataError(
+          400,
+          `Cannot convert the literal '${String(value)}' to the expected type '${edm}'.`,
+        );
+      }
+      out[name] = value.toLowerCase();
     } else if (kind.type === 'enum') {
       if (typeof value !== 'string' || !kind.members.includes(value)) {
         throw new ODataError(
@@ -327,8 +329,8 @@ export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): 
       rec = {
         ItemNumber: itemNo,
         ProductNumber: itemNo,
-        ProductName: '',
         SearchName: '',
+        ProductSearchName: '',
         ProductType: 'Item',
         ProductSubType: 'Product',
         ProductGroupId: '',
@@ -338,15 +340,12 @@ export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): 
         SalesUnitSymbol: 'ea',
         InventoryUnitSymbol: 'ea',
         PurchaseUnitSymbol: 'ea',
-        ProductDescription: '',
         NetProductWeight: 0,
         ...input,
         dataAreaId: company,
       };
-      if (blank(rec.SearchName))
-        rec.SearchName = String(rec.ProductName ?? '')
-          .toUpperCase()
-          .slice(0, 20);
+      // The released product's search name defaults from the product's (UNCONFIRMED for OData creates).
+      if (blank(rec.SearchName)) rec.SearchName = rec.ProductSearchName ?? '';
       errors = productErrors(rec);
       break;
     }

@@ -106,7 +106,7 @@ describe('dynamics sandbox OData reads', () => {
     sandbox.control.createRecord('ReleasedProductsV2', {
       dataAreaId: 'usmf',
       ItemNumber: '105E11/74N',
-      ProductName: 'Valve kit',
+      ProductSearchName: 'VALVEKIT',
     });
     const single = await http.call('GET', "ReleasedProductsV2(dataAreaId='usmf',ItemNumber='105E11%2F74N')");
     expect(single.status).toBe(404);
@@ -119,7 +119,7 @@ describe('dynamics sandbox OData reads', () => {
     expect(double.json.ItemNumber).toBe('105E11/74N');
     const created = await http.call('POST', 'ReleasedProductsV2', {
       ItemNumber: 'A+B 1',
-      ProductName: 'Plus kit',
+      ProductSearchName: 'PLUSKIT',
     });
     const location = created.headers.get('location') ?? '';
     expect((await http.call('GET', location)).json.ItemNumber).toBe('A+B 1');
@@ -304,7 +304,7 @@ describe('dynamics sandbox OData writes', () => {
   it('refuses changes to an invoiced sales order', async () => {
     const invoiced = rows(
       await http.get(
-        `SalesOrderHeadersV2?cross-company=true&$top=1&$filter=${q("SalesOrderStatus eq 'Invoiced'")}`,
+        `SalesOrderHeadersV2?cross-company=true&$top=1&$filter=${q("SalesOrderStatus eq Microsoft.Dynamics.DataEntities.SalesStatus'Invoiced'")}`,
       ),
     )[0];
     expect(invoiced).toBeDefined();
