@@ -17,7 +17,7 @@ const NAVIGATION: Readonly<Record<string, readonly [string, string][]>> = {
   SalesOrderHeadersV2: [['SalesOrderLines', 'SalesOrderLines']],
 };
 
-const escape = (text: string): string =>
+const xmlText = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const shortName = (qualified: string): string => qualified.slice(NAMESPACE.length + 1);
@@ -28,12 +28,12 @@ export function metadataDocument(defs: Readonly<Record<string, EntitySetDef>>): 
   if (cached) return cached;
   const enums = new Set<string>();
   const types = Object.values(defs).map((def) => {
-    const keys = def.keys.map((k) => `<PropertyRef Name="${escape(k)}"/>`).join('');
+    const keys = def.keys.map((k) => `<PropertyRef Name="${xmlText(k)}"/>`).join('');
     const props = [...def.fields]
       .map(([name, kind]) => {
         if (kind.type === 'enum') enums.add(shortName(kind.enumType));
         const nullable = def.keys.includes(name) || kind.nullable === false ? 'false' : 'true';
-        return `<Property Name="${escape(name)}" Type="${escape(edmName(kind))}" Nullable="${nullable}"/>`;
+        return `<Property Name="${xmlText(name)}" Type="${xmlText(edmName(kind))}" Nullable="${nullable}"/>`;
       })
       .join('');
     const nav = (NAVIGATION[def.name] ?? [])
@@ -42,20 +42,20 @@ export function metadataDocument(defs: Readonly<Record<string, EntitySetDef>>): 
         return `<NavigationProperty Name="${property}" Type="Collection(${targetType})"/>`;
       })
       .join('');
-    return `<EntityType Name="${escape(shortName(def.typeName))}"><Key>${keys}</Key>${props}${nav}</EntityType>`;
+    return `<EntityType Name="${xmlText(shortName(def.typeName))}"><Key>${keys}</Key>${props}${nav}</EntityType>`;
   });
   const enumTypes = [...enums].sort().map((name) => {
     const members = (ENUM_MEMBERS[name] ?? [])
-      .map((m) => `<Member Name="${escape(m.name)}" Value="${m.value}"/>`)
+      .map((m) => `<Member Name="${xmlText(m.name)}" Value="${m.value}"/>`)
       .join('');
-    return `<EnumType Name="${escape(name)}">${members}</EnumType>`;
+    return `<EnumType Name="${xmlText(name)}">${members}</EnumType>`;
   });
   const sets = Object.values(defs)
     .map((def) => {
       const bindings = (NAVIGATION[def.name] ?? [])
         .map(([property, target]) => `<NavigationPropertyBinding Path="${property}" Target="${target}"/>`)
         .join('');
-      return `<EntitySet Name="${escape(def.name)}" EntityType="${escape(def.typeName)}">${bindings}</EntitySet>`;
+      return `<EntitySet Name="${xmlText(def.name)}" EntityType="${xmlText(def.typeName)}">${bindings}</EntitySet>`;
     })
     .join('');
   const xml =
