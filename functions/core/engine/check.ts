@@ -7,7 +7,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
-import { Currencies, LegalEntities } from '#dynamics/entities.ts';
+import { Currencies, Ledgers, LegalEntities } from '#dynamics/entities.ts';
 import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
 
@@ -42,16 +42,24 @@ export async function checkConfiguration(
 ): Promise<ReferenceData> {
   const problems: CheckProblem[] = [];
 
+  // A company's accounting currency is on its ledger (Ledgers), not on LegalEntities. It stays
+  // the Dynamics code: `currencies.map` translates it where it meets Salesforce.
+  const accounting = new Map<string, string>();
+  for await (const ledger of dynamics.read(Ledgers, { select: ['LegalEntityId', 'AccountingCurrency'] })) {
+    const id = String(ledger.LegalEntityId ?? '').toLowerCase();
+    if (id && typeof ledger.AccountingCurrency === 'string') accounting.set(id, ledger.AccountingCurrency);
+  }
   const legalEntities = new Map<string, LegalEntityInfo>();
-  for await (const le of dynamics.read(LegalEntities)) {
+  for await (const le of dynamics.read(LegalEntities, {
+    select: ['LegalEntityId', 'Name', 'AddressCountryRegionISOCode'],
+  })) {
     const id = String(le.LegalEntityId ?? '').toLowerCase();
     if (!id) continue;
-    const currency = String(le.AccountingCurrency ?? '');
     const country = le.AddressCountryRegionISOCode;
     legalEntities.set(id, {
       id,
       name: String(le.Name ?? id),
-      currency: config.currencies.map[currency] ?? currency,
+      currency: (accounting.get(id) ?? '').toUpperCase(),
       country: typeof country === 'string' && country ? country : undefined,
     });
   }

@@ -9,12 +9,12 @@ import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 
-/** A legal entity as the engine needs it, from the live LegalEntities entity. */
+/** A legal entity as the engine needs it, from the live LegalEntities and Ledgers entities. */
 export interface LegalEntityInfo {
   /** dataAreaId, lowercase. */
   readonly id: string;
   readonly name: string;
-  /** The accounting currency of the legal entity (e.g. USD). */
+  /** The accounting currency of the legal entity's ledger, as Dynamics codes it (e.g. USD); '' when it has none. */
   readonly currency: string;
   /** ISO 3166 alpha-2 country, when known. */
   readonly country?: string | undefined;
