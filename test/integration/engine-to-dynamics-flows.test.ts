@@ -139,7 +139,7 @@ describe('to-Dynamics flows against both sandboxes', () => {
     h.sandboxes.dynamics.control.createRecord('ReleasedProductsV2', {
       dataAreaId: 'usmf',
       ItemNumber: 'PNEW01',
-      ProductName: 'New pump',
+      ProductSearchName: 'NEWPUMP',
       SalesPrice: 250,
     });
     const replay = {

@@ -134,6 +134,31 @@ export const configSchema = z.strictObject({
     }),
     { default: '10', byLegalEntity: {} },
   ),
+  products: z._default(
+    z.strictObject({
+      /**
+       * Where Product2.Name (and Description) come from: ReleasedProductsV2 has no product name.
+       * `translation` (default): ProductTranslations' ProductName and Description in `language`,
+       * falling back to SearchName; `searchName` / `productSearchName`: that search-name field
+       * (no Description is sent).
+       */
+      name: z._default(
+        z.strictObject({
+          source: z._default(z.enum(['translation', 'searchName', 'productSearchName']), 'translation'),
+          /** The ProductTranslations LanguageId read with `source: translation`, e.g. en-us or de. */
+          language: z._default(
+            z.pipe(
+              text(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language id like en-us or de'),
+              z.transform((s: string) => s.toLowerCase()),
+            ),
+            'en-us',
+          ),
+        }),
+        { source: 'translation', language: 'en-us' },
+      ),
+    }),
+    { name: { source: 'translation', language: 'en-us' } },
+  ),
   mappings: z._default(
     z.strictObject({
       /** Extra Salesforce field ← Dynamics field pairs, added to the defaults. */

@@ -48,8 +48,15 @@ export interface ToSalesforceFlow {
   externalIdField(config: ConnectorConfig): string;
   /** The fields to `$select` (keys included). */
   select(config: ConnectorConfig): string[];
-  /** Builds the mapper once per batch (may look the org up, cached). */
-  prepare(ctx: EngineContext, signal?: AbortSignal): Promise<(record: DynamicsRecord) => MappedRecord>;
+  /**
+   * Builds the mapper once per batch (may look the org up, cached, and read what the batch's
+   * records need, e.g. product translations, in as few calls as the batch allows).
+   */
+  prepare(
+    ctx: EngineContext,
+    signal?: AbortSignal,
+    records?: readonly DynamicsRecord[],
+  ): Promise<(record: DynamicsRecord) => MappedRecord>;
   /** Work after a successful upsert; returns the records that did not complete, by `ref`. */
   afterUpsert?(
     ctx: EngineContext,

@@ -6,10 +6,17 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { ConnectorError } from '#core/errors.ts';
+import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
-import { mapProductToProduct2, PRODUCT_SOURCE_FIELDS, unitPriceOf } from '#core/mapping/products.ts';
+import {
+  mapProductToProduct2,
+  PRODUCT_SOURCE_FIELDS,
+  type ProductTranslation,
+  productNumberOf,
+  unitPriceOf,
+} from '#core/mapping/products.ts';
 import type { SalesforceApi } from '#core/ports/apis.ts';
-import { ReleasedProductsV2 } from '#dynamics/entities.ts';
+import { ProductTranslations, ReleasedProductsV2 } from '#dynamics/entities.ts';
 import type { ToSalesforceFlow, UpsertedRecord } from './flow.ts';
 import { ensureStandardPrices, type PriceTarget } from './price-book.ts';
 
@@ -58,6 +65,30 @@ function hasQuantityUnit(salesforce: SalesforceApi, signal?: AbortSignal): Promi
   return known;
 }
 
+/**
+ * The translations of a batch's products in `products.name.language` (when names come from
+ * translations), by upper-case ProductNumber: one read by key set, chunked by URL length and sent
+ * together in `$batch` as every read by keys is. Products without one are simply absent.
+ */
+async function readTranslations(
+  ctx: EngineContext,
+  records: readonly DynamicsRecord[],
+  signal?: AbortSignal,
+): Promise<Map<string, ProductTranslation>> {
+  const out = new Map<string, ProductTranslation>();
+  const { source, language } = ctx.config.products.name;
+  if (source !== 'translation' || records.length === 0) return out;
+  const numbers = [...new Set(records.map(productNumberOf).filter((n) => n !== ''))];
+  if (numbers.length === 0) return out;
+  const result = await ctx.dynamics.readByKeys(
+    ProductTranslations,
+    numbers.map((ProductNumber) => ({ ProductNumber, LanguageId: language })),
+    { select: ['ProductNumber', 'LanguageId', 'ProductName', 'Description'], ...(signal ? { signal } : {}) },
+  );
+  for (const t of result.found.values()) out.set(String(t.ProductNumber).toUpperCase(), t);
+  return out;
+}
+
 /** Splits a stored products hash into its parts. */
 function priceHashOf(stored: string | undefined): string | undefined {
   const at = stored?.indexOf('.') ?? -1;
@@ -72,10 +103,14 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
   sobject: 'Product2',
   externalIdField: (config: ConnectorConfig) => config.externalIds.product,
   select: productFields,
-  async prepare(ctx: EngineContext, signal?: AbortSignal) {
-    const quantityUnitOfMeasure = await hasQuantityUnit(ctx.salesforce, signal);
+  async prepare(ctx: EngineContext, signal?: AbortSignal, records: readonly DynamicsRecord[] = []) {
+    const [quantityUnitOfMeasure, translations] = await Promise.all([
+      hasQuantityUnit(ctx.salesforce, signal),
+      readTranslations(ctx, records, signal),
+    ]);
     return (record) => {
-      const fields = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure });
+      const translation = translations.get(productNumberOf(record).toUpperCase());
+      const fields = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
       const unitPrice = unitPriceOf(record);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
       const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });

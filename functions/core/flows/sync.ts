@@ -109,7 +109,7 @@ export async function syncRecords(
   let mapper: ((record: DynamicsRecord) => MappedRecord) | undefined;
   let prepareError: unknown;
   try {
-    mapper = await flow.prepare(ctx, signal);
+    mapper = await flow.prepare(ctx, signal, records);
   } catch (error) {
     prepareError = error;
   }

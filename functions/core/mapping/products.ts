@@ -7,27 +7,37 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { DynamicsRecord } from './customers.ts';
 import { externalIdValue } from './keys.ts';
 
-/** Default Product2 field ← ReleasedProductsV2 field (Name, IsActive and the External ID are set apart). */
+/** Default Product2 field ← ReleasedProductsV2 field (Name, Description, IsActive and the External ID are set apart). */
 export const DEFAULT_PRODUCT_FIELDS: Readonly<Record<string, string>> = Object.freeze({
   ProductCode: 'ItemNumber',
-  Description: 'ProductDescription',
 });
 
-/** The ReleasedProductsV2 fields the default mapping and the price read. */
+/**
+ * The ReleasedProductsV2 fields the default mapping and the price read. The entity has no product
+ * name or description: names come from its search names or from ProductTranslations (by ProductNumber).
+ */
 export const PRODUCT_SOURCE_FIELDS: readonly string[] = Object.freeze([
   'dataAreaId',
   'ItemNumber',
-  'ProductName',
+  'ProductNumber',
   'SearchName',
-  'ProductDescription',
+  'ProductSearchName',
   'SalesPrice',
   'SalesPriceQuantity',
   'SalesUnitSymbol',
 ]);
 
+/** A product's name and description in one language (a ProductTranslations record). */
+export interface ProductTranslation {
+  readonly ProductName?: unknown;
+  readonly Description?: unknown;
+}
+
 export interface ProductMappingOptions {
   /** Whether the org has Product2.QuantityUnitOfMeasure (it is sent only then). */
   readonly quantityUnitOfMeasure?: boolean;
+  /** The product's translation in `products.name.language`, when `products.name.source` is `translation`. */
+  readonly translation?: ProductTranslation | undefined;
 }
 
 function text(value: unknown): string | undefined {
@@ -38,9 +48,17 @@ function clean(value: unknown): unknown {
   return value === '' || value === undefined ? null : value;
 }
 
+/** The product number a released product's translations are keyed by (ItemNumber when it has none). */
+export function productNumberOf(product: DynamicsRecord): string {
+  return text(product.ProductNumber) ?? String(product.ItemNumber ?? '');
+}
+
 /**
- * Maps a released product to Product2 fields. Name falls back from ProductName (the display
- * name) to SearchName (F&O's upper-case search alias) to the item number, so it is never empty.
+ * Maps a released product to Product2 fields. Name and Description follow `products.name`:
+ * with `translation`, the translation's ProductName and Description, the name falling back to
+ * SearchName then ProductSearchName when the product has no translation in that language; with
+ * `searchName` / `productSearchName`, that field (then the other) and no Description. The name
+ * ends at the item number, so it is never empty.
  */
 export function mapProductToProduct2(
   product: DynamicsRecord,
@@ -49,11 +67,21 @@ export function mapProductToProduct2(
 ): Record<string, unknown> {
   const dataAreaId = String(product.dataAreaId ?? '').toLowerCase();
   const id = String(product.ItemNumber ?? '');
+  const { source } = config.products.name;
+  const search = text(product.SearchName);
+  const productSearch = text(product.ProductSearchName);
+  const name =
+    source === 'translation'
+      ? (text(options.translation?.ProductName) ?? search ?? productSearch)
+      : source === 'searchName'
+        ? (search ?? productSearch)
+        : (productSearch ?? search);
   const out: Record<string, unknown> = {
     [config.externalIds.product]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
-    Name: text(product.ProductName) ?? text(product.SearchName) ?? id,
+    Name: name ?? id,
     IsActive: true,
   };
+  if (source === 'translation') out.Description = clean(text(options.translation?.Description));
   for (const [sf, d365] of Object.entries(DEFAULT_PRODUCT_FIELDS)) out[sf] = clean(product[d365]);
   if (options.quantityUnitOfMeasure) out.QuantityUnitOfMeasure = clean(product.SalesUnitSymbol);
   for (const [sf, d365] of Object.entries(config.mappings.products)) out[sf] = clean(product[d365]);

@@ -10,19 +10,24 @@ const base = {
 const product = {
   dataAreaId: 'USMF',
   ItemNumber: 'P000001',
-  ProductName: 'Centrifugal pump CP-100',
+  ProductNumber: 'P000001',
   SearchName: 'CENTRIFUGALPUMPCP100',
-  ProductDescription: 'Centrifugal pump for industrial process applications',
+  ProductSearchName: 'CPUMP100',
   SalesPrice: 1250,
   SalesPriceQuantity: 1,
   SalesUnitSymbol: 'ea',
   NetProductWeight: 42.5,
 };
+const translation = {
+  ProductName: 'Centrifugal pump CP-100',
+  Description: 'Centrifugal pump for industrial process applications',
+};
 
 describe('mapProductToProduct2', () => {
-  it('maps the External ID with the legal entity, the name, code, description and IsActive', () => {
+  it('maps the External ID with the legal entity, the translated name and description, the code and IsActive', () => {
     const config = validateConfig({ ...base, legalEntities: ['usmf', 'demf'] });
-    expect(mapProductToProduct2(product, config)).toEqual({
+    expect(config.products.name).toEqual({ source: 'translation', language: 'en-us' });
+    expect(mapProductToProduct2(product, config, { translation })).toEqual({
       D365_Item_Key__c: 'usmf:P000001',
       Name: 'Centrifugal pump CP-100',
       ProductCode: 'P000001',
@@ -31,13 +36,51 @@ describe('mapProductToProduct2', () => {
     });
   });
 
-  it('falls back from ProductName to SearchName to the item number for Name', () => {
+  it('falls back from the translation to SearchName, ProductSearchName and the item number for Name', () => {
     const config = validateConfig({ ...base, legalEntities: ['usmf'] });
-    expect(mapProductToProduct2({ ...product, ProductName: ' ' }, config).Name).toBe('CENTRIFUGALPUMPCP100');
-    expect(mapProductToProduct2({ ...product, ProductName: '', SearchName: '' }, config)).toMatchObject({
-      Name: 'P000001',
-      D365_Item_Key__c: 'P000001',
+    expect(mapProductToProduct2(product, config)).toMatchObject({
+      Name: 'CENTRIFUGALPUMPCP100',
+      Description: null,
     });
+    expect(
+      mapProductToProduct2(product, config, { translation: { ProductName: ' ', Description: '' } }).Name,
+    ).toBe('CENTRIFUGALPUMPCP100');
+    expect(mapProductToProduct2({ ...product, SearchName: '' }, config).Name).toBe('CPUMP100');
+    expect(mapProductToProduct2({ ...product, SearchName: '', ProductSearchName: '' }, config)).toMatchObject(
+      {
+        Name: 'P000001',
+        D365_Item_Key__c: 'P000001',
+      },
+    );
+  });
+
+  it('takes the name from the configured search-name field and sends no Description', () => {
+    const bySearch = validateConfig({
+      ...base,
+      legalEntities: ['usmf'],
+      products: { name: { source: 'searchName' } },
+    });
+    const mapped = mapProductToProduct2(product, bySearch, { translation });
+    expect(mapped.Name).toBe('CENTRIFUGALPUMPCP100');
+    expect(mapped).not.toHaveProperty('Description');
+    const byProductSearch = validateConfig({
+      ...base,
+      legalEntities: ['usmf'],
+      products: { name: { source: 'productSearchName' } },
+    });
+    expect(mapProductToProduct2(product, byProductSearch).Name).toBe('CPUMP100');
+    expect(mapProductToProduct2({ ...product, ProductSearchName: '' }, byProductSearch).Name).toBe(
+      'CENTRIFUGALPUMPCP100',
+    );
+  });
+
+  it('refuses an unknown name source and a malformed language', () => {
+    expect(() =>
+      validateConfig({ ...base, legalEntities: ['usmf'], products: { name: { source: 'ProductName' } } }),
+    ).toThrow(/products\.name\.source/);
+    expect(() =>
+      validateConfig({ ...base, legalEntities: ['usmf'], products: { name: { language: 'en us' } } }),
+    ).toThrow(/language id/);
   });
 
   it('sends QuantityUnitOfMeasure only when the org has the field', () => {
