@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 
