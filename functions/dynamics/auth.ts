@@ -14,7 +14,12 @@ import { AuthError, ConfigError } from '#core/errors.ts';
 import { type Logger, silentLogger } from '#core/logger.ts';
 import type { AuthProvider } from '#http/client.ts';
 import type { CallCounter } from '#http/counters.ts';
-import { isMicrosoftAuthority, normaliseAuthorityHost, normaliseEnvironmentUrl } from './host.ts';
+import {
+  authorityHostFor,
+  isMicrosoftAuthority,
+  normaliseAuthorityHost,
+  normaliseEnvironmentUrl,
+} from './host.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -169,7 +174,7 @@ export function msalConfiguration(options: {
  */
 export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
   const environment = normaliseEnvironmentUrl(options.environment);
-  const authorityHost = normaliseAuthorityHost(options.authorityHost);
+  const authorityHost = normaliseAuthorityHost(authorityHostFor(environment, options.authorityHost));
   const tenantId = validateTenantId(options.tenantId);
   if (typeof options.clientId !== 'string' || options.clientId.trim() === '') {
     throw new ConfigError(

@@ -8,13 +8,35 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '#core/errors.ts';
 
-/** Microsoft-operated F&O host suffixes (cloud-hosted, sandbox and production tiers). */
-const DYNAMICS_SUFFIXES = [
-  '.operations.dynamics.com',
-  '.sandbox.operations.dynamics.com',
-  '.cloudax.dynamics.com',
-  '.axcloud.dynamics.com',
-] as const;
+/**
+ * The host forms of Microsoft-operated F&O environments, `<env>` being one or more DNS labels:
+ * - `<env>.operations.dynamics.com` and `<env>.sandbox.operations.dynamics.com`: production and
+ *   sandbox tiers (Microsoft Learn: services-home-page, "Environment URL").
+ * - `<env>.operations.<region>.dynamics.com` and its `.sandbox.` form: environments deployed in a
+ *   regional geography, e.g. `.operations.eu.dynamics.com`. Regions other than `eu` are
+ *   UNCONFIRMED: any two-to-four-letter region label is accepted (a wrong guess only means the
+ *   name does not resolve).
+ * - `<env>.cloudax.dynamics.com`, `<env>.axcloud.dynamics.com`: cloud-hosted development
+ *   environments (Microsoft Learn's dual-write troubleshooting names `XXXaos.cloudax.dynamics.com`).
+ * - `<env>.operations.dynamics.us` and its `.sandbox.` form: US government cloud (GCC High/DoD).
+ *   UNCONFIRMED (seen in public tooling, not in Microsoft's documentation); its token authority
+ *   is Entra's US government host (see {@link authorityHostFor}).
+ */
+const HOST_FORMS: readonly { readonly pattern: RegExp; readonly government: boolean }[] = [
+  { pattern: /^(?<env>.+)\.operations\.dynamics\.com$/, government: false },
+  { pattern: /^(?<env>.+)\.operations\.[a-z]{2,4}\.dynamics\.com$/, government: false },
+  { pattern: /^(?<env>.+)\.(?:cloudax|axcloud)\.dynamics\.com$/, government: false },
+  { pattern: /^(?<env>.+)\.operations\.dynamics\.us$/, government: true },
+];
+
+/** The accepted forms, as the error message lists them. */
+const FORMS_TEXT =
+  '<env>.operations.dynamics.com, <env>.sandbox.operations.dynamics.com, ' +
+  '<env>.operations.<region>.dynamics.com (e.g. .operations.eu.dynamics.com) and its .sandbox. form, ' +
+  '<env>.cloudax.dynamics.com, <env>.axcloud.dynamics.com, <env>.operations.dynamics.us (US government)';
+
+/** Entra's authority host for the US government clouds. */
+export const US_GOVERNMENT_AUTHORITY_HOST = 'https://login.microsoftonline.us';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -24,7 +46,7 @@ export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 
 const ENVIRONMENT_EXPECTED =
   'expected an https F&O environment such as https://contoso.operations.dynamics.com ' +
-  '(also *.sandbox.operations.dynamics.com, *.cloudax.dynamics.com, *.axcloud.dynamics.com) ' +
+  `(accepted forms: ${FORMS_TEXT}) ` +
   'or a loopback stand-in with a port such as https://127.0.0.1:8443';
 
 const AUTHORITY_EXPECTED =
@@ -69,6 +91,29 @@ function isDnsName(hostname: string): boolean {
   return labels.length >= 2 && labels.every((l) => LABEL.test(l));
 }
 
+/** The host form a hostname matches (its `<env>` part being valid DNS labels), if any. */
+function hostForm(host: string): (typeof HOST_FORMS)[number] | undefined {
+  if (!isDnsName(host)) return undefined;
+  return HOST_FORMS.find((form) => {
+    const env = form.pattern.exec(host)?.groups?.env;
+    return env !== undefined && env.split('.').every((l) => LABEL.test(l));
+  });
+}
+
+/**
+ * The Entra authority host for `environment` (a normalised origin): `configured`, except that an
+ * environment in the US government cloud left on the public default gets Entra's US government
+ * host, since its tokens come from there. The token scope (`{environment}/.default`) and its
+ * audience follow the environment host whatever its form.
+ * https://learn.microsoft.com/en-us/entra/identity-platform/authentication-national-cloud
+ */
+export function authorityHostFor(environment: string, configured: string = DEFAULT_AUTHORITY_HOST): string {
+  const host = URL.canParse(environment) ? new URL(environment).hostname : '';
+  const government = hostForm(host)?.government === true;
+  const isDefault = configured.trim().replace(/\/+$/, '').toLowerCase() === DEFAULT_AUTHORITY_HOST;
+  return government && isDefault ? US_GOVERNMENT_AUTHORITY_HOST : configured;
+}
+
 /**
  * Normalises an F&O environment to its origin, e.g. `contoso.operations.dynamics.com/` →
  * `https://contoso.operations.dynamics.com`. Throws ConfigError naming `key` and what was expected.
@@ -81,9 +126,7 @@ export function normaliseEnvironmentUrl(input: string, key = 'dynamics.environme
       throw new ConfigError(key, `a loopback stand-in needs an explicit port; ${ENVIRONMENT_EXPECTED}`);
     return url.origin;
   }
-  const suffix = DYNAMICS_SUFFIXES.find((s) => host.endsWith(s));
-  const prefix = suffix ? host.slice(0, -suffix.length) : '';
-  if (!suffix || prefix === '' || !prefix.split('.').every((l) => LABEL.test(l)) || !isDnsName(host)) {
+  if (!hostForm(host)) {
     throw new ConfigError(key, `'${host}' is not a Dynamics 365 F&O host; ${ENVIRONMENT_EXPECTED}`);
   }
   if (url.port && url.port !== '443')

@@ -62,6 +62,18 @@ describe('msalConfiguration', () => {
 });
 
 describe('createEntraAuth', () => {
+  it.each([
+    'https://contoso.operations.eu.dynamics.com',
+    'https://contoso-uat.sandbox.operations.eu.dynamics.com',
+    'https://contosoaos.cloudax.dynamics.com',
+    'https://contoso.operations.dynamics.us',
+  ])('requests the token for the environment it calls: %s', async (environment) => {
+    const app = fakeApp();
+    const auth = createEntraAuth({ ...base, environment, app });
+    await auth.headers({ force: false });
+    expect(app.calls[0]).toEqual({ scopes: [`${environment}/.default`] });
+  });
+
   it('requests the environment /.default scope and counts minted and cached tokens', async () => {
     const app = fakeApp();
     const counter = createCallCounter();
