@@ -96,7 +96,7 @@ function hostForm(host: string): (typeof HOST_FORMS)[number] | undefined {
   if (!isDnsName(host)) return undefined;
   return HOST_FORMS.find((form) => {
     const env = form.pattern.exec(host)?.groups?.env;
-    return env !== undefined && env.split('.').every((l) => LABEL.test(l));
+    return env?.split('.').every((l) => LABEL.test(l)) === true;
   });
 }
 
