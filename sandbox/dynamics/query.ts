@@ -204,6 +204,44 @@ function compareValues(a: unknown, b: unknown): number {
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
 }
 
+/** The field names a filter reads. */
+function fieldsOf(node: FilterNode, out = new Set<string>()): Set<string> {
+  switch (node.kind) {
+    case 'field':
+      out.add(node.name);
+      break;
+    case 'and':
+    case 'or':
+    case 'compare':
+    case 'arith':
+      fieldsOf(node.left, out);
+      fieldsOf(node.right, out);
+      break;
+    case 'not':
+      fieldsOf(node.operand, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+/**
+ * The record predicate of a filter. A field a record does not set compares as its empty value
+ * (what a read returns for it), so `IdentificationNumber eq ''` matches unset ones as on F&O.
+ */
+function matcher(filter: FilterNode | undefined, def: EntitySetDef): (s: StoredRecord) => boolean {
+  if (!filter) return () => true;
+  const fields = [...fieldsOf(filter)];
+  return (s) => {
+    const rec = s.rec;
+    if (fields.every((f) => rec[f] !== undefined)) return evalFilter(filter, rec);
+    const view: Record<string, unknown> = { ...rec };
+    for (const f of fields) if (view[f] === undefined) view[f] = def.empty[f];
+    return evalFilter(filter, view);
+  };
+}
+
 export interface PageResult {
   readonly records: readonly StoredRecord[];
   readonly count: number | undefined;
@@ -281,7 +319,7 @@ export class ReadEngine {
         companies = new Set(pinned && !pinned.has(defaultCompany) ? [] : [defaultCompany]);
       }
     }
-    const matches = (s: StoredRecord): boolean => !query.filter || evalFilter(query.filter, s.rec);
+    const matches = matcher(query.filter, def);
     const limit = Math.min(pageSize, query.top ?? Number.POSITIVE_INFINITY);
     const shapeKey = `${def.name}|${[...(companies ?? ['*'])].join(',')}|${JSON.stringify(
       query.carried.filter(([n]) => n !== '$count' && n !== '$select' && n !== '$expand'),

@@ -71,6 +71,10 @@ describe('dynamics sandbox schema fidelity', () => {
     expect(customer.OnHoldStatus).toBe('No');
     expect(customer.IdentificationNumber).toBe('');
     expect(customer.PrimaryContactFaxRecordId).toBe(0);
+    const unset = await http.get(
+      `CustomersV3?$count=true&$top=0&$filter=${q("IdentificationNumber eq '' and OnHoldStatus eq Microsoft.Dynamics.DataEntities.CustVendorBlocked'No'")}`,
+    );
+    expect(unset['@odata.count']).toBe(150);
   });
 
   it('refuses fields F&O does not have', async () => {
