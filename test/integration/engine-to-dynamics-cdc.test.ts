@@ -22,13 +22,17 @@ const TOPIC = '/data/OpportunityChangeEvent';
 describe('CDC consumer with the Pub/Sub subscriber', () => {
   let h: EngineHarness;
   let subscriber: PubSubSubscriber;
-  const seen: { type: string; clientId: string | undefined }[] = [];
+  const seen: { type: string; clientId: string | undefined; recordIds: readonly string[] }[] = [];
   const batches: PubSubBatch[] = [];
+  let consumed = 0;
 
   beforeAll(async () => {
     h = await startEngineHarness();
     createSalesforceProducts(h, ['P000001', 'P000002']);
-    const consume = createCdcConsumer(h.ctx);
+    const tokens = h.clients.salesforce.tokenSource;
+    const consume = createCdcConsumer(h.ctx, {
+      integrationUserId: async () => (await tokens.getSession()).userId,
+    });
     subscriber = startPubSubSubscriber({
       tokens: h.clients.salesforce.tokenSource,
       topic: TOPIC,
@@ -39,9 +43,10 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
         batches.push(batch);
         for (const e of batch.events) {
           const event = toChangeEvent(e);
-          seen.push({ type: event.changeType, clientId: event.clientId });
+          seen.push({ type: event.changeType, clientId: event.clientId, recordIds: event.recordIds });
         }
         await consume(batch);
+        consumed += batch.events.length;
       },
     });
     await waitFor(() => subscriber.stats().streams > 0, 10_000, 'the subscription');
@@ -100,6 +105,100 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
     await waitFor(() => subscriber.stats().checkpoint !== undefined, 10_000, 'the checkpoint');
     const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
     expect(messages.map((m) => [m.body.id, m.body.trigger])).toContainEqual([id, 'backfill']);
+  });
+
+  /** Empties the to-Dynamics queue (the stubs of the set-up's own events). */
+  async function drain(): Promise<void> {
+    for (;;) {
+      const got = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+      if (got.length === 0) return;
+      await h.queue.ack(
+        QUEUES.toDynamics,
+        got.map((m) => m.receiptHandle),
+      );
+    }
+  }
+
+  /** Waits until the consumer has handled every event published so far. */
+  async function settle(published: number): Promise<void> {
+    await waitFor(() => consumed >= published, 10_000, 'the consumer to handle the events');
+  }
+
+  /** Two won opportunities of one account (their own events consumed and drained). */
+  async function twoWonOpportunities(customer: string): Promise<[string, string]> {
+    const sf = h.sandboxes.salesforce.control;
+    const accountId = createSyncedAccount(h, 'usmf', customer);
+    const ids = [1, 2].map((n) => {
+      const { id } = sf.createOpportunity({
+        accountId,
+        name: `Alike ${customer} ${n}`,
+        lines: [{ productCode: 'P000001', quantity: n }],
+      });
+      sf.closeOpportunityWon(id);
+      return id;
+    });
+    await waitFor(
+      () => ids.every((id) => seen.some((e) => e.type === 'UPDATE' && e.recordIds.includes(id))),
+      10_000,
+      'the won updates',
+    );
+    await settle(seen.length);
+    await drain();
+    return ids as [string, string];
+  }
+
+  it('enqueues one stub per record of an event naming several records changed alike', async () => {
+    const ids = await twoWonOpportunities('US-000022');
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: ids,
+      changedFields: ['StageName', 'IsWon'],
+    });
+    await waitFor(() => seen.some((e) => e.recordIds.length === 2), 10_000, 'the event with two ids');
+    await settle(seen.length);
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    expect(messages.map((m) => [m.body.id, m.body.trigger]).sort()).toEqual(
+      ids.map((id) => [id, 'cdc']).sort(),
+    );
+    await h.queue.ack(
+      QUEUES.toDynamics,
+      messages.map((m) => m.receiptHandle),
+    );
+  });
+
+  it('backfills the object when an event names a wildcard record id', async () => {
+    const ids = await twoWonOpportunities('US-000023');
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: ['006*'],
+      changedFields: ['StageName'],
+    });
+    await waitFor(() => seen.some((e) => e.recordIds[0] === '006*'), 10_000, 'the wildcard event');
+    await settle(seen.length);
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    const backfilled = messages.filter((m) => m.body.trigger === 'backfill').map((m) => m.body.id);
+    expect(backfilled).toEqual(expect.arrayContaining(ids));
+    await h.queue.ack(
+      QUEUES.toDynamics,
+      messages.map((m) => m.receiptHandle),
+    );
+  });
+
+  it('drops a change the integration user committed without a client tag', async () => {
+    const ids = await twoWonOpportunities('US-000024');
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: ids,
+      changedFields: ['StageName'],
+      commitUser: 'integration',
+    });
+    const before = seen.length;
+    await waitFor(() => seen.length > before, 10_000, 'the integration user’s event');
+    await settle(seen.length);
+    expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
   });
 
   it('rejects the batch (so the subscriber does not checkpoint it) when the enqueue fails', async () => {
