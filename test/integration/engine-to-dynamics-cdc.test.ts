@@ -13,6 +13,7 @@ import { type EngineHarness, startEngineHarness } from '#test/support/engine-har
 import {
   createSalesforceProducts,
   createSyncedAccount,
+  createWonOpportunity,
   dynamicsOrdersFor,
 } from './engine-to-dynamics-fixtures.ts';
 import { waitFor } from './pubsub-harness.ts';
@@ -102,7 +103,7 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
 
     sf.injectGap({ entityName: 'Opportunity', changeType: 'GAP_OVERFLOW' });
     await waitFor(() => seen.some((e) => e.type === 'GAP_OVERFLOW'), 10_000, 'the overflow event');
-    await waitFor(() => subscriber.stats().checkpoint !== undefined, 10_000, 'the checkpoint');
+    await settle(seen.length);
     const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
     expect(messages.map((m) => [m.body.id, m.body.trigger])).toContainEqual([id, 'backfill']);
   });
@@ -199,6 +200,64 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
     await waitFor(() => seen.length > before, 10_000, 'the integration user’s event');
     await settle(seen.length);
     expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
+  });
+
+  it('ends an integration-user echo that gets through (user id unknown) as a no-op: the order exists', async () => {
+    const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000025'), ['P000002']);
+    await waitFor(
+      () => seen.some((e) => e.type === 'UPDATE' && e.recordIds.includes(oppId)),
+      10_000,
+      'the won update',
+    );
+    await settle(seen.length);
+    const first = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    const made = await createToDynamicsWorker(h.ctx).handleBatch(first);
+    await h.queue.ack(QUEUES.toDynamics, made.done);
+    expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
+    await waitFor(
+      () => seen.some((e) => e.clientId === 'ml-connector' && e.recordIds.includes(oppId)),
+      10_000,
+      'the write-back echo',
+    );
+    await settle(seen.length);
+    await drain();
+
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: [oppId],
+      changedFields: ['StageName'],
+      commitUser: 'integration',
+    });
+    const before = seen.length;
+    await waitFor(() => seen.length > before, 10_000, 'the integration user’s event');
+    await settle(seen.length);
+    expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
+
+    // Without the user id only the client= guard is left: the echo becomes a stub ...
+    const echo = [...batches]
+      .reverse()
+      .flatMap((b) => b.events.map((e) => ({ b, e })))
+      .find(({ e }) => {
+        const event = toChangeEvent(e);
+        return (
+          event.recordIds.includes(oppId) && event.clientId === undefined && event.changedFields.length === 1
+        );
+      });
+    expect(echo).toBeDefined();
+    const { b, e } = echo as NonNullable<typeof echo>;
+    await createCdcConsumer(h.ctx)({ ...b, events: [e] });
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    expect(messages.map((m) => m.body.id)).toEqual([oppId]);
+    // ... which the worker ends without a call to Dynamics: the number is already written back.
+    h.clients.dynamics.counter.reset();
+    const outcome = await createToDynamicsWorker(h.ctx).handleBatch(messages);
+    await h.queue.ack(QUEUES.toDynamics, outcome.done);
+    expect(outcome.done).toHaveLength(1);
+    expect(h.clients.dynamics.counter.snapshot().total).toBe(0);
+    expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
+    const [note] = await h.state.queryAudit({ recordKey: `salesforce:Opportunity:${oppId}` });
+    expect(note).toMatchObject({ outcome: 'skipped' });
   });
 
   it('rejects the batch (so the subscriber does not checkpoint it) when the enqueue fails', async () => {
