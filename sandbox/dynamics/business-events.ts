@@ -43,7 +43,10 @@ export interface BusinessEventsConfig {
    * `data-event`: data events proxied through Dataverse, as RemoteExecutionContext bodies.
    */
   readonly shape?: 'envelope' | 'data-event';
-  /** Retries after the first failed attempt. Default 3. */
+  /**
+   * Retries after the first failed attempt. Default 3 (F&O's default). The `data-event` shape
+   * follows Dataverse's webhook rule instead: one more attempt, only after 502/503/504.
+   */
   readonly retries?: number;
   /** Delay between attempts in ms. Default 1000. */
   readonly retryDelayMs?: number;
@@ -345,18 +348,29 @@ export class BusinessEventPublisher {
     }
   }
 
+  /**
+   * One delivery with its retries. F&O: `retries` more attempts after any failure. A Dataverse
+   * webhook (`data-event`): one more attempt only after 502, 503 or 504, then the failed system
+   * job (https://learn.microsoft.com/en-us/power-apps/developer/data-platform/use-webhooks);
+   * the sandbox parks it like F&O's error log so it can be inspected and resent.
+   */
   private async deliver(config: BusinessEventsConfig, event: Delivery): Promise<boolean> {
-    const retries = config.retries ?? 3;
+    const dataverse = config.shape === 'data-event';
+    const retries = dataverse ? 1 : (config.retries ?? 3);
     let lastError = '';
+    let attempts = 0;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (this.closed) return false;
       if (attempt > 0) await this.sleep(config.retryDelayMs ?? 1000);
+      attempts += 1;
       try {
         await this.attempt(config, event);
         return true;
       } catch (err) {
         const code = (err as { cause?: { code?: unknown } }).cause?.code;
         lastError = `${err instanceof Error ? err.message : String(err)}${typeof code === 'string' ? ` (${code})` : ''}`;
+        const status = (err as { status?: unknown }).status;
+        if (dataverse && !(status === 502 || status === 503 || status === 504)) break;
       }
     }
     this.parked.set(event.id, {
@@ -364,7 +378,7 @@ export class BusinessEventPublisher {
       businessEventId: event.name,
       event: event.body,
       delivery: event,
-      attempts: retries + 1,
+      attempts,
       lastError,
       parkedAt: new Date(this.clock.now()).toISOString(),
     });
@@ -381,7 +395,9 @@ export class BusinessEventPublisher {
     });
     await response.arrayBuffer().catch(() => undefined);
     if (response.status < 200 || response.status > 299) {
-      throw new Error(`The endpoint answered HTTP ${response.status}.`);
+      throw Object.assign(new Error(`The endpoint answered HTTP ${response.status}.`), {
+        status: response.status,
+      });
     }
     this.delivered += 1;
   }

@@ -16,6 +16,7 @@ const received: BusinessEvent[] = [];
 /** Each request's path and query, and its headers. */
 const requests: { url: string; headers: Record<string, string | string[] | undefined> }[] = [];
 let failNext = 0;
+let failStatus = 500;
 
 beforeAll(async () => {
   sandbox = await startDynamicsSandbox({ customers: 60, products: 30, salesOrders: 3 });
@@ -26,7 +27,7 @@ beforeAll(async () => {
       requests.push({ url: req.url ?? '', headers: { ...req.headers } });
       if (failNext > 0) {
         failNext -= 1;
-        res.writeHead(500).end();
+        res.writeHead(failStatus).end();
         return;
       }
       received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as BusinessEvent);
@@ -40,6 +41,7 @@ afterEach(() => {
   received.length = 0;
   requests.length = 0;
   failNext = 0;
+  failStatus = 500;
   sandbox.control.configureBusinessEvents(undefined);
 });
 afterAll(async () => {
@@ -171,6 +173,41 @@ describe('dynamics sandbox business events', () => {
     sandbox.control.resendBusinessEvent(parked?.eventId ?? '');
     await sandbox.control.flushBusinessEvents();
     expect(received.map((e) => e.EventId)).toContain(parked?.eventId);
+    expect(sandbox.control.businessEventErrors()).toEqual([]);
+  });
+
+  it("retries a data event as Dataverse's webhooks do: once, and only after 502, 503 or 504", async () => {
+    sandbox.control.configureBusinessEvents({ url: receiverUrl, shape: 'data-event', retryDelayMs: 20 });
+    failNext = 1;
+    failStatus = 503;
+    sandbox.control.updateRecord(
+      'ReleasedProductsV2',
+      { dataAreaId: 'usmf', ItemNumber: 'P000002' },
+      { SalesPrice: 7 },
+    );
+    await sandbox.control.flushBusinessEvents();
+    expect(requests).toHaveLength(2);
+    expect(received).toHaveLength(1);
+
+    failNext = 2;
+    failStatus = 400;
+    sandbox.control.updateRecord(
+      'ReleasedProductsV2',
+      { dataAreaId: 'usmf', ItemNumber: 'P000002' },
+      { SalesPrice: 8 },
+    );
+    await sandbox.control.flushBusinessEvents();
+    expect(requests).toHaveLength(3);
+    const [parked] = sandbox.control.businessEventErrors();
+    expect(parked).toMatchObject({
+      businessEventId: 'OnExternalUpdated mserp_ecoresreleasedproductv2entity',
+      attempts: 1,
+    });
+    expect(parked?.lastError).toMatch(/400/);
+    failNext = 0;
+    sandbox.control.resendBusinessEvent(parked?.eventId ?? '');
+    await sandbox.control.flushBusinessEvents();
+    expect(received).toHaveLength(2);
     expect(sandbox.control.businessEventErrors()).toEqual([]);
   });
 
