@@ -92,6 +92,11 @@ const KEY_VALUE = /^[^\p{Cc}]{1,128}$/u;
 
 class BadEvent extends Error {}
 
+/** A configured mapping by a name from the request: own keys only (`constructor` is not a mapping). */
+function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
 /**
  * Content types a JSON body may come with. UNCONFIRMED: the Content-Type F&O's HTTPS endpoint and
  * Dataverse's webhooks send; anything JSON-like or plain text is read, the body must parse as JSON.
@@ -201,7 +206,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       auditKey: recordKey('dynamics', 'BusinessEvent', envelope.legalEntity, envelope.controlNumber),
       dedupKey: `be:${envelope.legalEntity}:${envelope.controlNumber}`,
     } as const;
-    const mapping = config.businessEvents.events[envelope.businessEventId];
+    const mapping = own(config.businessEvents.events, envelope.businessEventId);
     if (!mapping) return { ...base, reason: `no mapping for BusinessEventId ${envelope.businessEventId}` };
     if (!synced.has(envelope.legalEntity))
       return { ...base, reason: `legal entity ${envelope.legalEntity} is not synced` };
@@ -228,7 +233,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       auditKey: recordKey('dynamics', 'DataEvent', table, body.operationId ?? 'unknown'),
       ...(body.operationId ? { dedupKey: `dv:${body.operationId}` } : {}),
     } as const;
-    const mapping = body.logicalName ? config.businessEvents.dataEvents[body.logicalName] : undefined;
+    const mapping = body.logicalName ? own(config.businessEvents.dataEvents, body.logicalName) : undefined;
     if (!mapping) return { ...base, reason: `no data event mapping for ${table}` };
     const text = (attribute: string): string | undefined => {
       const value = body.attribute(attribute);

@@ -212,6 +212,16 @@ describe('createBusinessEventReceiver', () => {
     ]);
   });
 
+  it('treats a BusinessEventId named like an object property as unmapped', async () => {
+    for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const res = await receive(
+        post(businessEvent({ BusinessEventId: id, ControlNumber: 5637144600 + id.length })),
+      );
+      expect(res).toMatchObject({ status: 202, body: { results: [{ outcome: 'ignored' }] } });
+    }
+    expect(await queued()).toBe(0);
+  });
+
   it('answers 413 to an oversized body', async () => {
     const res = await receive(post(businessEvent({ CustomerAccount: 'x'.repeat(5000) })));
     expect(res.status).toBe(413);
@@ -364,6 +374,8 @@ describe('createBusinessEventReceiver with Dataverse RemoteExecutionContext bodi
       dataEvent({ target: { mserp_dataareaid: 'usmf', mserp_customeraccount: { Value: 3 } } }),
       dataEvent({ target: { mserp_dataareaid: 'gbsi', mserp_customeraccount: 'GB-001' } }),
       { ...dataEvent(), PrimaryEntityName: 'contact', InputParameters: 'not a list' },
+      { ...dataEvent(), PrimaryEntityName: 'constructor' },
+      { ...dataEvent(), PrimaryEntityName: '__proto__' },
     ];
     for (const event of cases) {
       const res = await receive(post(event));
@@ -380,6 +392,7 @@ describe('createBusinessEventReceiver with Dataverse RemoteExecutionContext bodi
         'mserp_custcustomerv3entity: no mserp_customeraccount in Target or the images',
         'legal entity gbsi is not synced',
         'no data event mapping for contact',
+        'no data event mapping for constructor',
       ]),
     );
     expect(ignored.map((i) => i.shape)).toEqual(cases.map(() => 'remote-execution-context'));
