@@ -9,7 +9,7 @@
  * https://learn.microsoft.com/en-us/dotnet/api/microsoft.xrm.sdk.remoteexecutioncontext
  *
  * UNCONFIRMED (no primary source shows a captured F&O data event):
- * - the virtual table's logical name (`mserp_` + the entity's row type in lower case, e.g.
+ * - the virtual table's logical name (`mserp_` + the data entity's AOT name in lower case, e.g.
  *   `mserp_custcustomerv3entity`, as Learn names the "Customers V3 (mserp)" table and its id
  *   column `mserp_custcustomerv3entityid`) and its attribute names (`mserp_` + the field name in
  *   lower case, e.g. `mserp_customeraccount`, `mserp_dataareaid`);
@@ -22,7 +22,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Rec } from './data.ts';
-import { ENTITY_SETS } from './entities.ts';
 import type { Change } from './writes.ts';
 
 const ENTITY_TYPE = 'Entity:http://schemas.microsoft.com/xrm/2011/Contracts';
@@ -35,10 +34,24 @@ export type RemoteExecutionContext = Record<string, unknown> & {
   readonly CorrelationId: string;
 };
 
-/** The Dataverse virtual table of an entity set (see UNCONFIRMED above), or undefined when it has none here. */
+/**
+ * The entity sets that raise data events here: their data entity (AOT) name, from which the
+ * virtual table is named, and their keys (fo-entities.json). Only CustCustomerV3Entity is named
+ * on Learn; the others are the entities' usual AOT names (UNCONFIRMED).
+ */
+const DATA_EVENT_ENTITIES: Readonly<
+  Record<string, { readonly aotName: string; readonly keys: readonly string[] }>
+> = {
+  CustomersV3: { aotName: 'CustCustomerV3Entity', keys: ['dataAreaId', 'CustomerAccount'] },
+  ReleasedProductsV2: { aotName: 'EcoResReleasedProductV2Entity', keys: ['dataAreaId', 'ItemNumber'] },
+  SalesOrderHeadersV2: { aotName: 'SalesOrderHeaderV2Entity', keys: ['dataAreaId', 'SalesOrderNumber'] },
+  SalesOrderLines: { aotName: 'SalesOrderLineV2Entity', keys: ['dataAreaId', 'InventoryLotId'] },
+};
+
+/** The Dataverse virtual table of an entity set (see UNCONFIRMED above), or undefined when it raises no data events here. */
 export function virtualTableName(entitySet: string): string | undefined {
-  const def = ENTITY_SETS[entitySet];
-  return def ? `mserp_${def.rowType.toLowerCase()}` : undefined;
+  const def = DATA_EVENT_ENTITIES[entitySet];
+  return def ? `mserp_${def.aotName.toLowerCase()}` : undefined;
 }
 
 /** The attribute name of an entity field on its virtual table (see UNCONFIRMED above). */
@@ -95,7 +108,7 @@ export function dataEventOf(
   identity: DataverseIdentity,
   now: number,
 ): RemoteExecutionContext | undefined {
-  const def = ENTITY_SETS[change.entitySet];
+  const def = DATA_EVENT_ENTITIES[change.entitySet];
   const logicalName = virtualTableName(change.entitySet);
   if (!def || !logicalName) return undefined;
   const rec: Rec = change.rec;

@@ -46,7 +46,7 @@ const legalEntityRule = z.union([
 
 const fieldMapping = z.record(fieldName, fieldName);
 
-/** F&O data events through Dataverse: virtual tables `mserp_<row type>`, attributes `mserp_<field>` (UNCONFIRMED names). */
+/** F&O data events through Dataverse: virtual tables `mserp_<data entity name>`, attributes `mserp_<field>` (UNCONFIRMED names). */
 const DEFAULT_DATA_EVENTS = {
   mserp_custcustomerv3entity: {
     entity: 'CustomersV3',
