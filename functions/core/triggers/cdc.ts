@@ -81,9 +81,12 @@ export function decideCdcEvent(event: ChangeEvent, options: CdcDecisionOptions):
   if (!options.enabled.includes(sobject))
     return { kind: 'ignore', reason: `the flow for ${sobject} is disabled` };
   if (event.isOverflow) return { kind: 'backfill', sobject, reason: 'GAP_OVERFLOW' };
-  if (!relevant(event)) return { kind: 'ignore', reason: `${event.changeType} does not concern the flow` };
   const wildcard = event.recordIds.find(isWildcardId);
-  if (wildcard !== undefined) return { kind: 'backfill', sobject, reason: `wildcard record id ${wildcard}` };
+  // UNCONFIRMED how complete a wildcard event's changedFields are: any but a delete re-reads the object.
+  const deleted = event.changeType === 'DELETE' || event.changeType === 'GAP_DELETE';
+  if (wildcard !== undefined && !deleted)
+    return { kind: 'backfill', sobject, reason: `wildcard record id ${wildcard}` };
+  if (!relevant(event)) return { kind: 'ignore', reason: `${event.changeType} does not concern the flow` };
   if (event.recordIds.length === 0) return { kind: 'ignore', reason: 'no record ids' };
   return { kind: 'stubs', sobject, ids: event.recordIds };
 }

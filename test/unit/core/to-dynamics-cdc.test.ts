@@ -106,9 +106,11 @@ describe('decideCdcEvent', () => {
     });
     const gap = changeEvent({ changeType: 'GAP_UPDATE', recordIds: ['006*'] });
     expect(decideCdcEvent(gap, options)).toMatchObject({ kind: 'backfill', sobject: 'Opportunity' });
-    // A wildcard on a change the flow does not care about stays ignored.
+    // Whatever fields it names (their completeness is unconfirmed), except for a delete.
     const description = changeEvent({ changedFields: ['Description'], recordIds: ['006*'] });
-    expect(decideCdcEvent(description, options).kind).toBe('ignore');
+    expect(decideCdcEvent(description, options).kind).toBe('backfill');
+    const deleted = changeEvent({ changeType: 'DELETE', recordIds: ['006*'] });
+    expect(decideCdcEvent(deleted, options).kind).toBe('ignore');
   });
 
   it("drops a change committed by the connector's integration user when changeOrigin names no client", () => {
