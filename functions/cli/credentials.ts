@@ -69,7 +69,7 @@ export async function setCredentialsOnStack(
   const lines = [`Stored both credential sets in the secrets of stack ${stack.name}.`];
   if (result.generated) {
     lines.push(
-      'The business-event receiver secret, shown once. In F&O, set the HTTPS endpoint URL to:',
+      "The business-event receiver secret, shown once. Store this complete URL as the Azure Key Vault secret of F&O's HTTPS endpoint:",
       `  ${stack.businessEventsUrl}?code=${result.receiver.current}`,
       ...(result.receiver.previous ? ['The previous secret stays valid until the next rotation.'] : []),
     );
@@ -168,8 +168,8 @@ export const credentialsCommand: CommandSpec<typeof options> = {
     const lines = [`Stored the credentials encrypted in ${path} (mode 0600).`];
     if (fresh) {
       lines.push(
-        'The business-event receiver secret, for the F&O HTTPS endpoint URL (?code=<secret>) or the',
-        'X-ML-Connector-Secret header; shown once:',
+        "The business-event receiver secret, shown once; it goes in the receiver URL as ?code=<secret>, the URL F&O's",
+        'HTTPS endpoint reads from Azure Key Vault (docs/runbooks/configure-business-events.md):',
         `  ${receiver}`,
         ...(existing ? ['The previous secret stays valid until the next rotation.'] : []),
       );

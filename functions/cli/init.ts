@@ -49,6 +49,9 @@ flows:
   accountWriteBack: { enabled: true }
 
 # Dynamics business events the receiver understands: BusinessEventId -> entity and key fields.
+# F&O's HTTPS endpoint reads the receiver URL, ?code=<secret> included, from Azure Key Vault.
+# Data events of Customers V3 and Released products V2 that arrive through Dataverse are mapped
+# by default (businessEvents.dataEvents; check its table and column names in docs/CONFIGURATION.md).
 businessEvents:
   events: {}
 `;

@@ -26,6 +26,8 @@ export function createBusinessEventsHandler(
     logger: runtime.logger,
     secrets: () => runtime.secrets.receiver(),
     now,
+    // A single metric with its dimension is published at once (this handler flushes no stored metrics).
+    onIgnored: ({ shape }) => runtime.metrics.add('BusinessEventsIgnored', 1, { shape }),
   });
   let refreshedAt = Number.NEGATIVE_INFINITY;
 

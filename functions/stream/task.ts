@@ -43,7 +43,9 @@ export async function startStreamTask(options: StreamTaskOptions): Promise<Strea
   const { runtime } = options;
   const { ctx, clients } = await runtime.engine();
   const replayStore = createStateReplayStore(runtime.state);
-  const consume = createCdcConsumer(ctx);
+  const consume = createCdcConsumer(ctx, {
+    integrationUserId: async () => (await clients.salesforce.tokenSource.getSession()).userId,
+  });
 
   const handler = async (batch: PubSubBatch) => {
     await consume(batch);

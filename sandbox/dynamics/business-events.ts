@@ -1,10 +1,16 @@
 /**
- * Business events to an HTTPS (or loopback HTTP) endpoint, delivered the way F&O does: stubs with
- * the standard envelope, asynchronous, retried `retries` times `retryDelayMs` apart, then parked
- * in an error log from which they can be resent. Optionally duplicated and reordered, because
- * receivers must tolerate both (ControlNumber exists to detect it).
+ * Business events to an HTTPS (or loopback HTTP) endpoint, delivered the way F&O does: one event
+ * per POST to the complete configured URL (an HTTPS endpoint reads that URL from an Azure Key
+ * Vault secret, so a receiver's secret travels in it, e.g. `?code=`) with no custom headers,
+ * asynchronous, retried `retries` times `retryDelayMs` apart, then parked in an error log from
+ * which they can be resent. Optionally duplicated and reordered, because receivers must tolerate
+ * both (ControlNumber exists to detect it).
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/business-events/home-page
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/business-events/business-events-errors
+ *
+ * `shape: 'data-event'` delivers instead what an endpoint receives with the Power Platform
+ * integration on and data events activated: each change as a Dataverse RemoteExecutionContext
+ * (data-events.ts), with the headers Dataverse's webhooks add.
  *
  * Event ids (custom events a customer would write in X++, since the standard catalog has none
  * for customers or products): `MLCustomerChangedBusinessEvent`, `MLReleasedProductChangedBusinessEvent`,
@@ -13,15 +19,34 @@
 import { randomUUID } from 'node:crypto';
 import type { SandboxClock } from '#sandbox/shared/clock.ts';
 import { type Random, seededRandom } from '#sandbox/shared/random.ts';
+import {
+  type DataverseIdentity,
+  dataEventOf,
+  dataverseHeaders,
+  dataverseIdentity,
+  type RemoteExecutionContext,
+} from './data-events.ts';
 import type { Change } from './writes.ts';
+
+export type { RemoteExecutionContext } from './data-events.ts';
 
 /** Where and how business events are delivered. */
 export interface BusinessEventsConfig {
-  /** The endpoint; https://, or http:// on loopback for a local receiver. */
+  /**
+   * The complete endpoint URL, as the Key Vault secret holds it (a receiver's secret goes in it,
+   * e.g. `?code=`); https://, or http:// on loopback for a local receiver. F&O sends no custom
+   * headers, so there is no option for them.
+   */
   readonly url: string;
-  /** Extra request headers (e.g. the receiver's shared secret). */
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Retries after the first failed attempt. Default 3. */
+  /**
+   * `envelope` (default): the business-event JSON F&O posts to its HTTPS endpoint.
+   * `data-event`: data events proxied through Dataverse, as RemoteExecutionContext bodies.
+   */
+  readonly shape?: 'envelope' | 'data-event';
+  /**
+   * Retries after the first failed attempt. Default 3 (F&O's default). The `data-event` shape
+   * follows Dataverse's webhook rule instead: one more attempt, only after 502/503/504.
+   */
   readonly retries?: number;
   /** Delay between attempts in ms. Default 1000. */
   readonly retryDelayMs?: number;
@@ -41,9 +66,11 @@ export type BusinessEvent = Record<string, unknown> & {
 
 /** An event whose delivery failed after all retries. */
 export interface ParkedEvent {
+  /** EventId (envelope) or OperationId (data event). */
   readonly eventId: string;
+  /** BusinessEventId (envelope) or `<MessageName> <virtual table>` (data event). */
   readonly businessEventId: string;
-  readonly event: BusinessEvent;
+  readonly event: BusinessEvent | RemoteExecutionContext;
   readonly attempts: number;
   readonly lastError: string;
   readonly parkedAt: string;
@@ -66,10 +93,12 @@ export function validateBusinessEventsConfig(input: unknown): BusinessEventsConf
     throw new TypeError('url must be https://, or http:// on a loopback host');
   }
   if (c.headers !== undefined) {
-    if (typeof c.headers !== 'object' || c.headers === null) throw new TypeError('headers must be an object');
-    for (const [k, v] of Object.entries(c.headers)) {
-      if (typeof v !== 'string') throw new TypeError(`headers.${k} must be a string`);
-    }
+    throw new TypeError(
+      'F&O sends no custom headers: put the receiver secret in the url (e.g. ?code=…), as the Key Vault secret holds it',
+    );
+  }
+  if (c.shape !== undefined && c.shape !== 'envelope' && c.shape !== 'data-event') {
+    throw new TypeError("shape must be 'envelope' or 'data-event'");
   }
   for (const k of ['retries', 'retryDelayMs', 'reorderWindow', 'seed'] as const) {
     if (c[k] !== undefined && !(Number.isInteger(c[k]) && (c[k] as number) >= 0)) {
@@ -92,6 +121,18 @@ const EVENT_IDS: Readonly<Record<string, string>> = {
 
 const CHANGE_TYPE = { created: 'Created', updated: 'Updated', deleted: 'Deleted' } as const;
 
+/** One POST to make: the body and, for the Dataverse-proxied shape only, Dataverse's headers. */
+interface Delivery {
+  readonly id: string;
+  readonly name: string;
+  readonly body: BusinessEvent | RemoteExecutionContext;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+function envelopeDelivery(event: BusinessEvent): Delivery {
+  return { id: event.EventId, name: event.BusinessEventId, body: event, headers: {} };
+}
+
 /** Builds, queues and delivers business events. */
 export class BusinessEventPublisher {
   private config: BusinessEventsConfig | undefined;
@@ -100,9 +141,11 @@ export class BusinessEventPublisher {
   private readonly initiatingUser: string;
   private controlNumber: number;
   private readonly controlRandom: Random;
-  private readonly queue: BusinessEvent[] = [];
-  private readonly parked = new Map<string, ParkedEvent>();
+  private readonly dataverse: DataverseIdentity;
+  private readonly queue: Delivery[] = [];
+  private readonly parked = new Map<string, ParkedEvent & { readonly delivery: Delivery }>();
   private readonly recent: BusinessEvent[] = [];
+  private readonly recentDataEvents: RemoteExecutionContext[] = [];
   private running = false;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
@@ -115,6 +158,7 @@ export class BusinessEventPublisher {
     this.initiatingUser = `{${initiatingUserObjectId.toUpperCase()}}`;
     this.controlRandom = seededRandom(seed ^ 0x5bd1e995);
     this.controlNumber = 5637144576 + this.controlRandom.int(0, 100000);
+    this.dataverse = dataverseIdentity(seed);
   }
 
   /** Sets (or with undefined, clears) the endpoint; queued events then go to the new endpoint. */
@@ -128,13 +172,28 @@ export class BusinessEventPublisher {
     return this.config;
   }
 
-  /** Turns a data change into business events (none when no endpoint is configured, as in F&O). */
+  /** Turns a data change into business events or a data event (none when no endpoint is configured, as in F&O). */
   publish(change: Change): void {
+    if (this.config?.shape === 'data-event') {
+      if (!EVENT_IDS[change.entitySet]) return;
+      const event = dataEventOf(change, this.dataverse, this.clock.now());
+      if (!event) return;
+      this.recentDataEvents.push(event);
+      if (this.recentDataEvents.length > 1000) this.recentDataEvents.shift();
+      this.queue.push({
+        id: event.OperationId,
+        name: `${event.MessageName} ${event.PrimaryEntityName}`,
+        body: event,
+        headers: dataverseHeaders(event, this.dataverse),
+      });
+      this.kick();
+      return;
+    }
     const events = this.eventsFor(change);
     for (const e of events) {
       this.recent.push(e);
       if (this.recent.length > 1000) this.recent.shift();
-      if (this.config) this.queue.push(e);
+      if (this.config) this.queue.push(envelopeDelivery(e));
     }
     this.kick();
   }
@@ -196,14 +255,19 @@ export class BusinessEventPublisher {
     }
   }
 
-  /** The last 1000 events built (delivered or not), oldest first. */
+  /** The last 1000 business events built (delivered or not), oldest first. */
   published(): BusinessEvent[] {
     return [...this.recent];
   }
 
+  /** The last 1000 data events built in the `data-event` shape, oldest first. */
+  publishedDataEvents(): RemoteExecutionContext[] {
+    return [...this.recentDataEvents];
+  }
+
   /** Events parked after failing all retries. */
   errors(): ParkedEvent[] {
-    return [...this.parked.values()];
+    return [...this.parked.values()].map(({ delivery: _, ...parked }) => parked);
   }
 
   /** How many deliveries (including duplicates) the endpoint accepted. */
@@ -216,7 +280,7 @@ export class BusinessEventPublisher {
     const parked = this.parked.get(eventId);
     if (!parked) return false;
     this.parked.delete(eventId);
-    this.queue.push(parked.event);
+    this.queue.push(parked.delivery);
     this.kick();
     return true;
   }
@@ -284,41 +348,56 @@ export class BusinessEventPublisher {
     }
   }
 
-  private async deliver(config: BusinessEventsConfig, event: BusinessEvent): Promise<boolean> {
-    const retries = config.retries ?? 3;
+  /**
+   * One delivery with its retries. F&O: `retries` more attempts after any failure. A Dataverse
+   * webhook (`data-event`): one more attempt only after 502, 503 or 504, then the failed system
+   * job (https://learn.microsoft.com/en-us/power-apps/developer/data-platform/use-webhooks);
+   * the sandbox parks it like F&O's error log so it can be inspected and resent.
+   */
+  private async deliver(config: BusinessEventsConfig, event: Delivery): Promise<boolean> {
+    const dataverse = config.shape === 'data-event';
+    const retries = dataverse ? 1 : (config.retries ?? 3);
     let lastError = '';
+    let attempts = 0;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (this.closed) return false;
       if (attempt > 0) await this.sleep(config.retryDelayMs ?? 1000);
+      attempts += 1;
       try {
         await this.attempt(config, event);
         return true;
       } catch (err) {
         const code = (err as { cause?: { code?: unknown } }).cause?.code;
         lastError = `${err instanceof Error ? err.message : String(err)}${typeof code === 'string' ? ` (${code})` : ''}`;
+        const status = (err as { status?: unknown }).status;
+        if (dataverse && !(status === 502 || status === 503 || status === 504)) break;
       }
     }
-    this.parked.set(event.EventId, {
-      eventId: event.EventId,
-      businessEventId: event.BusinessEventId,
-      event,
-      attempts: retries + 1,
+    this.parked.set(event.id, {
+      eventId: event.id,
+      businessEventId: event.name,
+      event: event.body,
+      delivery: event,
+      attempts,
       lastError,
       parkedAt: new Date(this.clock.now()).toISOString(),
     });
     return false;
   }
 
-  private async attempt(config: BusinessEventsConfig, event: BusinessEvent): Promise<void> {
+  private async attempt(config: BusinessEventsConfig, event: Delivery): Promise<void> {
+    // UNCONFIRMED: the Content-Type F&O's HTTPS endpoint sends; JSON is the body it documents.
     const response = await fetch(config.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(config.headers ?? {}) },
-      body: JSON.stringify(event),
+      headers: { 'content-type': 'application/json', ...event.headers },
+      body: JSON.stringify(event.body),
       signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(10_000)]),
     });
     await response.arrayBuffer().catch(() => undefined);
     if (response.status < 200 || response.status > 299) {
-      throw new Error(`The endpoint answered HTTP ${response.status}.`);
+      throw Object.assign(new Error(`The endpoint answered HTTP ${response.status}.`), {
+        status: response.status,
+      });
     }
     this.delivered += 1;
   }

@@ -20,6 +20,7 @@ import type { WriteContext } from './writes.ts';
 
 export type { BusinessEvent, BusinessEventsConfig, ParkedEvent } from './business-events.ts';
 export type { DynamicsControl, EntityKey, EntityRecord, ListOptions } from './control.ts';
+export type { RemoteExecutionContext } from './data-events.ts';
 export type { FilterNode, LiteralNode } from './filter.ts';
 export { FilterError, parseFilter } from './filter.ts';
 export { decodeQueryComponent, parseQueryString } from './query.ts';

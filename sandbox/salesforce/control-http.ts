@@ -15,6 +15,7 @@
  *   GET    /_sandbox/clock;  POST /_sandbox/clock/advance {ms}
  *   GET|PUT /_sandbox/api-usage                    {used?, max?}
  *   POST   /_sandbox/changes/gap                   {entityName, changeType, recordIds?}
+ *   POST   /_sandbox/changes/event                 {entityName, changeType, recordIds, changedFields?, commitUser?}
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -121,6 +122,9 @@ export function handleControl(
       case 'POST changes/gap':
         control.injectGap(input as never);
         return ok();
+      case 'POST changes/event':
+        control.publishChangeEvent(input as never);
+        return ok();
       default:
         return bad(`no control route ${method} ${url.pathname}`, 404);
     }
@@ -132,4 +136,4 @@ export function handleControl(
   }
 }
 
-const ROUTE_WORDS = new Set(['close-won', 'activate', 'undelete', 'advance', 'gap']);
+const ROUTE_WORDS = new Set(['close-won', 'activate', 'undelete', 'advance', 'gap', 'event']);

@@ -6,6 +6,7 @@
  */
 import type { SandboxClock } from '#sandbox/shared/clock.ts';
 import { type FaultInjector, type FaultPlan, validateFaultPlan } from '#sandbox/shared/faults.ts';
+import { type ChangeEventInput, publishChangeEvent } from './change-events.ts';
 import type { ChangeFeed, ChangeType } from './change-feed.ts';
 import type { ApiUsage, CallCounters } from './limits.ts';
 import type { Org } from './org.ts';
@@ -74,6 +75,8 @@ export interface SalesforceControl {
   setApiUsage(input: { used?: number; max?: number }): void;
   /** Publishes a GAP_* event (with recordIds) or GAP_OVERFLOW (entity only) on the change feed. */
   injectGap(input: { entityName: string; changeType: GapChangeType; recordIds?: readonly string[] }): void;
+  /** Publishes one change event for several records changed alike, or for a wildcard id (`001*`). */
+  publishChangeEvent(input: ChangeEventInput): void;
 }
 
 export interface ControlDeps {
@@ -282,6 +285,9 @@ export function createControl(deps: ControlDeps): SalesforceControl {
         commitNumber: org.store.nextCommitNumber(),
         commitUser: org.salesRepUserId,
       });
+    },
+    publishChangeEvent(input) {
+      publishChangeEvent({ org, feed: deps.feed, now: () => clock.now() }, input, (m) => new ControlError(m));
     },
   };
 }

@@ -270,6 +270,33 @@ describe('AWS Lambda handlers against both sandboxes', () => {
     expect(sent(URLS.toSalesforce)).toEqual([]);
   });
 
+  it('answers an unmapped Dataverse data event 202, ignored, with the BusinessEventsIgnored metric', async () => {
+    const recorded: [string, number, Readonly<Record<string, string>> | undefined][] = [];
+    const metrics: ConnectorMetrics = {
+      add: (name, value, dimensions) => void recorded.push([name, value, dimensions]),
+      flush() {},
+    };
+    const runtime = createAwsRuntime({ env, metrics });
+    const handler = handlers.businessEvents.createBusinessEventsHandler(runtime);
+    const body = JSON.stringify({
+      MessageName: 'OnExternalUpdated',
+      OperationId: randomUUID(),
+      PrimaryEntityName: 'mserp_vendvendorv2entity',
+      InputParameters: [
+        { key: 'Target', value: { Attributes: [{ key: 'mserp_vendoraccountnumber', value: 'V-1' }] } },
+      ],
+    });
+    const response = await handler(
+      apiGatewayPost(body, { query: { code: RECEIVER_SECRET } }),
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(202);
+    expect(JSON.parse(response.body)).toMatchObject({ results: [{ outcome: 'ignored' }] });
+    expect(recorded).toEqual([['BusinessEventsIgnored', 1, { shape: 'remote-execution-context' }]]);
+    expect(sent(URLS.toSalesforce)).toEqual([]);
+    await runtime.close();
+  });
+
   it('picks up a rotated receiver secret by re-reading the secrets after a 401, at most once a minute', async () => {
     let clock = Date.now();
     const runtime = createAwsRuntime({ env });

@@ -1,15 +1,22 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BusinessEvent, type DynamicsSandbox, startDynamicsSandbox } from '#sandbox/dynamics/index.ts';
+import {
+  type BusinessEvent,
+  type DynamicsSandbox,
+  type RemoteExecutionContext,
+  startDynamicsSandbox,
+} from '#sandbox/dynamics/index.ts';
 import { sandboxHttp } from '#test/support/dynamics-sandbox-http.ts';
 
 let sandbox: DynamicsSandbox;
 let receiver: Server;
 let receiverUrl: string;
 const received: BusinessEvent[] = [];
-const headersSeen: string[] = [];
+/** Each request's path and query, and its headers. */
+const requests: { url: string; headers: Record<string, string | string[] | undefined> }[] = [];
 let failNext = 0;
+let failStatus = 500;
 
 beforeAll(async () => {
   sandbox = await startDynamicsSandbox({ customers: 60, products: 30, salesOrders: 3 });
@@ -17,10 +24,10 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      headersSeen.push(String(req.headers['x-receiver-secret'] ?? ''));
+      requests.push({ url: req.url ?? '', headers: { ...req.headers } });
       if (failNext > 0) {
         failNext -= 1;
-        res.writeHead(500).end();
+        res.writeHead(failStatus).end();
         return;
       }
       received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as BusinessEvent);
@@ -32,8 +39,9 @@ beforeAll(async () => {
 });
 afterEach(() => {
   received.length = 0;
-  headersSeen.length = 0;
+  requests.length = 0;
   failNext = 0;
+  failStatus = 500;
   sandbox.control.configureBusinessEvents(undefined);
 });
 afterAll(async () => {
@@ -52,7 +60,7 @@ const newCustomer = (account: string) => ({
 
 describe('dynamics sandbox business events', () => {
   it('posts the F&O envelope for OData writes without blocking the response', async () => {
-    sandbox.control.configureBusinessEvents({ url: receiverUrl, headers: { 'x-receiver-secret': 's3cret' } });
+    sandbox.control.configureBusinessEvents({ url: `${receiverUrl}?code=s3cret` });
     const http = sandboxHttp(sandbox.info);
     const created = await http.call('POST', 'CustomersV3', newCustomer('US-EVT-1'));
     expect(created.status).toBe(201);
@@ -80,7 +88,66 @@ describe('dynamics sandbox business events', () => {
     expect(String(customerEvent?.InitiatingUserAADObjectId)).toMatch(/^\{[0-9A-F-]{36}\}$/);
     expect(orderEvent?.SalesOrderNumber).toBe(order.json.SalesOrderNumber);
     expect(Number(orderEvent?.ControlNumber)).toBeGreaterThan(Number(customerEvent?.ControlNumber));
-    expect(headersSeen).toEqual(['s3cret', 's3cret']);
+    // One event per POST to the complete configured URL, the secret in it; no header of its own.
+    expect(requests.map((r) => r.url)).toEqual(['/events?code=s3cret', '/events?code=s3cret']);
+    for (const { headers } of requests) {
+      expect(Object.keys(headers).filter((h) => h.startsWith('x-'))).toEqual([]);
+      expect(headers['content-type']).toBe('application/json');
+    }
+  });
+
+  it('refuses a headers option: F&O sends none, the secret goes in the URL', () => {
+    expect(() =>
+      sandbox.control.configureBusinessEvents({ url: receiverUrl, headers: { 'x-secret': 's' } } as never),
+    ).toThrow(/no custom headers/);
+  });
+
+  it('delivers data events as Dataverse RemoteExecutionContext bodies in the data-event shape', async () => {
+    sandbox.control.configureBusinessEvents({ url: `${receiverUrl}?code=s3cret`, shape: 'data-event' });
+    sandbox.control.createRecord('CustomersV3', newCustomer('US-EVT-3'));
+    sandbox.control.updateRecord(
+      'CustomersV3',
+      { dataAreaId: 'usmf', CustomerAccount: 'US-EVT-3' },
+      { CreditLimit: 500 },
+    );
+    await sandbox.control.flushBusinessEvents();
+    const [created, updated] = received as unknown as RemoteExecutionContext[];
+    expect(received).toHaveLength(2);
+    const attributes = (event: RemoteExecutionContext | undefined, key: string) => {
+      const params = event?.InputParameters as {
+        key: string;
+        value: { Attributes: { key: string; value: unknown }[] };
+      }[];
+      const entity = params.find((p) => p.key === key)?.value;
+      return entity ? Object.fromEntries(entity.Attributes.map((a) => [a.key, a.value])) : undefined;
+    };
+    expect(created).toMatchObject({
+      MessageName: 'OnExternalCreated',
+      PrimaryEntityName: 'mserp_custcustomerv3entity',
+      SecondaryEntityName: 'none',
+      Stage: 40,
+      PreEntityImages: [],
+      PostEntityImages: [],
+    });
+    expect(String(created?.OperationCreatedOn)).toMatch(/^\/Date\(\d+\)\/$/);
+    expect(attributes(created, 'Target')).toMatchObject({
+      mserp_dataareaid: 'usmf',
+      mserp_customeraccount: 'US-EVT-3',
+    });
+    expect(attributes(created, 'PreImage')).toBeUndefined();
+    expect(updated).toMatchObject({
+      MessageName: 'OnExternalUpdated',
+      PrimaryEntityId: created?.PrimaryEntityId,
+    });
+    expect(attributes(updated, 'PreImage')).toMatchObject({ mserp_customeraccount: 'US-EVT-3' });
+    expect(updated?.OperationId).not.toBe(created?.OperationId);
+    // Dataverse's documented webhook headers, and still no secret outside the URL.
+    expect(requests[1]?.headers).toMatchObject({
+      'x-ms-dynamics-entity-name': 'mserp_custcustomerv3entity',
+      'x-ms-dynamics-request-name': 'OnExternalUpdated',
+      'x-ms-correlation-request-id': updated?.CorrelationId,
+    });
+    expect(requests.map((r) => r.url)).toEqual(['/events?code=s3cret', '/events?code=s3cret']);
   });
 
   it('retries failed deliveries, then parks the event for resend', async () => {
@@ -89,7 +156,7 @@ describe('dynamics sandbox business events', () => {
     sandbox.control.createRecord('CustomersV3', newCustomer('US-EVT-2'));
     await sandbox.control.flushBusinessEvents();
     expect(received.map((e) => e.CustomerAccount)).toEqual(['US-EVT-2']);
-    expect(headersSeen).toHaveLength(3);
+    expect(requests).toHaveLength(3);
 
     failNext = 3;
     sandbox.control.updateRecord(
@@ -106,6 +173,41 @@ describe('dynamics sandbox business events', () => {
     sandbox.control.resendBusinessEvent(parked?.eventId ?? '');
     await sandbox.control.flushBusinessEvents();
     expect(received.map((e) => e.EventId)).toContain(parked?.eventId);
+    expect(sandbox.control.businessEventErrors()).toEqual([]);
+  });
+
+  it("retries a data event as Dataverse's webhooks do: once, and only after 502, 503 or 504", async () => {
+    sandbox.control.configureBusinessEvents({ url: receiverUrl, shape: 'data-event', retryDelayMs: 20 });
+    failNext = 1;
+    failStatus = 503;
+    sandbox.control.updateRecord(
+      'ReleasedProductsV2',
+      { dataAreaId: 'usmf', ItemNumber: 'P000002' },
+      { SalesPrice: 7 },
+    );
+    await sandbox.control.flushBusinessEvents();
+    expect(requests).toHaveLength(2);
+    expect(received).toHaveLength(1);
+
+    failNext = 2;
+    failStatus = 400;
+    sandbox.control.updateRecord(
+      'ReleasedProductsV2',
+      { dataAreaId: 'usmf', ItemNumber: 'P000002' },
+      { SalesPrice: 8 },
+    );
+    await sandbox.control.flushBusinessEvents();
+    expect(requests).toHaveLength(3);
+    const [parked] = sandbox.control.businessEventErrors();
+    expect(parked).toMatchObject({
+      businessEventId: 'OnExternalUpdated mserp_ecoresreleasedproductv2entity',
+      attempts: 1,
+    });
+    expect(parked?.lastError).toMatch(/400/);
+    failNext = 0;
+    sandbox.control.resendBusinessEvent(parked?.eventId ?? '');
+    await sandbox.control.flushBusinessEvents();
+    expect(received).toHaveLength(2);
     expect(sandbox.control.businessEventErrors()).toEqual([]);
   });
 

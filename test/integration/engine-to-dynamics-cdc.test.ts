@@ -13,6 +13,7 @@ import { type EngineHarness, startEngineHarness } from '#test/support/engine-har
 import {
   createSalesforceProducts,
   createSyncedAccount,
+  createWonOpportunity,
   dynamicsOrdersFor,
 } from './engine-to-dynamics-fixtures.ts';
 import { waitFor } from './pubsub-harness.ts';
@@ -22,13 +23,17 @@ const TOPIC = '/data/OpportunityChangeEvent';
 describe('CDC consumer with the Pub/Sub subscriber', () => {
   let h: EngineHarness;
   let subscriber: PubSubSubscriber;
-  const seen: { type: string; clientId: string | undefined }[] = [];
+  const seen: { type: string; clientId: string | undefined; recordIds: readonly string[] }[] = [];
   const batches: PubSubBatch[] = [];
+  let consumed = 0;
 
   beforeAll(async () => {
     h = await startEngineHarness();
     createSalesforceProducts(h, ['P000001', 'P000002']);
-    const consume = createCdcConsumer(h.ctx);
+    const tokens = h.clients.salesforce.tokenSource;
+    const consume = createCdcConsumer(h.ctx, {
+      integrationUserId: async () => (await tokens.getSession()).userId,
+    });
     subscriber = startPubSubSubscriber({
       tokens: h.clients.salesforce.tokenSource,
       topic: TOPIC,
@@ -39,9 +44,10 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
         batches.push(batch);
         for (const e of batch.events) {
           const event = toChangeEvent(e);
-          seen.push({ type: event.changeType, clientId: event.clientId });
+          seen.push({ type: event.changeType, clientId: event.clientId, recordIds: event.recordIds });
         }
         await consume(batch);
+        consumed += batch.events.length;
       },
     });
     await waitFor(() => subscriber.stats().streams > 0, 10_000, 'the subscription');
@@ -97,9 +103,161 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
 
     sf.injectGap({ entityName: 'Opportunity', changeType: 'GAP_OVERFLOW' });
     await waitFor(() => seen.some((e) => e.type === 'GAP_OVERFLOW'), 10_000, 'the overflow event');
-    await waitFor(() => subscriber.stats().checkpoint !== undefined, 10_000, 'the checkpoint');
+    await settle(seen.length);
     const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
     expect(messages.map((m) => [m.body.id, m.body.trigger])).toContainEqual([id, 'backfill']);
+  });
+
+  /** Empties the to-Dynamics queue (the stubs of the set-up's own events). */
+  async function drain(): Promise<void> {
+    for (;;) {
+      const got = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+      if (got.length === 0) return;
+      await h.queue.ack(
+        QUEUES.toDynamics,
+        got.map((m) => m.receiptHandle),
+      );
+    }
+  }
+
+  /** Waits until the consumer has handled every event published so far. */
+  async function settle(published: number): Promise<void> {
+    await waitFor(() => consumed >= published, 10_000, 'the consumer to handle the events');
+  }
+
+  /** Two won opportunities of one account (their own events consumed and drained). */
+  async function twoWonOpportunities(customer: string): Promise<[string, string]> {
+    const sf = h.sandboxes.salesforce.control;
+    const accountId = createSyncedAccount(h, 'usmf', customer);
+    const ids = [1, 2].map((n) => {
+      const { id } = sf.createOpportunity({
+        accountId,
+        name: `Alike ${customer} ${n}`,
+        lines: [{ productCode: 'P000001', quantity: n }],
+      });
+      sf.closeOpportunityWon(id);
+      return id;
+    });
+    await waitFor(
+      () => ids.every((id) => seen.some((e) => e.type === 'UPDATE' && e.recordIds.includes(id))),
+      10_000,
+      'the won updates',
+    );
+    await settle(seen.length);
+    await drain();
+    return ids as [string, string];
+  }
+
+  it('enqueues one stub per record of an event naming several records changed alike', async () => {
+    const ids = await twoWonOpportunities('US-000022');
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: ids,
+      changedFields: ['StageName', 'IsWon'],
+    });
+    await waitFor(() => seen.some((e) => e.recordIds.length === 2), 10_000, 'the event with two ids');
+    await settle(seen.length);
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    expect(messages.map((m) => [m.body.id, m.body.trigger]).sort()).toEqual(
+      ids.map((id) => [id, 'cdc']).sort(),
+    );
+    await h.queue.ack(
+      QUEUES.toDynamics,
+      messages.map((m) => m.receiptHandle),
+    );
+  });
+
+  it('backfills the object when an event names a wildcard record id', async () => {
+    const ids = await twoWonOpportunities('US-000023');
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: ['006*'],
+      changedFields: ['StageName'],
+    });
+    await waitFor(() => seen.some((e) => e.recordIds[0] === '006*'), 10_000, 'the wildcard event');
+    await settle(seen.length);
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    const backfilled = messages.filter((m) => m.body.trigger === 'backfill').map((m) => m.body.id);
+    expect(backfilled).toEqual(expect.arrayContaining(ids));
+    await h.queue.ack(
+      QUEUES.toDynamics,
+      messages.map((m) => m.receiptHandle),
+    );
+  });
+
+  it('drops a change the integration user committed without a client tag', async () => {
+    const ids = await twoWonOpportunities('US-000024');
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: ids,
+      changedFields: ['StageName'],
+      commitUser: 'integration',
+    });
+    const before = seen.length;
+    await waitFor(() => seen.length > before, 10_000, 'the integration user’s event');
+    await settle(seen.length);
+    expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
+  });
+
+  it('ends an integration-user echo that gets through (user id unknown) as a no-op: the order exists', async () => {
+    const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000025'), ['P000002']);
+    await waitFor(
+      () => seen.some((e) => e.type === 'UPDATE' && e.recordIds.includes(oppId)),
+      10_000,
+      'the won update',
+    );
+    await settle(seen.length);
+    const first = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    const made = await createToDynamicsWorker(h.ctx).handleBatch(first);
+    await h.queue.ack(QUEUES.toDynamics, made.done);
+    expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
+    await waitFor(
+      () => seen.some((e) => e.clientId === 'ml-connector' && e.recordIds.includes(oppId)),
+      10_000,
+      'the write-back echo',
+    );
+    await settle(seen.length);
+    await drain();
+
+    h.sandboxes.salesforce.control.publishChangeEvent({
+      entityName: 'Opportunity',
+      changeType: 'UPDATE',
+      recordIds: [oppId],
+      changedFields: ['StageName'],
+      commitUser: 'integration',
+    });
+    const before = seen.length;
+    await waitFor(() => seen.length > before, 10_000, 'the integration user’s event');
+    await settle(seen.length);
+    expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
+
+    // Without the user id only the client= guard is left: the echo becomes a stub ...
+    const echo = [...batches]
+      .reverse()
+      .flatMap((b) => b.events.map((e) => ({ b, e })))
+      .find(({ e }) => {
+        const event = toChangeEvent(e);
+        return (
+          event.recordIds.includes(oppId) && event.clientId === undefined && event.changedFields.length === 1
+        );
+      });
+    expect(echo).toBeDefined();
+    const { b, e } = echo as NonNullable<typeof echo>;
+    await createCdcConsumer(h.ctx)({ ...b, events: [e] });
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    expect(messages.map((m) => m.body.id)).toEqual([oppId]);
+    // ... which the worker ends without a call to Dynamics: the number is already written back.
+    h.clients.dynamics.counter.reset();
+    const outcome = await createToDynamicsWorker(h.ctx).handleBatch(messages);
+    await h.queue.ack(QUEUES.toDynamics, outcome.done);
+    expect(outcome.done).toHaveLength(1);
+    expect(h.clients.dynamics.counter.snapshot().total).toBe(0);
+    expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
+    const [note] = await h.state.queryAudit({ recordKey: `salesforce:Opportunity:${oppId}` });
+    expect(note).toMatchObject({ outcome: 'skipped' });
   });
 
   it('rejects the batch (so the subscriber does not checkpoint it) when the enqueue fails', async () => {

@@ -47,6 +47,8 @@ export const METRICS = {
   streamHealthy: 'StreamHealthy',
   backfillRuns: 'BackfillRuns',
   backfillFailures: 'BackfillFailures',
+  /** Business events answered 2xx but not enqueued (no mapping, company not synced, unmappable data event); dimension `shape`. */
+  businessEventsIgnored: 'BusinessEventsIgnored',
 } as const;
 
 /** The Lambda handler entry files (relative to the project root) and their exported handler. */

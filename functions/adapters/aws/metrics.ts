@@ -30,6 +30,7 @@ const UNITS: Readonly<Record<MetricName, (typeof MetricUnit)[keyof typeof Metric
   StreamHealthy: MetricUnit.Count,
   BackfillRuns: MetricUnit.Count,
   BackfillFailures: MetricUnit.Count,
+  BusinessEventsIgnored: MetricUnit.Count,
 };
 
 /** Powertools Metrics in the connector's namespace (one per container). */

@@ -131,7 +131,9 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
         topic,
         replayStore,
         endpoint: ctx.config.salesforce.pubsubEndpoint,
-        handler: createCdcConsumer(ctx),
+        handler: createCdcConsumer(ctx, {
+          integrationUserId: async () => (await options.tokens.getSession()).userId,
+        }),
         onGap: createReplayGapHandler(ctx),
         logger: ctx.logger,
       });

@@ -46,6 +46,20 @@ const legalEntityRule = z.union([
 
 const fieldMapping = z.record(fieldName, fieldName);
 
+/** F&O data events through Dataverse: virtual tables `mserp_<data entity name>`, attributes `mserp_<field>` (UNCONFIRMED names). */
+const DEFAULT_DATA_EVENTS = {
+  mserp_custcustomerv3entity: {
+    entity: 'CustomersV3',
+    legalEntityAttribute: 'mserp_dataareaid',
+    keyAttributes: { CustomerAccount: 'mserp_customeraccount' },
+  },
+  mserp_ecoresreleasedproductv2entity: {
+    entity: 'ReleasedProductsV2',
+    legalEntityAttribute: 'mserp_dataareaid',
+    keyAttributes: { ItemNumber: 'mserp_itemnumber' },
+  },
+} as const;
+
 export const configSchema = z.strictObject({
   dynamics: z.strictObject({
     /** e.g. contoso.operations.dynamics.com */
@@ -184,11 +198,28 @@ export const configSchema = z.strictObject({
         ),
         {},
       ),
+      /**
+       * Data events that arrive through Dataverse (RemoteExecutionContext bodies): the virtual
+       * table's logical name → the entity, and the Target attributes holding its legal entity and
+       * key fields. The default names are UNCONFIRMED (see docs/CONFIGURATION.md).
+       */
+      dataEvents: z._default(
+        z.record(
+          text(/^[a-z][a-z0-9_]*$/, 'a Dataverse logical name: lower case, e.g. mserp_custcustomerv3entity'),
+          z.strictObject({
+            entity: z.enum(['CustomersV3', 'ReleasedProductsV2']),
+            legalEntityAttribute: z._default(nonEmpty(), 'mserp_dataareaid'),
+            /** Entity key field (besides dataAreaId) → Target attribute, e.g. { CustomerAccount: mserp_customeraccount }. */
+            keyAttributes: z.record(nonEmpty(), nonEmpty()),
+          }),
+        ),
+        DEFAULT_DATA_EVENTS,
+      ),
       maxBodyBytes: z._default(int(1024, 1_048_576), 262_144),
       /** How long a (legal entity, ControlNumber) pair is remembered for dedup, in seconds. */
       dedupTtlSeconds: z._default(int(60), 7 * 24 * 3600),
     }),
-    { events: {}, maxBodyBytes: 262_144, dedupTtlSeconds: 7 * 24 * 3600 },
+    { events: {}, dataEvents: DEFAULT_DATA_EVENTS, maxBodyBytes: 262_144, dedupTtlSeconds: 7 * 24 * 3600 },
   ),
   schedules: z._default(
     z.strictObject({

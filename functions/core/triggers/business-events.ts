@@ -1,9 +1,21 @@
 /**
  * The Dynamics business-event receiver, as a function of an HTTP request so the local runner and
- * the Lambda behind API Gateway call the same code: authenticate the caller, validate the
- * envelope, map it by configuration, dedup on (legal entity, ControlNumber), enqueue a stub.
- * Business events are notifications, not data: the worker reads the record over OData.
+ * the Lambda behind API Gateway call the same code: authenticate the caller, validate the body,
+ * map it by configuration, dedup, enqueue a stub. Business events are notifications, not data:
+ * the worker reads the record over OData.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/business-events/home-page
+ *
+ * - Authentication: F&O's HTTPS endpoint POSTs to the complete URL held in an Azure Key Vault
+ *   secret and adds no headers, so the secret is `?code=` in that URL. The
+ *   `X-ML-Connector-Secret` header is accepted as well, for senders that can set headers (curl,
+ *   a proxy): it keeps the secret out of URLs. F&O never uses it.
+ * - The plain envelope (one event per POST; an array of envelopes is accepted too): mapped by
+ *   `businessEvents.events`, dedup on (legal entity, ControlNumber). A malformed envelope is a 400.
+ * - A Dataverse RemoteExecutionContext (data events with the Power Platform integration): mapped
+ *   by `businessEvents.dataEvents` from the virtual table's name and its Target attributes, dedup
+ *   on OperationId (remote-execution-context.ts). Whatever cannot be mapped is answered 202 and
+ *   ignored, with an audit note and the `onIgnored` hook (a metric in the AWS shape), never a 4xx
+ *   that the sender would retry and park forever.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectorConfig } from '#core/config/schema.ts';
@@ -12,6 +24,12 @@ import { recordKey } from '#core/mapping/keys.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
+import {
+  type DataEventBody,
+  isRemoteExecutionContext,
+  readRemoteExecutionContext,
+  safeName,
+} from './remote-execution-context.ts';
 
 export interface ReceiverRequest {
   readonly method: string;
@@ -42,6 +60,15 @@ export interface ReceiverSecrets {
   readonly previous?: string | undefined;
 }
 
+/** The two body shapes the receiver understands. */
+export type EventShape = 'envelope' | 'remote-execution-context';
+
+/** An event the receiver answered 2xx but did not enqueue (no mapping, legal entity not synced, …). */
+export interface IgnoredEvent {
+  readonly shape: EventShape;
+  readonly reason: string;
+}
+
 export interface BusinessEventReceiverDeps {
   readonly config: ConnectorConfig;
   readonly state: StateStore;
@@ -49,9 +76,14 @@ export interface BusinessEventReceiverDeps {
   readonly secrets: () => Promise<ReceiverSecrets>;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Called for every ignored event (after its audit note): the AWS shape counts a metric. */
+  readonly onIgnored?: (event: IgnoredEvent) => void;
 }
 
-/** The header that may carry the shared secret (the alternative is `?code=` in the endpoint URL). */
+/**
+ * A header that may carry the shared secret for senders that can set headers. F&O cannot: its
+ * HTTPS endpoint sends the secret as `?code=` in the URL it reads from Key Vault.
+ */
 export const SECRET_HEADER = 'x-ml-connector-secret';
 /** At most this many events in one request (an array body). */
 export const MAX_EVENTS_PER_REQUEST = 100;
@@ -59,6 +91,17 @@ export const MAX_EVENTS_PER_REQUEST = 100;
 const KEY_VALUE = /^[^\p{Cc}]{1,128}$/u;
 
 class BadEvent extends Error {}
+
+/** A configured mapping by a name from the request: own keys only (`constructor` is not a mapping). */
+function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+/**
+ * Content types a JSON body may come with. UNCONFIRMED: the Content-Type F&O's HTTPS endpoint and
+ * Dataverse's webhooks send; anything JSON-like or plain text is read, the body must parse as JSON.
+ */
+const JSON_LIKE = /^(application\/([\w.+-]+\+)?json|text\/(plain|json))\b/i;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -92,6 +135,17 @@ function parseBody(text: string): unknown {
       return value;
     },
   );
+}
+
+/** One event of a request, mapped (stub) or not (reason), before anything is enqueued. */
+interface Planned {
+  readonly shape: EventShape;
+  readonly eventId: string | undefined;
+  /** Where an ignored event's audit note goes. */
+  readonly auditKey: string;
+  readonly dedupKey?: string;
+  readonly stub?: DynamicsStub;
+  readonly reason?: string;
 }
 
 interface Envelope {
@@ -134,6 +188,74 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
   const now = deps.now ?? Date.now;
   const { config } = deps;
   const synced = new Set(config.legalEntities);
+  const stubOf = (entity: DynamicsStub['entity'], key: Record<string, string>, source: string | undefined) =>
+    ({
+      kind: 'dynamics-stub',
+      entity,
+      key,
+      trigger: 'business-event',
+      observedAt: now(),
+      ...(source ? { source } : {}),
+    }) satisfies DynamicsStub;
+
+  /** An envelope: ignored when unmapped or its company is not synced; throws BadEvent on a bad key value. */
+  function planEnvelope(envelope: Envelope, index: number): Planned {
+    const base = {
+      shape: 'envelope',
+      eventId: envelope.eventId,
+      auditKey: recordKey('dynamics', 'BusinessEvent', envelope.legalEntity, envelope.controlNumber),
+      dedupKey: `be:${envelope.legalEntity}:${envelope.controlNumber}`,
+    } as const;
+    const mapping = own(config.businessEvents.events, envelope.businessEventId);
+    if (!mapping) return { ...base, reason: `no mapping for BusinessEventId ${envelope.businessEventId}` };
+    if (!synced.has(envelope.legalEntity))
+      return { ...base, reason: `legal entity ${envelope.legalEntity} is not synced` };
+    const key: Record<string, string> = { dataAreaId: envelope.legalEntity };
+    for (const [field, payloadField] of Object.entries(mapping.keyFields)) {
+      const value = envelope.raw[payloadField];
+      if (typeof value !== 'string' || !KEY_VALUE.test(value)) {
+        const where = index >= 0 ? `event ${index}: ` : '';
+        throw new BadEvent(
+          `${where}${payloadField} must be a string of 1-128 characters without control characters`,
+        );
+      }
+      key[field] = value;
+    }
+    return { ...base, stub: stubOf(mapping.entity, key, envelope.eventId) };
+  }
+
+  /** A RemoteExecutionContext: a stub when its table is mapped and its keys are there, otherwise ignored (never 4xx). */
+  function planDataEvent(body: DataEventBody): Planned {
+    const table = safeName(body.logicalName);
+    const base = {
+      shape: 'remote-execution-context',
+      eventId: body.operationId,
+      auditKey: recordKey('dynamics', 'DataEvent', table, body.operationId ?? 'unknown'),
+      ...(body.operationId ? { dedupKey: `dv:${body.operationId}` } : {}),
+    } as const;
+    const mapping = body.logicalName ? own(config.businessEvents.dataEvents, body.logicalName) : undefined;
+    if (!mapping) return { ...base, reason: `no data event mapping for ${table}` };
+    const text = (attribute: string): string | undefined => {
+      const value = body.attribute(attribute);
+      return typeof value === 'string' && KEY_VALUE.test(value) ? value : undefined;
+    };
+    const legalEntity = text(mapping.legalEntityAttribute)?.toLowerCase();
+    if (!legalEntity)
+      return {
+        ...base,
+        reason: `${table}: no ${safeName(mapping.legalEntityAttribute)} in Target or the images`,
+      };
+    if (!synced.has(legalEntity))
+      return { ...base, reason: `legal entity ${safeName(legalEntity)} is not synced` };
+    const key: Record<string, string> = { dataAreaId: legalEntity };
+    for (const [field, attribute] of Object.entries(mapping.keyAttributes)) {
+      const value = text(attribute);
+      if (value === undefined)
+        return { ...base, reason: `${table}: no ${safeName(attribute)} in Target or the images` };
+      key[field] = value;
+    }
+    return { ...base, stub: stubOf(mapping.entity, key, body.operationId) };
+  }
 
   return async function receive(request: ReceiverRequest): Promise<ReceiverResponse> {
     if (request.method !== 'POST') return { status: 405, body: { status: 'rejected', reason: 'use POST' } };
@@ -153,92 +275,74 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
         },
       };
     }
-    const contentType = header(request.headers, 'content-type') ?? '';
-    if (!/^application\/json\b/i.test(contentType)) {
-      return { status: 415, body: { status: 'rejected', reason: 'content-type must be application/json' } };
+    const contentType = header(request.headers, 'content-type');
+    if (contentType !== undefined && !JSON_LIKE.test(contentType)) {
+      return {
+        status: 415,
+        body: { status: 'rejected', reason: 'send a JSON body (content-type application/json)' },
+      };
     }
 
-    let envelopes: Envelope[];
+    let events: unknown[];
+    let batch: boolean;
     try {
       const text =
         typeof request.body === 'string'
           ? request.body
           : new TextDecoder('utf-8', { fatal: true }).decode(request.body);
       const parsed = parseBody(text);
-      const list = Array.isArray(parsed) ? parsed : [parsed];
-      if (list.length === 0 || list.length > MAX_EVENTS_PER_REQUEST) {
+      batch = Array.isArray(parsed);
+      events = Array.isArray(parsed) ? parsed : [parsed];
+      if (events.length === 0 || events.length > MAX_EVENTS_PER_REQUEST) {
         throw new BadEvent(`send between 1 and ${MAX_EVENTS_PER_REQUEST} events per request`);
       }
-      envelopes = list.map((e, i) => readEnvelope(e, Array.isArray(parsed) ? i : -1));
     } catch (error) {
       const reason = error instanceof BadEvent ? error.message : 'body is not valid UTF-8 JSON';
       return { status: 400, body: { status: 'rejected', reason } };
     }
 
     // Map every event before enqueuing any, so a bad one in a batch changes nothing.
-    const planned: { envelope: Envelope; stub?: DynamicsStub; reason?: string }[] = [];
-    for (const [i, envelope] of envelopes.entries()) {
-      const mapping = config.businessEvents.events[envelope.businessEventId];
-      if (!mapping) {
-        planned.push({ envelope, reason: `no mapping for BusinessEventId ${envelope.businessEventId}` });
+    const planned: Planned[] = [];
+    for (const [i, event] of events.entries()) {
+      if (isRemoteExecutionContext(event)) {
+        planned.push(planDataEvent(readRemoteExecutionContext(event)));
         continue;
       }
-      if (!synced.has(envelope.legalEntity)) {
-        planned.push({ envelope, reason: `legal entity ${envelope.legalEntity} is not synced` });
-        continue;
+      try {
+        planned.push(planEnvelope(readEnvelope(event, batch ? i : -1), batch ? i : -1));
+      } catch (error) {
+        if (!(error instanceof BadEvent)) throw error;
+        return { status: 400, body: { status: 'rejected', reason: error.message } };
       }
-      const key: Record<string, string> = { dataAreaId: envelope.legalEntity };
-      for (const [field, payloadField] of Object.entries(mapping.keyFields)) {
-        const value = envelope.raw[payloadField];
-        if (typeof value !== 'string' || !KEY_VALUE.test(value)) {
-          const where = envelopes.length > 1 ? `event ${i}: ` : '';
-          return {
-            status: 400,
-            body: {
-              status: 'rejected',
-              reason: `${where}${payloadField} must be a string of 1-128 characters without control characters`,
-            },
-          };
-        }
-        key[field] = value;
-      }
-      planned.push({
-        envelope,
-        stub: {
-          kind: 'dynamics-stub',
-          entity: mapping.entity,
-          key,
-          trigger: 'business-event',
-          observedAt: now(),
-          source: envelope.eventId,
-        },
-      });
     }
 
     const results: EventResult[] = [];
-    for (const { envelope, stub, reason } of planned) {
+    for (const { shape, eventId, auditKey, dedupKey, stub, reason } of planned) {
+      const id = eventId ? { eventId } : {};
       if (!stub) {
+        const note = reason ?? 'ignored';
         await deps.state.appendAudit({
-          recordKey: recordKey('dynamics', 'BusinessEvent', envelope.legalEntity, envelope.controlNumber),
+          recordKey: auditKey,
           flow: 'business-events',
           trigger: 'business-event',
           attempt: 1,
           outcome: 'ignored',
-          error: reason,
+          error: note,
         });
-        results.push({ eventId: envelope.eventId, outcome: 'ignored', ...(reason ? { reason } : {}) });
+        deps.logger.warn('business-event.ignored', { shape, reason: note });
+        deps.onIgnored?.({ shape, reason: note });
+        results.push({ ...id, outcome: 'ignored', reason: note });
         continue;
       }
-      const dedupKey = `be:${envelope.legalEntity}:${envelope.controlNumber}`;
-      if (!(await deps.state.claimDedupKey(dedupKey, config.businessEvents.dedupTtlSeconds))) {
-        results.push({ eventId: envelope.eventId, outcome: 'duplicate' });
+      if (dedupKey && !(await deps.state.claimDedupKey(dedupKey, config.businessEvents.dedupTtlSeconds))) {
+        results.push({ ...id, outcome: 'duplicate' });
         continue;
       }
       try {
         await deps.queue.send(QUEUES.toSalesforce, [{ body: stub }]);
       } catch (error) {
-        // Hand the event back to F&O's retry instead of losing it behind a dedup claim.
-        await deps.state.releaseDedupKey(dedupKey);
+        // Hand the event back to the sender's retry instead of losing it behind a dedup claim.
+        if (dedupKey) await deps.state.releaseDedupKey(dedupKey);
         deps.logger.error('business-event.enqueue-failed', { error: String(error) });
         return { status: 503, body: { status: 'retry', reason: 'could not enqueue; retry later' } };
       }
@@ -250,7 +354,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
         outcome: 'enqueued',
         work: stub,
       });
-      results.push({ eventId: envelope.eventId, outcome: 'enqueued' });
+      results.push({ ...id, outcome: 'enqueued' });
     }
     return { status: 202, body: { status: 'accepted', results } };
   };

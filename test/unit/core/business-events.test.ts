@@ -9,6 +9,7 @@ import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import {
   createBusinessEventReceiver,
+  type IgnoredEvent,
   type ReceiverRequest,
   secretMatches,
 } from '#core/triggers/business-events.ts';
@@ -49,6 +50,7 @@ function businessEvent(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** A POST as F&O's HTTPS endpoint makes it: the secret as `?code=` in the URL, no headers of its own. */
 function post(
   body: unknown,
   secret: string | null = SECRET,
@@ -56,13 +58,72 @@ function post(
 ): ReceiverRequest {
   return {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(secret ? { 'x-ml-connector-secret': secret } : {}),
-      ...headers,
-    },
-    query: {},
+    headers: { 'content-type': 'application/json', ...headers },
+    query: secret ? { code: secret } : {},
     body: typeof body === 'string' ? body : JSON.stringify(body),
+  };
+}
+
+type Attributes = Record<string, unknown>;
+
+/** A factory for data events as Dataverse's webhooks send them (RemoteExecutionContext JSON). */
+function dataEvent(
+  options: {
+    table?: string;
+    message?: string;
+    target?: Attributes | null;
+    preImage?: Attributes;
+    operationId?: string;
+  } = {},
+) {
+  const table = options.table ?? 'mserp_custcustomerv3entity';
+  const id = randomUUID();
+  const entity = (attributes: Attributes) => ({
+    __type: 'Entity:http://schemas.microsoft.com/xrm/2011/Contracts',
+    Attributes: Object.entries(attributes).map(([key, value]) => ({ key, value })),
+    EntityState: null,
+    FormattedValues: [],
+    Id: id,
+    KeyAttributes: [],
+    LogicalName: table,
+    RelatedEntities: [],
+    RowVersion: null,
+  });
+  const target =
+    options.target === undefined
+      ? { mserp_dataareaid: 'usmf', mserp_customeraccount: 'US-001', mserp_organizationname: 'Contoso' }
+      : options.target;
+  const inputs = [
+    ...(target ? [{ key: 'Target', value: entity(target) }] : []),
+    ...(options.preImage ? [{ key: 'PreImage', value: entity(options.preImage) }] : []),
+  ];
+  return {
+    BusinessUnitId: randomUUID(),
+    CorrelationId: randomUUID(),
+    Depth: 1,
+    InitiatingUserId: randomUUID(),
+    InputParameters: inputs,
+    IsExecutingOffline: false,
+    IsInTransaction: false,
+    IsOfflinePlayback: false,
+    IsolationMode: 1,
+    MessageName: options.message ?? 'OnExternalUpdated',
+    Mode: 1,
+    OperationCreatedOn: '/Date(1764158400000)/',
+    OperationId: options.operationId ?? randomUUID(),
+    OrganizationId: randomUUID(),
+    OrganizationName: 'contoso',
+    OutputParameters: [],
+    ParentContext: null,
+    PostEntityImages: [],
+    PreEntityImages: [],
+    PrimaryEntityId: id,
+    PrimaryEntityName: table,
+    RequestId: null,
+    SecondaryEntityName: 'none',
+    SharedVariables: [],
+    Stage: 40,
+    UserId: randomUUID(),
   };
 }
 
@@ -70,15 +131,18 @@ describe('createBusinessEventReceiver', () => {
   let state: StateStore;
   let queue: WorkQueue;
   let receive: ReturnType<typeof createBusinessEventReceiver>;
+  let ignored: IgnoredEvent[];
   beforeEach(() => {
     state = createSqliteStateStore({ database: ':memory:' });
     queue = createSqliteWorkQueue({ database: ':memory:' });
+    ignored = [];
     receive = createBusinessEventReceiver({
       config,
       state,
       queue,
       logger: silentLogger,
       secrets: async () => ({ current: SECRET, previous: 'old-secret-still-valid-during-rotation' }),
+      onIgnored: (event) => ignored.push(event),
     });
   });
   const queued = async () => (await queue.depth(QUEUES.toSalesforce)).visible;
@@ -113,10 +177,22 @@ describe('createBusinessEventReceiver', () => {
     expect(await queued()).toBe(2);
   });
 
-  it('accepts the previous secret during a rotation and the secret as ?code=', async () => {
+  it('accepts the previous secret during a rotation', async () => {
     expect((await receive(post(businessEvent(), 'old-secret-still-valid-during-rotation'))).status).toBe(202);
-    const viaQuery = { ...post(businessEvent(), null), query: { code: SECRET } };
-    expect((await receive(viaQuery)).status).toBe(202);
+  });
+
+  it('accepts the secret in the X-ML-Connector-Secret header from senders that can set one', async () => {
+    const viaHeader = post(businessEvent(), null, { 'x-ml-connector-secret': SECRET });
+    expect((await receive(viaHeader)).status).toBe(202);
+  });
+
+  it('reads a JSON body whatever JSON-like content type it comes with, and refuses a form', async () => {
+    const { 'content-type': _, ...noType } = post(businessEvent()).headers;
+    expect((await receive({ ...post(businessEvent()), headers: noType })).status).toBe(202);
+    const plain = post(businessEvent(), SECRET, { 'content-type': 'text/plain; charset=utf-8' });
+    expect((await receive(plain)).status).toBe(202);
+    const form = post(businessEvent(), SECRET, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect((await receive(form)).status).toBe(415);
   });
 
   it('answers 401 to a wrong or missing secret and enqueues nothing', async () => {
@@ -131,6 +207,19 @@ describe('createBusinessEventReceiver', () => {
     expect(res.body.results?.[0]).toMatchObject({ outcome: 'ignored' });
     expect(await queued()).toBe(0);
     expect(await state.queryAudit({ outcome: 'ignored' })).toHaveLength(1);
+    expect(ignored).toEqual([
+      { shape: 'envelope', reason: 'no mapping for BusinessEventId VendorInvoicePostedBusinessEvent' },
+    ]);
+  });
+
+  it('treats a BusinessEventId named like an object property as unmapped', async () => {
+    for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const res = await receive(
+        post(businessEvent({ BusinessEventId: id, ControlNumber: 5637144600 + id.length })),
+      );
+      expect(res).toMatchObject({ status: 202, body: { results: [{ outcome: 'ignored' }] } });
+    }
+    expect(await queued()).toBe(0);
   });
 
   it('answers 413 to an oversized body', async () => {
@@ -203,6 +292,161 @@ describe('createBusinessEventReceiver', () => {
     );
     const messages = await queue.receive<{ key: { CustomerAccount: string } }>(QUEUES.toSalesforce);
     for (const m of messages) expect(typeof m.body.key.CustomerAccount).toBe('string');
+  });
+});
+
+describe('createBusinessEventReceiver with Dataverse RemoteExecutionContext bodies', () => {
+  let state: StateStore;
+  let queue: WorkQueue;
+  let receive: ReturnType<typeof createBusinessEventReceiver>;
+  let ignored: IgnoredEvent[];
+  beforeEach(() => {
+    state = createSqliteStateStore({ database: ':memory:' });
+    queue = createSqliteWorkQueue({ database: ':memory:' });
+    ignored = [];
+    receive = createBusinessEventReceiver({
+      config,
+      state,
+      queue,
+      logger: silentLogger,
+      secrets: async () => ({ current: SECRET }),
+      onIgnored: (event) => ignored.push(event),
+    });
+  });
+  const stubs = async () => (await queue.receive(QUEUES.toSalesforce, { max: 10 })).map((m) => m.body);
+
+  it('maps a CustomersV3 data event to a stub keyed from its Target', async () => {
+    const event = dataEvent();
+    const res = await receive(post(event));
+    expect(res).toMatchObject({
+      status: 202,
+      body: { results: [{ outcome: 'enqueued', eventId: event.OperationId }] },
+    });
+    expect(await stubs()).toEqual([
+      expect.objectContaining({
+        kind: 'dynamics-stub',
+        entity: 'CustomersV3',
+        key: { dataAreaId: 'usmf', CustomerAccount: 'US-001' },
+        trigger: 'business-event',
+        source: event.OperationId,
+      }),
+    ]);
+  });
+
+  it('maps a ReleasedProductsV2 data event by the default mapping', async () => {
+    const event = dataEvent({
+      table: 'mserp_ecoresreleasedproductv2entity',
+      message: 'OnExternalCreated',
+      target: { mserp_dataareaid: 'demf', mserp_itemnumber: 'P000042' },
+    });
+    expect((await receive(post(event))).status).toBe(202);
+    expect(await stubs()).toEqual([
+      expect.objectContaining({
+        entity: 'ReleasedProductsV2',
+        key: { dataAreaId: 'demf', ItemNumber: 'P000042' },
+      }),
+    ]);
+  });
+
+  it('takes the keys from the PreImage when the Target carries only changed columns', async () => {
+    const event = dataEvent({
+      target: { mserp_organizationname: 'Renamed' },
+      preImage: { mserp_dataareaid: 'USMF', mserp_customeraccount: 'US-002' },
+    });
+    expect((await receive(post(event))).status).toBe(202);
+    expect(await stubs()).toEqual([
+      expect.objectContaining({ key: { dataAreaId: 'usmf', CustomerAccount: 'US-002' } }),
+    ]);
+  });
+
+  it('drops a second delivery of the same OperationId', async () => {
+    const event = dataEvent();
+    await receive(post(event));
+    const again = await receive(post({ ...event, CorrelationId: randomUUID() }));
+    expect(again.body.results).toEqual([expect.objectContaining({ outcome: 'duplicate' })]);
+    expect(await stubs()).toHaveLength(1);
+  });
+
+  it('answers 202 and ignores, with an audit note and the ignored hook, what it cannot map', async () => {
+    const cases = [
+      dataEvent({ table: 'mserp_salesorderheaderv2entity', target: { mserp_salesordernumber: 'SO-1' } }),
+      dataEvent({ target: null }), // InputParameters dropped (Dataverse does so above 256 KB)
+      dataEvent({ target: { mserp_dataareaid: 'usmf', mserp_customeraccount: { Value: 3 } } }),
+      dataEvent({ target: { mserp_dataareaid: 'gbsi', mserp_customeraccount: 'GB-001' } }),
+      { ...dataEvent(), PrimaryEntityName: 'contact', InputParameters: 'not a list' },
+      { ...dataEvent(), PrimaryEntityName: 'constructor' },
+      { ...dataEvent(), PrimaryEntityName: '__proto__' },
+    ];
+    for (const event of cases) {
+      const res = await receive(post(event));
+      expect(res.status).toBe(202);
+      expect(res.body.results?.[0]?.outcome).toBe('ignored');
+    }
+    expect(await stubs()).toEqual([]);
+    const notes = await state.queryAudit({ outcome: 'ignored' });
+    expect(notes).toHaveLength(cases.length);
+    expect(notes.map((n) => n.error)).toEqual(
+      expect.arrayContaining([
+        'no data event mapping for mserp_salesorderheaderv2entity',
+        'mserp_custcustomerv3entity: no mserp_dataareaid in Target or the images',
+        'mserp_custcustomerv3entity: no mserp_customeraccount in Target or the images',
+        'legal entity gbsi is not synced',
+        'no data event mapping for contact',
+        'no data event mapping for constructor',
+      ]),
+    );
+    expect(ignored.map((i) => i.shape)).toEqual(cases.map(() => 'remote-execution-context'));
+  });
+
+  it('never answers 4xx or 5xx to a fuzzed RemoteExecutionContext, and enqueues only mapped keys', async () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom('usmf', 'US-001', 'mserp_dataareaid', "' or 1 eq 1 or '", '\u0000'),
+      fc.dictionary(fc.string(), fc.string()),
+    );
+    const attributes = fc.dictionary(
+      fc.constantFrom('mserp_dataareaid', 'mserp_customeraccount', 'mserp_itemnumber', 'Name', ''),
+      value,
+    );
+    const body = fc.record({
+      MessageName: fc.string(),
+      PrimaryEntityName: fc.oneof(
+        fc.constantFrom('mserp_custcustomerv3entity', 'mserp_ecoresreleasedproductv2entity', 'MSERP_X'),
+        fc.string(),
+        value,
+      ),
+      OperationId: fc.oneof(fc.uuid(), fc.string(), value),
+      InputParameters: fc.oneof(
+        value,
+        fc.array(
+          fc.record({
+            key: fc.constantFrom('Target', 'PreImage', 'x'),
+            value: fc.oneof(
+              value,
+              attributes.map((a) => ({
+                Attributes: Object.entries(a).map(([key, v]) => ({ key, value: v })),
+              })),
+            ),
+          }),
+        ),
+      ),
+      PreEntityImages: fc.oneof(value, fc.array(fc.record({ key: fc.string(), value }))),
+    });
+    await fc.assert(
+      fc.asyncProperty(body, async (event) => {
+        const res = await receive(post(event));
+        return res.status === 202;
+      }),
+      { numRuns: 300 },
+    );
+    for (const stub of await stubs()) {
+      const { key } = stub as { key: Record<string, unknown> };
+      expect(['usmf', 'demf']).toContain(key.dataAreaId);
+      for (const v of Object.values(key)) expect(typeof v).toBe('string');
+    }
   });
 });
 
