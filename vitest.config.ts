@@ -20,7 +20,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 60_000 },
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          testTimeout: 60_000,
+          // a CDK synth with bundling takes seconds alone, tens of seconds on a loaded machine
+          hookTimeout: 120_000,
+        },
       },
     ],
   },
