@@ -39,7 +39,7 @@ export interface SalesforceSandboxOptions {
   /** Active currencies in multi-currency mode (the first is corporate). Default ['USD','EUR','GBP']. */
   currencies?: string[];
   /** Custom fields per object (a `required` one refuses records without it). Default DEFAULT_CUSTOM_FIELDS from objects.ts. */
-  customFields?: Record<string, FieldDef[]>;
+  customFields?: Readonly<Record<string, readonly FieldDef[]>>;
   /**
    * State and Country/Territory Picklists. Default true: the `…CountryCode`/`…StateCode` address
    * fields exist and names and codes are validated (`address-picklists.ts`). False: an older org,

@@ -44,7 +44,7 @@ export type WriteBackResult =
   | { readonly outcome: 'skipped' | 'parked'; readonly reason: string };
 
 async function readAccount(ctx: EngineContext, id: string): Promise<Record<string, unknown> | undefined> {
-  const text = accountQuery(ctx.config, ctx.reference.multiCurrency, id);
+  const text = accountQuery(ctx.config, ctx.reference, id);
   for await (const record of ctx.salesforce.query<Record<string, unknown>>(text, optionsOf(ctx)))
     return record;
   return undefined;

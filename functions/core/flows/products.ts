@@ -5,9 +5,11 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
+import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { ConnectorError } from '#core/errors.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import { mapProductToProduct2, PRODUCT_SOURCE_FIELDS, unitPriceOf } from '#core/mapping/products.ts';
+import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import type { SalesforceApi } from '#core/ports/apis.ts';
 import { ReleasedProductsV2 } from '#dynamics/entities.ts';
 import type { ToSalesforceFlow, UpsertedRecord } from './flow.ts';
@@ -74,13 +76,21 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
   select: productFields,
   async prepare(ctx: EngineContext, signal?: AbortSignal) {
     const quantityUnitOfMeasure = await hasQuantityUnit(ctx.salesforce, signal);
+    const org = orgShapeOf(ctx.reference);
     return (record) => {
-      const fields = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure });
+      const notes: string[] = [];
+      const mapped = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure });
+      const fields = fitToOrg('Product2', mapped, org, notes);
       const unitPrice = unitPriceOf(record);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
       const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });
       const extra: ProductPrice = { unitPrice, currencies, priceHash };
-      return { fields, hash: `${contentHash(fields)}.${priceHash}`, extra };
+      return {
+        fields,
+        hash: `${contentHash(fields)}.${priceHash}`,
+        extra,
+        ...(notes.length > 0 ? { notes } : {}),
+      };
     };
   },
   afterUpsert(ctx: EngineContext, upserted: readonly UpsertedRecord[], signal?: AbortSignal) {

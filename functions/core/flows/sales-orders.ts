@@ -63,7 +63,7 @@ const FLOW: Readonly<Record<SalesSource, string>> = {
 const opts = (ctx: EngineContext) => (ctx.signal ? { signal: ctx.signal } : {});
 
 async function readSource(ctx: EngineContext, ref: SalesOrderRef): Promise<SourceOrder | undefined> {
-  const text = salesOrderQuery(ref.sobject, ref.id, ctx.config, ctx.reference.multiCurrency);
+  const text = salesOrderQuery(ref.sobject, ref.id, ctx.config, ctx.reference);
   for await (const record of ctx.salesforce.query<Record<string, unknown>>(text, opts(ctx))) {
     return parseSourceOrder(ref.sobject, record, ctx.config);
   }
