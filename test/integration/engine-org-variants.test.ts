@@ -11,23 +11,26 @@ import type { ConnectorConfigInput } from '#core/config/schema.ts';
 import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
 import { replayAuditEntry } from '#core/engine/replay.ts';
 import { ensureStandardPrices } from '#core/flows/price-book.ts';
+import { syncSalesOrder } from '#core/flows/sales-orders.ts';
 import { type RecordOutcome, syncRecords } from '#core/flows/sync.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { startSandboxes } from '#sandbox/index.ts';
 import type { SalesforceSandboxOptions } from '#sandbox/salesforce/index.ts';
 import { DEFAULT_CUSTOM_FIELDS } from '#sandbox/salesforce/objects.ts';
 import { type EngineHarness, sandboxConfig, startEngineHarness } from '#test/support/engine-harness.ts';
+import { createSyncedAccount, dynamicsOrdersFor } from './engine-to-dynamics-fixtures.ts';
 
 const reasonOf = (o: RecordOutcome | undefined) => (o && 'reason' in o ? o.reason : undefined);
 
 describe('the to-Salesforce flows in an org with validation rules and required custom fields', () => {
   let h: EngineHarness;
   let refuseLeeds = true;
+  let lockOrders = true;
 
   beforeAll(async () => {
     h = await startEngineHarness({
       sandboxes: {
-        dynamics: { customers: 30, products: 6, salesOrders: 0 },
+        dynamics: { customers: 30, products: 12, salesOrders: 0 },
         salesforce: {
           validationRules: [
             {
@@ -36,6 +39,13 @@ describe('the to-Salesforce flows in an org with validation rules and required c
               errorMessage: 'Leeds customers are served by our partner.',
               errorField: 'BillingCity',
               failsWhen: (r) => refuseLeeds && r.BillingCity === 'Leeds',
+            },
+            {
+              object: 'Order',
+              name: 'Locked_For_Review',
+              errorMessage: 'The order is locked for finance review.',
+              failsWhen: (r, prev) =>
+                lockOrders && prev !== undefined && r.D365_Sales_Order__c !== prev.D365_Sales_Order__c,
             },
           ],
           customFields: {
@@ -93,6 +103,45 @@ describe('the to-Salesforce flows in an org with validation rules and required c
     });
     const again = await syncRecords(h.ctx, 'CustomersV3', [customer('GB-000002')], { trigger: 'replay' });
     expect(again.outcomes[0]?.status).toBe('succeeded');
+  });
+
+  it('parks an order whose number write-back a validation rule refuses, and completes it on replay without a second sales order', async () => {
+    // The last usmf product: the products test below uses the first ones.
+    const item = h.sandboxes.dynamics.control.listRecords('ReleasedProductsV2', { company: 'usmf' }).at(-1);
+    const sf = h.sandboxes.salesforce.control;
+    const productId = sf.insert('Product2', {
+      Name: 'Pump',
+      ProductCode: String(item?.ItemNumber),
+      D365_Item_Key__c: `usmf:${String(item?.ItemNumber)}`,
+      Warranty_Code__c: 'W1',
+      IsActive: true,
+    });
+    sf.insert('PricebookEntry', {
+      Pricebook2Id: h.ctx.reference.standardPricebookId,
+      Product2Id: productId,
+      UnitPrice: 100,
+      IsActive: true,
+    });
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000001');
+    const order = sf.createOrder({
+      accountId,
+      lines: [{ productCode: String(item?.ItemNumber), quantity: 2 }],
+    });
+    sf.activateOrder(order.id);
+    const first = await syncSalesOrder(h.ctx, { sobject: 'Order', id: order.id }, 'cdc');
+    expect(first).toEqual({
+      outcome: 'parked',
+      reason: expect.stringMatching(
+        /^writing sales order \S+ back to the Order: FIELD_CUSTOM_VALIDATION_EXCEPTION: The order is locked for finance review\.$/,
+      ),
+    });
+    lockOrders = false;
+    const second = await syncSalesOrder(h.ctx, { sobject: 'Order', id: order.id }, 'replay');
+    expect(second).toMatchObject({ outcome: 'succeeded', linesCreated: 0 });
+    expect(dynamicsOrdersFor(h, order.id)).toHaveLength(1);
+    expect(sf.get('Order', order.id)?.D365_Sales_Order__c).toBe(
+      (second as { salesOrderNumber: string }).salesOrderNumber,
+    );
   });
 
   it('parks every product without the required custom field, through Collections and through Bulk API 2.0', async () => {

@@ -23,6 +23,7 @@ import {
   resolveLegalEntity,
 } from '../mapping/legal-entity.ts';
 import { type AttemptInfo, audit, claim, newOwner } from './exactly-once.ts';
+import { parkOnRefusal } from './parking.ts';
 
 const FLOW = 'account-write-back';
 
@@ -252,7 +253,9 @@ async function writeKey(ctx: EngineContext, accountId: string, dataAreaId: strin
   };
   const leField = legalEntityField(ctx.config);
   if (leField) fields[leField] = dataAreaId;
-  await ctx.salesforce.update('Account', accountId, fields, optionsOf(ctx));
+  await parkOnRefusal(`writing the Dynamics key to Account ${accountId}`, () =>
+    ctx.salesforce.update('Account', accountId, fields, optionsOf(ctx)),
+  );
 }
 
 async function finish(

@@ -32,6 +32,7 @@ import {
 } from '../mapping/sales-orders.ts';
 import { describeFailure, splitKey, writeBackAccount } from './account-write-back.ts';
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
+import { parkOnRefusal } from './parking.ts';
 
 /** The Salesforce object a sales order is made from. */
 export interface SalesOrderRef {
@@ -262,11 +263,13 @@ export async function syncSalesOrder(
       const header = await ensureHeader(ctx, order, lease, { ...customer, currency });
       const linesCreated = await ensureLines(ctx, order, lease, header, currency, products);
       if (order.writtenBack !== header.salesOrderNumber) {
-        await ctx.salesforce.update(
-          ref.sobject,
-          ref.id,
-          { [salesOrderField(ref.sobject, config)]: header.salesOrderNumber },
-          opts(ctx),
+        await parkOnRefusal(`writing sales order ${header.salesOrderNumber} back to the ${ref.sobject}`, () =>
+          ctx.salesforce.update(
+            ref.sobject,
+            ref.id,
+            { [salesOrderField(ref.sobject, config)]: header.salesOrderNumber },
+            opts(ctx),
+          ),
         );
       }
       await lease.complete({ salesOrderNumber: header.salesOrderNumber, dataAreaId: header.dataAreaId });
