@@ -231,6 +231,9 @@ export function applyAddressPicklists(
       );
     }
     row[f.state] = label;
+  } else if (changed.has(f.stateCode) && !changed.has(f.state)) {
+    // The state code removed: the name goes with it.
+    row[f.state] = null;
   } else if (changed.has(f.state) || changed.has(f.countryCode) || changed.has(f.country)) {
     const name = text(row[f.state]);
     if (name === null) {

@@ -69,6 +69,29 @@ describe('Salesforce sandbox with State and Country/Territory Picklists on (the 
     });
   });
 
+  it('moves an address to another country when the codes change together, the old state cleared', async () => {
+    const [created] = await createAccounts(sandbox, token, [
+      { Name: 'Mover', BillingCountryCode: 'US', BillingStateCode: 'WA' },
+    ]);
+    expect(created?.success).toBe(true);
+    const id = (created as unknown as { id: string }).id;
+    const res = await api(sandbox, token, 'PATCH', `/sobjects/Account/${id}`, {
+      BillingCountryCode: 'DE',
+      BillingStateCode: null,
+    });
+    expect(res.status).toBe(204);
+    expect(sandbox.control.get('Account', id)).toMatchObject({
+      BillingCountry: 'Germany',
+      BillingCountryCode: 'DE',
+      BillingState: null,
+      BillingStateCode: null,
+    });
+    const stale = await api<ApiErrors>(sandbox, token, 'PATCH', `/sobjects/Account/${id}`, {
+      BillingCountryCode: 'CA',
+    });
+    expect(stale.status).toBe(204);
+  });
+
   it('refuses ISO codes written into BillingCountry and BillingState with FIELD_INTEGRITY_EXCEPTION', async () => {
     const results = await createAccounts(sandbox, token, [
       { Name: 'Iso country', BillingCountry: 'DE' },
