@@ -105,7 +105,6 @@ export async function runSalesStory(
     Name: 'Rheinmetall Pumpen GmbH',
     BillingCity: 'Düsseldorf',
     BillingCountry: 'Germany',
-    BillingCountryCode: 'DE',
     Phone: '+49 211 000000',
   });
 

@@ -24,6 +24,42 @@ export interface FieldDescribe {
   readonly referenceTo: readonly string[];
   readonly relationshipName: string | undefined;
   readonly picklistValues: readonly string[];
+  /** Active picklist entries with their labels and, for a dependent picklist, the raw `validFor` bitmap. */
+  readonly picklistEntries?: readonly PicklistEntry[];
+  /** The controlling field of a dependent picklist (BillingStateCode → BillingCountryCode). */
+  readonly controllerName?: string;
+}
+
+/** One active picklist value as describe reports it. */
+export interface PicklistEntry {
+  readonly value: string;
+  readonly label: string;
+  /** Base64 bitmap over the controlling field's values (bit i, most significant first, = value i). */
+  readonly validFor?: string;
+}
+
+/**
+ * The values of a dependent picklist valid for each value of its controller, from the `validFor`
+ * bitmaps: controller value → dependent values.
+ * https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_describesobjects_describesobjectresult.htm
+ */
+export function dependentValues(
+  dependent: FieldDescribe,
+  controller: FieldDescribe,
+): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const controllers = controller.picklistEntries ?? [];
+  for (const entry of dependent.picklistEntries ?? []) {
+    if (!entry.validFor) continue;
+    const bits = Buffer.from(entry.validFor, 'base64');
+    controllers.forEach((c, i) => {
+      if (((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) === 0) return;
+      const set = out.get(c.value) ?? new Set<string>();
+      set.add(entry.value);
+      out.set(c.value, set);
+    });
+  }
+  return out;
 }
 
 export interface SObjectDescribe {
@@ -61,6 +97,17 @@ function toField(raw: RawField): FieldDescribe {
       : [],
     relationshipName: str(raw.relationshipName),
     picklistValues: picklist.filter((p) => p.active !== false).map((p) => String(p.value)),
+    picklistEntries: picklist
+      .filter((p) => p.active !== false)
+      .map((p) => {
+        const validFor = str((p as { validFor?: unknown }).validFor);
+        return {
+          value: String(p.value),
+          label: str((p as { label?: unknown }).label) ?? String(p.value),
+          ...(validFor ? { validFor } : {}),
+        };
+      }),
+    ...(str(raw.controllerName) ? { controllerName: str(raw.controllerName) as string } : {}),
   };
 }
 

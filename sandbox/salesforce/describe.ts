@@ -2,6 +2,7 @@
  * `GET /sobjects` (describeGlobal) and `GET /sobjects/{type}/describe` from the org schema.
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm
  */
+import { validForBitmap } from './address-picklists.ts';
 import type { FieldDef, ObjectDef } from './objects.ts';
 
 const urls = (version: string, name: string) => ({
@@ -41,8 +42,11 @@ export function describeGlobal(
   };
 }
 
-function describeField(f: FieldDef): Record<string, unknown> {
+function describeField(f: FieldDef, def: ObjectDef): Record<string, unknown> {
   const textual = f.length !== undefined;
+  const controller = f.controllerName
+    ? def.fields.find((c) => c.name === f.controllerName)?.picklistValues
+    : undefined;
   return {
     name: f.name,
     label: f.label,
@@ -71,11 +75,13 @@ function describeField(f: FieldDef): Record<string, unknown> {
     picklistValues: (f.picklistValues ?? []).map((v, i) => ({
       active: true,
       defaultValue: i === 0 && f.name === 'Status',
-      label: v,
-      validFor: null,
+      label: f.picklistLabels?.[v] ?? v,
+      validFor: f.validFor && controller ? validForBitmap(controller, f.validFor[v] ?? []) : null,
       value: v,
     })),
-    restrictedPicklist: f.name === 'CurrencyIsoCode',
+    controllerName: f.controllerName ?? null,
+    dependentPicklist: f.controllerName !== undefined,
+    restrictedPicklist: f.name === 'CurrencyIsoCode' || f.addressPicklistOnly === true,
   };
 }
 
@@ -107,7 +113,7 @@ function soapType(f: FieldDef): string {
 export function describeObject(def: ObjectDef, version: string): Record<string, unknown> {
   return {
     ...objectSummary(def, version),
-    fields: def.fields.map(describeField),
+    fields: def.fields.map((f) => describeField(f, def)),
     childRelationships: def.childRelationships.map((r) => ({
       cascadeDelete: false,
       childSObject: r.childSObject,

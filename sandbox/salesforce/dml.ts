@@ -7,7 +7,14 @@
  */
 import { normalizeId } from './ids.ts';
 import type { FieldDef } from './objects.ts';
-import { afterDelete, afterWrite, beforeDelete, beforeWrite, type OrgSettings } from './rules.ts';
+import {
+  afterDelete,
+  afterWrite,
+  beforeDelete,
+  beforeWrite,
+  checkValidationRules,
+  type OrgSettings,
+} from './rules.ts';
 import { RecordError, type Row, type Store, type Table, type Transaction } from './store.ts';
 import { coerceValue } from './values.ts';
 
@@ -173,6 +180,7 @@ export class Dml {
     for (const [k, v] of parsed) row[k] = v;
     beforeWrite(this, tx, table, row, undefined, new Set(parsed.keys()));
     this.checkRequired(table, row);
+    checkValidationRules(this.settings, table, row, undefined);
     this.checkReferences(table, row, parsed.keys());
     this.checkUnique(table, row, id);
     tx.write(table, id, Object.freeze(row), 'CREATE');
@@ -216,6 +224,7 @@ export class Dml {
     if (changed.size === 0) return false;
     if (!system) {
       this.checkRequired(table, row);
+      checkValidationRules(this.settings, table, row, prev);
       this.checkReferences(table, row, changed);
       this.checkUnique(table, row, prev.Id as string);
     }

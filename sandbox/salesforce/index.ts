@@ -16,6 +16,7 @@ import { handleControl } from './control-http.ts';
 import { ApiUsage, CallCounters } from './limits.ts';
 import type { FieldDef, ObjectDef } from './objects.ts';
 import { Org } from './org.ts';
+import type { ValidationRule } from './rules.ts';
 import { startServers } from './server.ts';
 
 export type {
@@ -26,6 +27,7 @@ export type {
   SalesforceControl,
 } from './control.ts';
 export { ControlError } from './control.ts';
+export type { ValidationRule } from './rules.ts';
 export type { Condition, Literal, SoqlQuery } from './soql.ts';
 export { parseSoql, SoqlSyntaxError } from './soql.ts';
 
@@ -36,8 +38,20 @@ export interface SalesforceSandboxOptions {
   multiCurrency?: boolean;
   /** Active currencies in multi-currency mode (the first is corporate). Default ['USD','EUR','GBP']. */
   currencies?: string[];
-  /** Custom fields per object. Default DEFAULT_CUSTOM_FIELDS from objects.ts. */
-  customFields?: Record<string, FieldDef[]>;
+  /** Custom fields per object (a `required` one refuses records without it). Default DEFAULT_CUSTOM_FIELDS from objects.ts. */
+  customFields?: Readonly<Record<string, readonly FieldDef[]>>;
+  /**
+   * State and Country/Territory Picklists. Default true: the `…CountryCode`/`…StateCode` address
+   * fields exist and names and codes are validated (`address-picklists.ts`). False: an older org,
+   * free-text BillingCountry/BillingState and no Code fields (a SOQL naming them fails INVALID_FIELD).
+   */
+  stateCountryPicklists?: boolean;
+  /** Orders enabled. Default true; false: Order and OrderItem do not exist (INVALID_TYPE / NOT_FOUND). */
+  orders?: boolean;
+  /** The org's validation rules (FIELD_CUSTOM_VALIDATION_EXCEPTION). Default none. */
+  validationRules?: ValidationRule[];
+  /** statusCode of a duplicate standard price (reference: unconfirmed). Default FIELD_INTEGRITY_EXCEPTION. */
+  duplicatePriceStatusCode?: 'FIELD_INTEGRITY_EXCEPTION' | 'DUPLICATE_VALUE';
   /** Daily API allocation on a rolling 24 h window of the sandbox clock. Default 100000. */
   dailyApiLimit?: number;
   /** Fixed latency added to each REST call (benchmarks). Default 0. */
@@ -110,6 +124,14 @@ export async function startSalesforceSandbox(
     multiCurrency: options.multiCurrency ?? false,
     currencies: options.currencies ?? ['USD', 'EUR', 'GBP'],
     ...(options.customFields ? { customFields: options.customFields } : {}),
+    ...(options.stateCountryPicklists !== undefined
+      ? { stateCountryPicklists: options.stateCountryPicklists }
+      : {}),
+    ...(options.orders !== undefined ? { orders: options.orders } : {}),
+    ...(options.validationRules ? { validationRules: options.validationRules } : {}),
+    ...(options.duplicatePriceStatusCode
+      ? { duplicatePriceStatusCode: options.duplicatePriceStatusCode }
+      : {}),
     clock,
     feed: changeFeed,
   });

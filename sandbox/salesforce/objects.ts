@@ -6,6 +6,9 @@
  * Field types follow the REST describe `type` values:
  * https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/field_types.htm
  */
+import { SANDBOX_COUNTRIES, stateEntries } from './address-picklists.ts';
+
+const STATES = stateEntries();
 
 export type FieldType =
   | 'id'
@@ -47,6 +50,13 @@ export interface FieldDef {
   readonly picklistValues?: readonly string[];
   /** Present only when the org has multi-currency enabled. */
   readonly multiCurrencyOnly?: boolean;
+  /** Present only when the org has State and Country/Territory Picklists enabled (the `…Code` fields). */
+  readonly addressPicklistOnly?: boolean;
+  /** Picklist labels by value, where they differ from the value (country and state names). */
+  readonly picklistLabels?: Readonly<Record<string, string>>;
+  /** A dependent picklist: the controlling field and, per value, the controlling values it is valid for. */
+  readonly controllerName?: string;
+  readonly validFor?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface ChildRelationship {
@@ -134,8 +144,32 @@ const address = (prefix: 'Billing' | 'Shipping'): FieldDef[] => {
     text(`${prefix}State`, `${prefix} State/Province`, 80, { compoundFieldName: compound }),
     text(`${prefix}PostalCode`, `${prefix} Zip/Postal Code`, 20, { compoundFieldName: compound }),
     text(`${prefix}Country`, `${prefix} Country`, 80, { compoundFieldName: compound }),
-    text(`${prefix}StateCode`, `${prefix} State Code`, 10, { compoundFieldName: compound }, 'picklist'),
-    text(`${prefix}CountryCode`, `${prefix} Country Code`, 10, { compoundFieldName: compound }, 'picklist'),
+    text(
+      `${prefix}StateCode`,
+      `${prefix} State Code`,
+      10,
+      {
+        compoundFieldName: compound,
+        addressPicklistOnly: true,
+        picklistValues: STATES.map((s) => s.value),
+        picklistLabels: Object.fromEntries(STATES.map((s) => [s.value, s.label])),
+        controllerName: `${prefix}CountryCode`,
+        validFor: Object.fromEntries(STATES.map((s) => [s.value, [s.country]])),
+      },
+      'picklist',
+    ),
+    text(
+      `${prefix}CountryCode`,
+      `${prefix} Country Code`,
+      10,
+      {
+        compoundFieldName: compound,
+        addressPicklistOnly: true,
+        picklistValues: Object.keys(SANDBOX_COUNTRIES),
+        picklistLabels: SANDBOX_COUNTRIES,
+      },
+      'picklist',
+    ),
     { ...sys(compound, 'address', `${prefix} Address`) },
   ];
 };
@@ -342,9 +376,41 @@ export const STANDARD_OBJECTS: readonly ObjectDef[] = [
   },
 ];
 
+/**
+ * CurrencyType: the org's currencies, only in multi-currency orgs; read-only here (the seed holds
+ * `currencies`). Fields from the object reference:
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_currencytype.htm
+ * The key prefix is UNCONFIRMED (no source found); nothing depends on it.
+ */
+export const CURRENCY_TYPE: ObjectDef = {
+  name: 'CurrencyType',
+  label: 'Currency Type',
+  keyPrefix: '02G',
+  cdc: false,
+  fields: [
+    ...auditFields(),
+    text('IsoCode', 'Currency ISO Code', 3, { createable: false, updateable: false }, 'picklist'),
+    field('ConversionRate', 'double', 'Conversion Rate', { createable: false, updateable: false }),
+    field('DecimalPlaces', 'int', 'Decimal Places', { createable: false, updateable: false }),
+    { ...sys('IsActive', 'boolean', 'Active') },
+    { ...sys('IsCorporate', 'boolean', 'Corporate Currency') },
+  ],
+  childRelationships: [],
+};
+
+/** The objects that exist only when Orders are enabled (Setup > Order Settings). */
+export const ORDER_OBJECTS: ReadonlySet<string> = new Set(['Order', 'OrderItem']);
+
 export interface OrgSchemaOptions {
-  /** Whether the org has multi-currency enabled (adds CurrencyIsoCode fields). Default false. */
+  /** Whether the org has multi-currency enabled (adds CurrencyIsoCode fields and CurrencyType). Default false. */
   readonly multiCurrency?: boolean;
+  /**
+   * Whether State and Country/Territory Picklists are enabled (adds the `…CountryCode` /
+   * `…StateCode` address fields). Default true.
+   */
+  readonly stateCountryPicklists?: boolean;
+  /** Whether Orders are enabled (Order and OrderItem exist). Default true. */
+  readonly orders?: boolean;
   /** Custom fields per object; defaults to {@link DEFAULT_CUSTOM_FIELDS}. */
   readonly customFields?: Readonly<Record<string, readonly FieldDef[]>>;
 }
@@ -353,14 +419,23 @@ export interface OrgSchemaOptions {
 export function buildOrgSchema(options: OrgSchemaOptions = {}): ReadonlyMap<string, ObjectDef> {
   const custom: Readonly<Record<string, readonly FieldDef[]>> = options.customFields ?? DEFAULT_CUSTOM_FIELDS;
   const out = new Map<string, ObjectDef>();
-  for (const object of STANDARD_OBJECTS) {
-    const fields = object.fields.filter((f) => options.multiCurrency || !f.multiCurrencyOnly);
+  const picklists = options.stateCountryPicklists ?? true;
+  const orders = options.orders ?? true;
+  const objects = [...STANDARD_OBJECTS, ...(options.multiCurrency ? [CURRENCY_TYPE] : [])];
+  for (const object of objects) {
+    if (!orders && ORDER_OBJECTS.has(object.name)) continue;
+    const fields = object.fields.filter(
+      (f) => (options.multiCurrency || !f.multiCurrencyOnly) && (picklists || !f.addressPicklistOnly),
+    );
     for (const extra of custom[object.name] ?? []) {
       if (!extra.name.endsWith('__c'))
         throw new Error(`custom field ${object.name}.${extra.name} must end in __c`);
       fields.push(extra);
     }
-    out.set(object.name, { ...object, fields });
+    const childRelationships = object.childRelationships.filter(
+      (r) => orders || !ORDER_OBJECTS.has(r.childSObject),
+    );
+    out.set(object.name, { ...object, fields, childRelationships });
   }
   return out;
 }

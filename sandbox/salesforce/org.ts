@@ -10,7 +10,7 @@ import { Dml } from './dml.ts';
 import { idSuffix } from './ids.ts';
 import { buildOrgSchema, type FieldDef, type ObjectDef } from './objects.ts';
 import { QueryEngine } from './query.ts';
-import type { OrgSettings } from './rules.ts';
+import type { OrgSettings, ValidationRule } from './rules.ts';
 import { Store, type WriteContext } from './store.ts';
 
 export interface OrgOptions {
@@ -18,11 +18,25 @@ export interface OrgOptions {
   readonly multiCurrency: boolean;
   readonly currencies: readonly string[];
   readonly customFields?: Readonly<Record<string, readonly FieldDef[]>>;
+  /** State and Country/Territory Picklists; default true. */
+  readonly stateCountryPicklists?: boolean;
+  /** Orders enabled; default true. */
+  readonly orders?: boolean;
+  readonly validationRules?: readonly ValidationRule[];
+  readonly duplicatePriceStatusCode?: OrgSettings['duplicatePriceStatusCode'];
   readonly clock: SandboxClock;
   readonly feed: ChangeFeed;
 }
 
 const withSuffix = (id15: string) => id15 + idSuffix(id15);
+
+const EXAMPLE_RATES: Readonly<Record<string, number>> = {
+  EUR: 0.92,
+  GBP: 0.79,
+  CAD: 1.36,
+  JPY: 151,
+  CHF: 0.88,
+};
 
 export class Org {
   readonly schema: ReadonlyMap<string, ObjectDef>;
@@ -37,8 +51,11 @@ export class Org {
   readonly salesRepUserId = withSuffix('005RO0000000002');
 
   constructor(options: OrgOptions) {
+    const stateCountryPicklists = options.stateCountryPicklists ?? true;
     this.schema = buildOrgSchema({
       multiCurrency: options.multiCurrency,
+      stateCountryPicklists,
+      orders: options.orders ?? true,
       ...(options.customFields ? { customFields: options.customFields } : {}),
     });
     this.store = new Store(this.schema, options.clock, options.feed, seededRandom(options.seed));
@@ -47,6 +64,9 @@ export class Org {
       currencies: options.multiCurrency ? options.currencies : ['USD'],
       standardPricebookId: '',
       nextOrderNumber: 100,
+      stateCountryPicklists,
+      validationRules: options.validationRules ?? [],
+      duplicatePriceStatusCode: options.duplicatePriceStatusCode ?? 'FIELD_INTEGRITY_EXCEPTION',
     };
     this.dml = new Dml(this.store, this.settings);
     this.queries = new QueryEngine(this.store);
@@ -59,6 +79,22 @@ export class Org {
     const table = this.store.table('Pricebook2');
     const row = table?.rows.get(id);
     if (table && row) table.put(id, Object.freeze({ ...row, IsStandard: true }));
+    if (this.settings.multiCurrency) {
+      this.settings.currencies.forEach((code, i) => {
+        this.dml.insert(
+          tx,
+          'CurrencyType',
+          new Map<string, unknown>([
+            ['IsoCode', code],
+            // Example rates against the corporate currency (the first); the sandbox converts nothing.
+            ['ConversionRate', i === 0 ? 1 : (EXAMPLE_RATES[code] ?? 1)],
+            ['DecimalPlaces', code === 'JPY' ? 0 : 2],
+            ['IsActive', true],
+            ['IsCorporate', i === 0],
+          ]),
+        );
+      });
+    }
     tx.commit();
     this.settings.standardPricebookId = id;
   }

@@ -4,6 +4,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_pricebookentry.htm
  * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_order.htm
  */
+import { applyAddressPicklists } from './address-picklists.ts';
 import type { Dml } from './dml.ts';
 import { RecordError, type Row, type Table, type Transaction } from './store.ts';
 
@@ -16,6 +17,54 @@ export interface OrgSettings {
   standardPricebookId: string;
   /** Next Order.OrderNumber (auto-number, not rolled back, as Salesforce's are not). */
   nextOrderNumber: number;
+  /** Whether State and Country/Territory Picklists are on (the address rules of `address-picklists.ts`). */
+  readonly stateCountryPicklists: boolean;
+  /** The org's validation rules (see {@link ValidationRule}). */
+  readonly validationRules: readonly ValidationRule[];
+  /**
+   * The statusCode of a second standard price for the same product and currency. Real orgs have
+   * answered both `FIELD_INTEGRITY_EXCEPTION` (an Apex DmlException: "FIELD_INTEGRITY_EXCEPTION,
+   * This price definition already exists in this price book: []") and `DUPLICATE_VALUE` with the
+   * same message; which one and when is UNCONFIRMED, so the sandbox can answer either.
+   */
+  readonly duplicatePriceStatusCode: 'FIELD_INTEGRITY_EXCEPTION' | 'DUPLICATE_VALUE';
+}
+
+/**
+ * A validation rule: when `failsWhen` is true for the record about to be saved, the save fails with
+ * `FIELD_CUSTOM_VALIDATION_EXCEPTION` and the rule's error message, `fields` naming the error
+ * location field (empty for "top of page"). In the per-record result of Collections/sObject
+ * writes: `{"statusCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION","message":"<error message>","fields":[…]}`.
+ * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+ * https://help.salesforce.com/s/articleView?id=sf.fields_defining_field_validation_rules.htm
+ */
+export interface ValidationRule {
+  readonly object: string;
+  /** The rule's API name (not part of the error, as in Salesforce). */
+  readonly name: string;
+  readonly errorMessage: string;
+  /** The error location field; omitted for the top of the page. */
+  readonly errorField?: string;
+  /** The rule's formula: true means the record is refused. Gets the record as it would be saved. */
+  readonly failsWhen: (
+    record: Readonly<Record<string, unknown>>,
+    previous?: Readonly<Record<string, unknown>>,
+  ) => boolean;
+}
+
+/** Runs the org's validation rules of the table's object; throws on the first that fails. */
+export function checkValidationRules(
+  settings: OrgSettings,
+  table: Table,
+  row: Readonly<Record<string, unknown>>,
+  prev: Row | undefined,
+): void {
+  for (const rule of settings.validationRules) {
+    if (rule.object.toLowerCase() !== table.def.name.toLowerCase()) continue;
+    if (!rule.failsWhen(row, prev)) continue;
+    const field = rule.errorField ? table.field(rule.errorField)?.name : undefined;
+    throw new RecordError('FIELD_CUSTOM_VALIDATION_EXCEPTION', rule.errorMessage, field ? [field] : []);
+  }
 }
 
 type Draft = Record<string, unknown>;
@@ -132,6 +181,12 @@ export function beforeWrite(
 ): void {
   if (prev === undefined) defaultCurrency(dml, table, row);
   else if (changed.has('CurrencyIsoCode')) defaultCurrency(dml, table, row);
+  if (dml.settings.stateCountryPicklists) {
+    for (const prefix of ['Billing', 'Shipping'] as const) {
+      if (table.field(`${prefix}CountryCode`))
+        applyAddressPicklists(prefix, row, changed, prev === undefined);
+    }
+  }
   switch (table.def.name) {
     case 'PricebookEntry': {
       const product = dml.store.get('Product2', String(row.Product2Id ?? ''));
@@ -143,7 +198,7 @@ export function beforeWrite(
       const currency = currencyOf(dml, row);
       if (findEntry(dml, product.Id as string, String(row.Pricebook2Id), currency)) {
         throw new RecordError(
-          'DUPLICATE_VALUE',
+          dml.settings.duplicatePriceStatusCode,
           'This price definition already exists in this price book',
           [],
         );

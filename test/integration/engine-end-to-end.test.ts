@@ -3,9 +3,13 @@
  * pumps) against both sandboxes, as a user runs it. The example business arrives in Salesforce;
  * a rep's activity flows back into Dynamics exactly once; a re-run writes nothing; a CDC outage
  * longer than the retention window is recovered by the backfill; no secret reaches a log or audit entry.
+ * It runs in two Salesforce org variants: a single-currency org without State and Country/Territory
+ * Picklists (an older org), and a multi-currency org with them (the EUR and GBP legal entities'
+ * accounts, prices and opportunities in their own currencies).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRunner } from '#adapters/local/runner.ts';
+import type { SalesforceSandboxOptions } from '#sandbox/salesforce/index.ts';
 import { type EngineHarness, startEngineHarness, startHarnessRunner } from '#test/support/engine-harness.ts';
 
 const RECEIVER_SECRET = 'e2e-receiver-secret-9f8e7d6c5b4a';
@@ -33,14 +37,41 @@ const salesforceWrites = (h: EngineHarness) =>
     /upsert|create|update|bulk/.test(op),
   );
 
-describe('the engine end to end against both sandboxes', () => {
+interface OrgVariant {
+  readonly name: string;
+  readonly salesforce: Omit<SalesforceSandboxOptions, 'tls'>;
+  /** A German address as a rep enters it in this org. */
+  readonly german: Record<string, unknown>;
+  /** The currency of a record of legal entity demf (undefined: the org has one currency). */
+  readonly demfCurrency: string | undefined;
+}
+
+const VARIANTS: readonly OrgVariant[] = [
+  {
+    name: 'a single-currency org without State and Country/Territory Picklists',
+    salesforce: { multiCurrency: false, stateCountryPicklists: false },
+    german: { BillingCountry: 'Germany' },
+    demfCurrency: undefined,
+  },
+  {
+    name: 'a multi-currency org with State and Country/Territory Picklists',
+    salesforce: { multiCurrency: true, currencies: ['USD', 'EUR', 'GBP'], stateCountryPicklists: true },
+    german: { BillingCountryCode: 'DE', CurrencyIsoCode: 'EUR' },
+    demfCurrency: 'EUR',
+  },
+];
+
+describe.each(VARIANTS)('the engine end to end against both sandboxes, in $name', (variant) => {
   let h: EngineHarness;
   let runner: LocalRunner;
   const sold: { opportunityId?: string; orderId?: string; newAccountId?: string } = {};
 
   beforeAll(async () => {
     h = await startEngineHarness({
-      sandboxes: { dynamics: { customers: 240, products: 90, salesOrders: 10 } },
+      sandboxes: {
+        dynamics: { customers: 240, products: 90, salesOrders: 10 },
+        salesforce: variant.salesforce,
+      },
     });
     runner = await startRunner(h);
     h.sandboxes.dynamics.control.configureBusinessEvents({
@@ -63,6 +94,29 @@ describe('the engine end to end against both sandboxes', () => {
     expect(
       count('SELECT COUNT() FROM PricebookEntry WHERE Pricebook2.IsStandard = true AND IsActive = true'),
     ).toBe(90);
+  });
+
+  it('writes each address the way the org holds it', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const codes = variant.salesforce.stateCountryPicklists === true;
+    const [us] = sf.query(
+      `SELECT BillingCountry, BillingState${codes ? ', BillingCountryCode, BillingStateCode' : ''} FROM Account WHERE D365_Customer_Key__c = 'usmf:US-000001'`,
+    ).records;
+    const [de] = sf.query(
+      `SELECT Id, BillingCountry, BillingState FROM Account WHERE D365_Customer_Key__c = 'demf:DE-000001'`,
+    ).records;
+    if (codes) {
+      // ISO codes into the Code fields; Salesforce fills the names. Germany has no states in the org.
+      expect(us).toMatchObject({ BillingCountryCode: 'US', BillingCountry: 'United States' });
+      expect(String(us?.BillingStateCode)).toMatch(/^[A-Z]{2}$/);
+      expect(de).toMatchObject({ BillingCountry: 'Germany', BillingState: null });
+      const [entry] = await h.state.queryAudit({ recordKey: 'dynamics:CustomersV3:demf:DE-000001' });
+      expect(entry?.error).toMatch(/^note: BillingStateCode: state [A-Z]{2} is not a state of DE/);
+    } else {
+      expect(us).toMatchObject({ BillingCountry: 'US' });
+      expect(String(us?.BillingState)).toMatch(/^[A-Z]{2}$/);
+      expect(de).toMatchObject({ BillingCountry: 'DE' });
+    }
   });
 
   it('turns a won opportunity with three lines into one Dynamics sales order and writes its number back', async () => {
@@ -117,8 +171,8 @@ describe('the engine end to end against both sandboxes', () => {
     sold.orderId = order.id;
     const newAccount = sf.createAccount({
       Name: 'Nordsee Kompressoren AG',
-      BillingCountryCode: 'DE',
       BillingCity: 'Hamburg',
+      ...variant.german,
     });
     sold.newAccountId = newAccount;
     await until('the order number on the Order', () => sf.get('Order', order.id)?.D365_Sales_Order__c);
@@ -177,6 +231,7 @@ describe('the engine end to end against both sandboxes', () => {
       accountId: String(account?.Id),
       name: 'Won during the outage',
       lines: [{ product2Id: String(product?.Id), quantity: 2 }],
+      ...(variant.demfCurrency ? { currency: variant.demfCurrency } : {}),
     });
     sf.closeOpportunityWon(missed.id);
     h.sandboxes.salesforce.control.advanceClock(73 * 3600_000);

@@ -183,32 +183,49 @@ describe('to-Salesforce flows (customers, products) against both sandboxes', () 
     expect(account).toEqual({ Phone: '+1 555 0019' });
   });
 
-  it('dead-letters a record Salesforce refuses with its reason and completes the others', async () => {
+  it('parks a record Salesforce refuses with its reason, truncates an over-long name with a note, and completes the others', async () => {
+    const longName = 'Very long name '.repeat(20);
     h.sandboxes.dynamics.control.updateRecord(
       'CustomersV3',
       { dataAreaId: 'usmf', CustomerAccount: 'US-000005' },
-      { OrganizationName: 'Very long name '.repeat(20) },
+      { OrganizationName: longName },
     );
     h.sandboxes.dynamics.control.updateRecord(
       'CustomersV3',
       { dataAreaId: 'usmf', CustomerAccount: 'US-000006' },
       { OrganizationName: 'Short and fine Inc.' },
     );
+    // Not a country of the org's State and Country/Territory Picklists: Salesforce refuses the record.
+    h.sandboxes.dynamics.control.updateRecord(
+      'CustomersV3',
+      { dataAreaId: 'usmf', CustomerAccount: 'US-000007' },
+      { AddressCountryRegionISOCode: 'XX', AddressState: '' },
+    );
     await h.queue.send(QUEUES.toSalesforce, [
       { body: stub('CustomersV3', 'usmf', 'US-000005') },
       { body: stub('CustomersV3', 'usmf', 'US-000006') },
+      { body: stub('CustomersV3', 'usmf', 'US-000007') },
       { body: stub('CustomersV3', 'usmf', 'US-999999') },
     ]);
     const outcome = await drainToSalesforce(h, createToSalesforceWorker(h.ctx));
-    expect(outcome).toMatchObject({ done: 2, retry: 0, deadLetter: 1 });
-    const [dead] = await h.queue.listDeadLetters(QUEUES.toSalesforce);
-    expect(dead?.reason).toMatch(/STRING_TOO_LONG/);
-    expect(dead?.body).toMatchObject({ key: { CustomerAccount: 'US-000005' } });
-    const failed = await h.state.queryAudit({ recordKey: 'dynamics:CustomersV3:usmf:US-000005' });
-    expect(failed[0]).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/STRING_TOO_LONG/) });
+    expect(outcome).toMatchObject({ done: 4, retry: 0, deadLetter: 0 });
+    const [parked] = await h.state.queryAudit({ recordKey: 'dynamics:CustomersV3:usmf:US-000007' });
+    expect(parked).toMatchObject({
+      outcome: 'parked',
+      error:
+        'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Billing Country Code: bad value for restricted picklist field: XX',
+      work: expect.objectContaining({ key: expect.objectContaining({ CustomerAccount: 'US-000007' }) }),
+    });
+    const [truncated] = await h.state.queryAudit({ recordKey: 'dynamics:CustomersV3:usmf:US-000005' });
+    expect(truncated).toMatchObject({
+      outcome: 'succeeded',
+      error: `note: Account.Name truncated from ${longName.length} to 255 characters (the Salesforce field's length)`,
+    });
     const missing = await h.state.queryAudit({ recordKey: 'dynamics:CustomersV3:usmf:US-999999' });
     expect(missing[0]).toMatchObject({ outcome: 'skipped', error: 'not found in Dynamics' });
     const [fine] = sfQuery("SELECT Name FROM Account WHERE D365_Customer_Key__c = 'usmf:US-000006'");
     expect(fine).toEqual({ Name: 'Short and fine Inc.' });
+    const [long] = sfQuery("SELECT Name FROM Account WHERE D365_Customer_Key__c = 'usmf:US-000005'");
+    expect(long).toEqual({ Name: longName.slice(0, 255) });
   });
 });

@@ -268,7 +268,8 @@ describe('Salesforce sandbox org rules', () => {
       UnitPrice: 1,
       CurrencyIsoCode: 'USD',
     });
-    expect((dup.body as { errorCode: string }[])[0]?.errorCode).toBe('DUPLICATE_VALUE');
+    // The default answer to a second standard price; DUPLICATE_VALUE is an option (see rules.ts).
+    expect((dup.body as { errorCode: string }[])[0]?.errorCode).toBe('FIELD_INTEGRITY_EXCEPTION');
     const custom = sandbox.control.insert('Pricebook2', { Name: 'Partner', IsActive: true });
     const res = await api(sandbox, token, 'POST', '/sobjects/PricebookEntry', {
       Pricebook2Id: custom,

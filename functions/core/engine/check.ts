@@ -10,6 +10,7 @@ import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import { Currencies, Ledgers, LegalEntities } from '#dynamics/entities.ts';
 import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
+import { checkOrgShape, readOrgShape } from './org-shape.ts';
 
 export interface CheckProblem {
   /** The configuration key concerned, e.g. `legalEntities`. */
@@ -138,7 +139,9 @@ export async function checkConfiguration(
     ],
   ];
   const account = await describe('Account');
-  const multiCurrency = account?.field('CurrencyIsoCode') !== undefined;
+  const salesforceOrg = await readOrgShape(salesforce, describe);
+  const multiCurrency = salesforceOrg.multiCurrency;
+  problems.push(...checkOrgShape(config, salesforceOrg, legalEntities));
   config.legalEntityRules.forEach((rule, i) => {
     if (!('field' in rule) || account?.field(rule.field)) return;
     problems.push({
@@ -150,6 +153,8 @@ export async function checkConfiguration(
   for (const [key, sobject, field, needed] of writeBack) {
     if (!needed) continue;
     const described = await describe(sobject);
+    // An org without Orders is told to enable them (checkOrgShape), not to create the field.
+    if (!described && sobject === 'Order' && !salesforceOrg.ordersEnabled) continue;
     const f = described?.field(field);
     if (!f?.updateable) {
       problems.push({
@@ -177,5 +182,5 @@ export async function checkConfiguration(
   }
 
   if (problems.length > 0) throw new ConfigurationCheckError(problems);
-  return { legalEntities, currencies, standardPricebookId, multiCurrency };
+  return { legalEntities, currencies, standardPricebookId, multiCurrency, salesforceOrg };
 }

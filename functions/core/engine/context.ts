@@ -8,6 +8,7 @@ import type { Logger } from '#core/logger.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
+import type { SalesforceOrgShape } from './org-shape.ts';
 
 /** A legal entity as the engine needs it, from the live LegalEntities and Ledgers entities. */
 export interface LegalEntityInfo {
@@ -29,6 +30,11 @@ export interface ReferenceData {
   readonly standardPricebookId: string;
   /** Whether the org has multi-currency (CurrencyIsoCode fields). */
   readonly multiCurrency: boolean;
+  /**
+   * The Salesforce org's shape from describe (address picklists, currencies, Orders, field
+   * lengths); the start-up check always sets it. Absent, mappers assume only fields every org has.
+   */
+  readonly salesforceOrg?: SalesforceOrgShape | undefined;
 }
 
 export interface EngineContext {

@@ -23,6 +23,7 @@ import {
   resolveLegalEntity,
 } from '../mapping/legal-entity.ts';
 import { type AttemptInfo, audit, claim, newOwner } from './exactly-once.ts';
+import { parkOnRefusal } from './parking.ts';
 
 const FLOW = 'account-write-back';
 
@@ -44,7 +45,7 @@ export type WriteBackResult =
   | { readonly outcome: 'skipped' | 'parked'; readonly reason: string };
 
 async function readAccount(ctx: EngineContext, id: string): Promise<Record<string, unknown> | undefined> {
-  const text = accountQuery(ctx.config, ctx.reference.multiCurrency, id);
+  const text = accountQuery(ctx.config, ctx.reference, id);
   for await (const record of ctx.salesforce.query<Record<string, unknown>>(text, optionsOf(ctx)))
     return record;
   return undefined;
@@ -252,7 +253,9 @@ async function writeKey(ctx: EngineContext, accountId: string, dataAreaId: strin
   };
   const leField = legalEntityField(ctx.config);
   if (leField) fields[leField] = dataAreaId;
-  await ctx.salesforce.update('Account', accountId, fields, optionsOf(ctx));
+  await parkOnRefusal(`writing the Dynamics key to Account ${accountId}`, () =>
+    ctx.salesforce.update('Account', accountId, fields, optionsOf(ctx)),
+  );
 }
 
 async function finish(

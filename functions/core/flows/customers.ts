@@ -3,8 +3,10 @@
  * (`usmf:US-000001` when several legal entities are synced).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
+import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { DEFAULT_ACCOUNT_FIELDS, mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
+import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#dynamics/entities.ts';
 import type { ToSalesforceFlow } from './flow.ts';
 
@@ -28,9 +30,11 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
   externalIdField: (config: ConnectorConfig) => config.externalIds.account,
   select: customerFields,
   async prepare(ctx) {
+    const org = orgShapeOf(ctx.reference);
     return (record) => {
-      const fields = mapCustomerToAccount(record, ctx.config);
-      return { fields, hash: contentHash(fields) };
+      const notes: string[] = [];
+      const fields = fitToOrg('Account', mapCustomerToAccount(record, ctx.config, org, notes), org, notes);
+      return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
     };
   },
 });

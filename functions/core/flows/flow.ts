@@ -18,6 +18,8 @@ export interface MappedRecord {
   readonly hash: string;
   /** Flow-specific data for {@link ToSalesforceFlow.afterUpsert} (e.g. the unit price). */
   readonly extra?: unknown;
+  /** What the mapping changed to fit the org (a truncated name, a state left out), for the audit trail. */
+  readonly notes?: readonly string[];
 }
 
 /** A record Salesforce accepted in this run. */
@@ -32,9 +34,12 @@ export interface UpsertedRecord {
   readonly storedHash: string | undefined;
 }
 
-/** Why a record did not complete: `failed` is a refusal (dead-letter), `deferred` a transient error (retry). */
+/**
+ * Why a record did not complete: `failed` is a refusal (dead-letter), `deferred` a transient error
+ * (retry), `parked` a refusal a person must fix in the data or the org (audited, replayable).
+ */
 export interface RecordFailure {
-  readonly status: 'failed' | 'deferred';
+  readonly status: 'failed' | 'deferred' | 'parked';
   readonly reason: string;
   readonly statusCode?: string | undefined;
 }

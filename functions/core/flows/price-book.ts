@@ -11,6 +11,7 @@ import type { EngineContext } from '#core/engine/context.ts';
 import { soql } from '#salesforce/soql.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import type { RecordFailure } from './flow.ts';
+import { parksRecord } from './parking.ts';
 import { isTransient, reasonOf } from './transient.ts';
 
 /** One product whose standard prices must be in place. */
@@ -38,6 +39,18 @@ interface PlannedCreate {
 }
 
 const samePrice = (a: number, b: number) => Math.abs(a - b) < 0.005;
+
+/**
+ * A create refused because the standard price exists: DUPLICATE_VALUE, or FIELD_INTEGRITY_EXCEPTION
+ * "This price definition already exists in this price book" as real orgs also answer (an Apex
+ * DmlException quoted in public code: "FIELD_INTEGRITY_EXCEPTION, This price definition already
+ * exists in this price book: []"). Any FIELD_INTEGRITY_EXCEPTION is reconciled, since the message
+ * may be in the integration user's language: when no entry exists after all, the record fails
+ * with Salesforce's own message.
+ */
+function isExistingPrice(statusCode: string | undefined): boolean {
+  return statusCode === 'DUPLICATE_VALUE' || statusCode === 'FIELD_INTEGRITY_EXCEPTION';
+}
 
 /** Ensures the standard price book entries of `targets`; returns the products that did not complete, by ref. */
 export async function ensureStandardPrices(
@@ -68,6 +81,9 @@ export async function ensureStandardPrices(
     ...(multi && currency ? { CurrencyIsoCode: currency } : {}),
   });
 
+  /** Why a create was reconciled (the refusal Salesforce gave), by ref. */
+  const refusals = new Map<number, { statusCode: string; message: string }>();
+
   /** Reads the entries of `list` and plans the updates (and, when allowed, the creates) they need. */
   async function reconcile(list: readonly PriceTarget[], allowCreate: boolean): Promise<void> {
     await forEachLimit(chunk(list, 200), SALESFORCE_CONCURRENCY, async (part) => {
@@ -96,9 +112,11 @@ export async function ensureStandardPrices(
           } else if (allowCreate) {
             creates.push({ target: t, fields: entryFields(t, currency) });
           } else {
+            const refusal = refusals.get(t.ref);
             fail(t.ref, {
-              status: 'failed',
-              reason: `PricebookEntry: no standard entry${currency ? ` in ${currency}` : ''} after DUPLICATE_VALUE`,
+              status: parksRecord(refusal?.statusCode) ? 'parked' : 'failed',
+              reason: `PricebookEntry: no standard entry${currency ? ` in ${currency}` : ''} after ${refusal ? `${refusal.statusCode}: ${refusal.message}` : 'DUPLICATE_VALUE'}`,
+              statusCode: refusal?.statusCode,
             });
           }
         }
@@ -128,10 +146,15 @@ export async function ensureStandardPrices(
         const planned = part[r.index] as PlannedCreate;
         if (r.outcome === 'created') continue;
         const error = r.errors?.[0];
-        if (error?.statusCode === 'DUPLICATE_VALUE') duplicates.set(planned.target.ref, planned.target);
-        else
+        if (isExistingPrice(error?.statusCode)) {
+          duplicates.set(planned.target.ref, planned.target);
+          refusals.set(planned.target.ref, {
+            statusCode: error?.statusCode ?? 'DUPLICATE_VALUE',
+            message: error?.message ?? '',
+          });
+        } else
           fail(planned.target.ref, {
-            status: 'failed',
+            status: parksRecord(error?.statusCode) ? 'parked' : 'failed',
             reason: `PricebookEntry: ${error?.statusCode ?? 'UNKNOWN'}: ${error?.message ?? ''}`,
             statusCode: error?.statusCode,
           });
@@ -159,7 +182,7 @@ export async function ensureStandardPrices(
         if (r.outcome === 'updated') continue;
         const error = r.errors?.[0];
         fail((part[r.index] as { target: PriceTarget }).target.ref, {
-          status: 'failed',
+          status: parksRecord(error?.statusCode) ? 'parked' : 'failed',
           reason: `PricebookEntry: ${error?.statusCode ?? 'UNKNOWN'}: ${error?.message ?? ''}`,
           statusCode: error?.statusCode,
         });

@@ -5,6 +5,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
+import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
@@ -15,6 +16,7 @@ import {
   productNumberOf,
   unitPriceOf,
 } from '#core/mapping/products.ts';
+import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import type { SalesforceApi } from '#core/ports/apis.ts';
 import { ProductTranslations, ReleasedProductsV2 } from '#dynamics/entities.ts';
 import type { ToSalesforceFlow, UpsertedRecord } from './flow.ts';
@@ -108,14 +110,22 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       hasQuantityUnit(ctx.salesforce, signal),
       readTranslations(ctx, records, signal),
     ]);
+    const org = orgShapeOf(ctx.reference);
     return (record) => {
+      const notes: string[] = [];
       const translation = translations.get(productNumberOf(record).toUpperCase());
-      const fields = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
+      const mapped = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
+      const fields = fitToOrg('Product2', mapped, org, notes);
       const unitPrice = unitPriceOf(record);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
       const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });
       const extra: ProductPrice = { unitPrice, currencies, priceHash };
-      return { fields, hash: `${contentHash(fields)}.${priceHash}`, extra };
+      return {
+        fields,
+        hash: `${contentHash(fields)}.${priceHash}`,
+        extra,
+        ...(notes.length > 0 ? { notes } : {}),
+      };
     };
   },
   afterUpsert(ctx: EngineContext, upserted: readonly UpsertedRecord[], signal?: AbortSignal) {

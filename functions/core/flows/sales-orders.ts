@@ -32,6 +32,7 @@ import {
 } from '../mapping/sales-orders.ts';
 import { describeFailure, splitKey, writeBackAccount } from './account-write-back.ts';
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
+import { parkOnRefusal } from './parking.ts';
 
 /** The Salesforce object a sales order is made from. */
 export interface SalesOrderRef {
@@ -63,7 +64,7 @@ const FLOW: Readonly<Record<SalesSource, string>> = {
 const opts = (ctx: EngineContext) => (ctx.signal ? { signal: ctx.signal } : {});
 
 async function readSource(ctx: EngineContext, ref: SalesOrderRef): Promise<SourceOrder | undefined> {
-  const text = salesOrderQuery(ref.sobject, ref.id, ctx.config, ctx.reference.multiCurrency);
+  const text = salesOrderQuery(ref.sobject, ref.id, ctx.config, ctx.reference);
   for await (const record of ctx.salesforce.query<Record<string, unknown>>(text, opts(ctx))) {
     return parseSourceOrder(ref.sobject, record, ctx.config);
   }
@@ -262,11 +263,13 @@ export async function syncSalesOrder(
       const header = await ensureHeader(ctx, order, lease, { ...customer, currency });
       const linesCreated = await ensureLines(ctx, order, lease, header, currency, products);
       if (order.writtenBack !== header.salesOrderNumber) {
-        await ctx.salesforce.update(
-          ref.sobject,
-          ref.id,
-          { [salesOrderField(ref.sobject, config)]: header.salesOrderNumber },
-          opts(ctx),
+        await parkOnRefusal(`writing sales order ${header.salesOrderNumber} back to the ${ref.sobject}`, () =>
+          ctx.salesforce.update(
+            ref.sobject,
+            ref.id,
+            { [salesOrderField(ref.sobject, config)]: header.salesOrderNumber },
+            opts(ctx),
+          ),
         );
       }
       await lease.complete({ salesOrderNumber: header.salesOrderNumber, dataAreaId: header.dataAreaId });

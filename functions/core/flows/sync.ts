@@ -8,14 +8,17 @@
 import type { EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { recordKey } from '#core/mapping/keys.ts';
+import { ParkedError } from '#core/mapping/legal-entity.ts';
 import type { DynamicsStub, Trigger } from '#core/work/items.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import { customersFlow } from './customers.ts';
 import type { MappedRecord, RecordFailure, SyncEntity, ToSalesforceFlow, UpsertedRecord } from './flow.ts';
+import { parksRecord } from './parking.ts';
 import { productsFlow } from './products.ts';
 import { isTransient, reasonOf } from './transient.ts';
 
 export type { SyncEntity } from './flow.ts';
+export { parksRecord } from './parking.ts';
 
 /** The flows by entity. */
 export const TO_SALESFORCE_FLOWS: Readonly<Record<SyncEntity, ToSalesforceFlow>> = Object.freeze({
@@ -41,10 +44,13 @@ export type RecordOutcome =
       readonly key: string;
       readonly salesforceId: string;
       readonly created: boolean;
+      /** What was changed to fit the org (truncations, a state left out). */
+      readonly notes?: readonly string[] | undefined;
     }
   | { readonly status: 'skipped'; readonly key: string }
   | {
-      readonly status: 'failed' | 'deferred';
+      /** `parked`: Salesforce (or the org's field lengths) refused the data; a person fixes it, then replays. */
+      readonly status: 'failed' | 'deferred' | 'parked';
       readonly key: string;
       readonly reason: string;
       readonly statusCode?: string | undefined;
@@ -58,8 +64,10 @@ export interface SyncSummary {
   readonly updated: number;
   /** Unchanged since the last sync (not sent). */
   readonly skipped: number;
-  /** Refused (dead-letter material). */
+  /** Refused (dead-letter material), parked records included. */
   readonly failed: number;
+  /** Of `failed`, the records parked for a person (validation rules, required fields, too long values). */
+  readonly parked?: number;
   /** Transient errors (to retry). */
   readonly deferred: number;
   /** Salesforce calls made during the run, as the client counts them (retries and token mints included). */
@@ -126,6 +134,10 @@ export async function syncRecords(
         const mapped = mapper(record);
         items.push({ ref, dataAreaId, id, key, hashKey: hashKey(flow.name, dataAreaId, id), mapped });
       } catch (error) {
+        if (error instanceof ParkedError) {
+          outcomes[ref] = { status: 'parked', key, reason: error.message, statusCode: error.parkCode };
+          continue;
+        }
         refusal = `mapping: ${reasonOf(error)}`;
       }
     }
@@ -161,7 +173,13 @@ export async function syncRecords(
     const failure = followUp.get(u.item.ref);
     outcomes[u.item.ref] = failure
       ? { status: failure.status, key: u.item.key, reason: failure.reason, statusCode: failure.statusCode }
-      : { status: 'succeeded', key: u.item.key, salesforceId: u.id, created: u.created };
+      : {
+          status: 'succeeded',
+          key: u.item.key,
+          salesforceId: u.id,
+          created: u.created,
+          notes: u.item.mapped.notes,
+        };
     if (!failure) hashes.push({ key: u.item.hashKey, hash: u.item.mapped.hash });
   }
   if (hashes.length > 0) await ctx.state.putHashes(hashes);
@@ -204,7 +222,7 @@ async function upsertChanged(
       }
       const error = r.errors?.[0];
       outcomes[item.ref] = {
-        status: 'failed',
+        status: parksRecord(error?.statusCode) ? 'parked' : 'failed',
         key: item.key,
         reason: error ? `${error.statusCode}: ${error.message}` : 'Salesforce reported no id',
         statusCode: error?.statusCode,
@@ -293,7 +311,10 @@ async function audit(
         ...base,
         outcome: 'succeeded',
         targetIds: { salesforceId: outcome.salesforceId, operation: outcome.created ? 'created' : 'updated' },
+        ...(outcome.notes?.length ? { error: `note: ${outcome.notes.join('; ')}` } : {}),
       });
+    } else if (outcome.status === 'parked') {
+      await ctx.state.appendAudit({ ...base, outcome: 'parked', error: outcome.reason });
     } else {
       await ctx.state.appendAudit({
         ...base,
@@ -314,12 +335,16 @@ function summarise(
   let updated = 0;
   let skipped = 0;
   let failed = 0;
+  let parked = 0;
   let deferred = 0;
   for (const o of outcomes) {
     if (o.status === 'succeeded') o.created ? created++ : updated++;
     else if (o.status === 'skipped') skipped++;
     else if (o.status === 'failed') failed++;
-    else deferred++;
+    else if (o.status === 'parked') {
+      failed++;
+      parked++;
+    } else deferred++;
   }
   return {
     read,
@@ -328,6 +353,7 @@ function summarise(
     updated,
     skipped,
     failed,
+    parked,
     deferred,
     apiCalls: ctx.salesforce.counter.snapshot().total - callsBefore,
   };

@@ -4,8 +4,10 @@
  * Salesforce field pairs).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
+import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { soql, soqlFields } from '#salesforce/soql.ts';
-import { resolutionFields } from './legal-entity.ts';
+import { countryCodeOf } from './countries.ts';
+import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 
 /** Default CustomersV3 field ← Account field. */
 export const DEFAULT_CUSTOMER_FIELDS: Readonly<Record<string, string>> = Object.freeze({
@@ -18,15 +20,22 @@ export const DEFAULT_CUSTOMER_FIELDS: Readonly<Record<string, string>> = Object.
   PrimaryContactURL: 'Website',
 });
 
-/** The SOQL reading one Account with its key, resolution fields and mapped fields. */
-export function accountQuery(config: ConnectorConfig, multiCurrency: boolean, id: string): string {
-  const fields = new Set([
-    'Id',
-    'Name',
-    config.externalIds.account,
-    ...Object.values(DEFAULT_CUSTOMER_FIELDS),
-  ]);
-  for (const f of resolutionFields(config, multiCurrency)) fields.add(f);
+/** The Code fields that exist only with State and Country/Territory Picklists. */
+const ADDRESS_CODE_FIELDS = new Set(['BillingCountryCode', 'BillingStateCode']);
+
+/**
+ * The SOQL reading one Account with its key, resolution fields and mapped fields; BillingCountry,
+ * BillingState and (where the org has them) their Code fields, for the address fallback of
+ * {@link customerRecord}.
+ */
+export function accountQuery(config: ConnectorConfig, org: OrgFacts, id: string): string {
+  const codes = orgShapeOf(org).addressCodes;
+  const fields = new Set(['Id', 'Name', config.externalIds.account, 'BillingCountry', 'BillingState']);
+  for (const f of Object.values(DEFAULT_CUSTOMER_FIELDS)) {
+    if (codes || !ADDRESS_CODE_FIELDS.has(f)) fields.add(f);
+  }
+  if (codes) fields.add('BillingStateCode');
+  for (const f of resolutionFields(config, org)) fields.add(f);
   for (const f of Object.values(config.mappings.accountWriteBack)) fields.add(f);
   return `SELECT ${soqlFields([...fields]).text} FROM Account WHERE ${soql`Id = ${id}`} LIMIT 1`;
 }
@@ -62,5 +71,27 @@ export function customerRecord(
     const value = account[sf];
     if (value !== undefined && value !== null && value !== '') record[dynamics] = value;
   }
+  addressFallback(account, record, config);
   return record;
+}
+
+/**
+ * F&O wants ISO codes: with picklists the state is BillingStateCode (BillingState holds the name);
+ * without them BillingCountry is free text, a code or a name (`Germany` → DE). A configured
+ * mapping of these CustomersV3 fields wins.
+ */
+function addressFallback(
+  account: Readonly<Record<string, unknown>>,
+  record: Record<string, unknown>,
+  config: ConnectorConfig,
+): void {
+  const mapped = config.mappings.accountWriteBack;
+  const stateCode = account.BillingStateCode;
+  if (!('AddressState' in mapped) && typeof stateCode === 'string' && stateCode !== '') {
+    record.AddressState = stateCode;
+  }
+  if (!('AddressCountryRegionISOCode' in mapped) && record.AddressCountryRegionISOCode === undefined) {
+    const code = countryCodeOf(account.BillingCountry);
+    if (code) record.AddressCountryRegionISOCode = code;
+  }
 }

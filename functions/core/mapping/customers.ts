@@ -3,6 +3,8 @@
  * fields every integration needs; configuration adds custom ones (Salesforce field ← Dynamics field).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
+import { assumedOrgShape, type SalesforceOrgShape } from '#core/engine/org-shape.ts';
+import { countryCodeOf } from './countries.ts';
 import { externalIdValue } from './keys.ts';
 
 export type DynamicsRecord = Readonly<Record<string, unknown>>;
@@ -26,18 +28,54 @@ function clean(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Maps a customer to Account fields for the org's shape. Without State and Country/Territory
+ * Picklists the ISO codes go into the free-text BillingCountry/BillingState. With them, the codes
+ * go into BillingCountryCode/BillingStateCode (Salesforce fills the names) and never into
+ * BillingCountry/BillingState, which then accept only valid names (FIELD_INTEGRITY_EXCEPTION
+ * otherwise); a state the org's picklist lacks for that country is left out with a note in
+ * `notes` (the address still arrives; Salesforce could not hold the state). Configured mappings
+ * come last and win.
+ */
 export function mapCustomerToAccount(
   customer: DynamicsRecord,
   config: ConnectorConfig,
+  org: SalesforceOrgShape = assumedOrgShape(false),
+  notes: string[] = [],
 ): Record<string, unknown> {
   const dataAreaId = String(customer.dataAreaId ?? '').toLowerCase();
   const id = String(customer.CustomerAccount ?? '');
   const account: Record<string, unknown> = {
     [config.externalIds.account]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
   };
-  for (const [sf, d365] of Object.entries({ ...DEFAULT_ACCOUNT_FIELDS, ...config.mappings.customers })) {
-    account[sf] = clean(customer[d365]);
+  const defaults: Record<string, string> = { ...DEFAULT_ACCOUNT_FIELDS };
+  if (org.addressCodes) {
+    delete defaults.BillingCountry;
+    delete defaults.BillingState;
   }
+  for (const [sf, d365] of Object.entries(defaults)) account[sf] = clean(customer[d365]);
+  if (org.addressCodes) Object.assign(account, addressCodes(customer, org, notes));
+  for (const [sf, d365] of Object.entries(config.mappings.customers)) account[sf] = clean(customer[d365]);
   if (!account.Name) account.Name = id;
   return account;
+}
+
+/** BillingCountryCode/BillingStateCode from the customer's ISO country and state. */
+function addressCodes(
+  customer: DynamicsRecord,
+  org: SalesforceOrgShape,
+  notes: string[],
+): Record<string, unknown> {
+  const country = countryCodeOf(customer.AddressCountryRegionISOCode) ?? null;
+  const state = clean(customer.AddressState);
+  const stateCode = typeof state === 'string' ? state.trim().toUpperCase() : undefined;
+  if (stateCode && country && org.stateCodes.get(country)?.has(stateCode)) {
+    return { BillingCountryCode: country, BillingStateCode: stateCode };
+  }
+  if (stateCode) {
+    notes.push(
+      `BillingStateCode: state ${stateCode} is not a state of ${country ?? 'an empty country'} in the org's State and Country/Territory Picklists; the address was sent without it`,
+    );
+  }
+  return { BillingCountryCode: country, BillingStateCode: null };
 }

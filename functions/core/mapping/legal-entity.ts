@@ -6,7 +6,9 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { ReferenceData } from '#core/engine/context.ts';
+import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { ConnectorError } from '#core/errors.ts';
+import { countryCodeOf } from './countries.ts';
 
 /** Why a record was parked (audited, not sent, replayable once fixed). */
 export type ParkCode =
@@ -16,7 +18,9 @@ export type ParkCode =
   | 'PRODUCT_UNRESOLVED'
   | 'LINES_CONFLICT'
   | 'NO_LINES'
-  | 'RECORD_NOT_FOUND';
+  | 'RECORD_NOT_FOUND'
+  | 'STRING_TOO_LONG'
+  | 'SALESFORCE_REFUSED';
 
 /** A record that cannot be written until a person fixes data or configuration; `message` says what. */
 export class ParkedError extends ConnectorError {
@@ -29,11 +33,20 @@ export class ParkedError extends ConnectorError {
   }
 }
 
-/** The Account fields resolution reads (plus the `{field}` rules' fields and CurrencyIsoCode when multi-currency). */
-export function resolutionFields(config: ConnectorConfig, multiCurrency: boolean): string[] {
-  const fields = new Set(['BillingCountryCode', 'BillingCountry']);
+/** What the Salesforce queries need to know of the org: `ReferenceData` or a part of it. */
+export type OrgFacts = Pick<ReferenceData, 'multiCurrency' | 'salesforceOrg'>;
+
+/**
+ * The Account fields resolution reads: BillingCountry, BillingCountryCode only where the org has
+ * State and Country/Territory Picklists (a SOQL naming it fails INVALID_FIELD elsewhere), the
+ * `{field}` rules' fields, and CurrencyIsoCode when multi-currency.
+ */
+export function resolutionFields(config: ConnectorConfig, org: OrgFacts): string[] {
+  const shape = orgShapeOf(org);
+  const fields = new Set(['BillingCountry']);
+  if (shape.addressCodes) fields.add('BillingCountryCode');
   for (const rule of config.legalEntityRules) if ('field' in rule) fields.add(rule.field);
-  if (multiCurrency) fields.add('CurrencyIsoCode');
+  if (shape.multiCurrency) fields.add('CurrencyIsoCode');
   return [...fields];
 }
 
@@ -46,11 +59,11 @@ export function legalEntityField(config: ConnectorConfig): string | undefined {
 const text = (v: unknown): string | undefined =>
   typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 
+/** The Account's ISO country: BillingCountryCode, else BillingCountry as a code or an English name. */
 function countryOf(account: Readonly<Record<string, unknown>>): string | undefined {
   const code = text(account.BillingCountryCode);
   if (code) return code.toUpperCase();
-  const country = text(account.BillingCountry);
-  return country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : undefined;
+  return countryCodeOf(text(account.BillingCountry));
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';
 import { parseExternalIdValue } from './keys.ts';
-import { resolutionFields } from './legal-entity.ts';
+import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 
 export type SalesSource = 'Opportunity' | 'Order';
 
@@ -58,17 +58,17 @@ export function salesOrderQuery(
   sobject: SalesSource,
   id: string,
   config: ConnectorConfig,
-  multiCurrency: boolean,
+  org: OrgFacts,
 ): string {
   const fields = new Set(['Id', 'AccountId', salesOrderField(sobject, config)]);
   fields.add(sobject === 'Opportunity' ? 'IsWon' : 'StatusCode');
   if (sobject === 'Opportunity') fields.add('Name');
   else fields.add('OrderNumber');
-  if (multiCurrency) fields.add('CurrencyIsoCode');
+  if (org.multiCurrency) fields.add('CurrencyIsoCode');
   for (const sf of Object.values(config.mappings.salesOrders)) fields.add(sf);
   fields.add('Account.Name');
   fields.add(`Account.${config.externalIds.account}`);
-  for (const f of resolutionFields(config, multiCurrency)) fields.add(`Account.${f}`);
+  for (const f of resolutionFields(config, org)) fields.add(`Account.${f}`);
   const lineFields = soqlFields([
     'Id',
     'Quantity',

@@ -59,7 +59,10 @@ export interface AuditEntry {
   readonly durationMs?: number | undefined;
   /** Ids in the target system (e.g. the Salesforce id, the sales order number). */
   readonly targetIds?: Readonly<Record<string, string>> | undefined;
-  /** A human-readable reason for failed/parked/skipped/ignored, never containing secrets. */
+  /**
+   * A human-readable reason for failed/parked/skipped/ignored, never containing secrets; on a
+   * succeeded entry, `note: …` says what was changed to fit the target (e.g. a truncated name).
+   */
   readonly error?: string | undefined;
   /** The work item, so it can be replayed (small: stubs, not full records). */
   readonly work?: unknown;

@@ -123,7 +123,7 @@ describe('planLines', () => {
 
 describe('salesOrderQuery', () => {
   it('reads the order, its lines and Account in one query with the id as an escaped literal', () => {
-    const q = salesOrderQuery('Opportunity', "006' OR Name != '", config, true);
+    const q = salesOrderQuery('Opportunity', "006' OR Name != '", config, reference);
     expect(q).toContain('FROM OpportunityLineItems');
     expect(q).toContain('Account.D365_Customer_Key__c');
     expect(q).toContain("WHERE Id = '006\\' OR Name != \\''");
