@@ -27,6 +27,19 @@ const D: FieldKind = { type: 'decimal' };
 const DT: FieldKind = { type: 'datetime' };
 const NOYES: FieldKind = { type: 'enum', enumType: `${NS}.NoYes`, members: ['No', 'Yes'] };
 
+// fo-sequences: the fields number sequences and exactly-once matching need (types from the reference).
+const I: FieldKind = { type: 'int' };
+const SEQUENCE_FIELDS: Readonly<Record<string, Record<string, FieldKind>>> = {
+  CustomersV3: { IdentificationNumber: S },
+  SalesOrderLines: {
+    LineCreationSequenceNumber: I,
+    DefaultLineNumberFromLineCreationSequenceNumber: NOYES,
+    OrderLineReference: S,
+    CustomerRequisitionNumber: S,
+    CustomersLineNumber: I,
+  },
+};
+
 /** Static description of one entity set. */
 export interface EntitySetDef {
   readonly name: string;
@@ -43,6 +56,8 @@ export interface EntitySetDef {
 
 const fields = (spec: Record<string, FieldKind>): ReadonlyMap<string, FieldKind> =>
   new Map(Object.entries(spec));
+const withSequenceFields = (name: string, spec: Record<string, FieldKind>): ReadonlyMap<string, FieldKind> =>
+  fields({ ...spec, ...SEQUENCE_FIELDS[name] });
 
 export const ENTITY_SETS: Readonly<Record<string, EntitySetDef>> = {
   CustomersV3: {
@@ -52,7 +67,7 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDef>> = {
     keys: ['dataAreaId', 'CustomerAccount'],
     companySpecific: true,
     writable: true,
-    fields: fields({
+    fields: withSequenceFields('CustomersV3', {
       dataAreaId: S,
       CustomerAccount: S,
       OrganizationName: S,
@@ -146,7 +161,7 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDef>> = {
     keys: ['dataAreaId', 'InventoryLotId'],
     companySpecific: true,
     writable: true,
-    fields: fields({
+    fields: withSequenceFields('SalesOrderLines', {
       dataAreaId: S,
       InventoryLotId: S,
       SalesOrderNumber: S,
@@ -501,6 +516,12 @@ export function seededLine(
     SalesOrderLineStatus: header.SalesOrderStatus ?? 'Backorder',
     RequestedShippingDate: header.RequestedShippingDate ?? '1900-01-01T12:00:00Z',
     RequestedReceiptDate: header.RequestedReceiptDate ?? '1900-01-01T12:00:00Z',
+    // fo-sequences: seeded lines were numbered by F&O from their creation sequence.
+    LineCreationSequenceNumber: lineNumber,
+    DefaultLineNumberFromLineCreationSequenceNumber: 'Yes',
+    OrderLineReference: '',
+    CustomerRequisitionNumber: header.CustomerRequisitionNumber ?? '',
+    CustomersLineNumber: 0,
   };
 }
 
