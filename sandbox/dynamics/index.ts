@@ -28,13 +28,13 @@ import type { WriteContext } from './writes.ts';
 export type { BusinessEvent, BusinessEventsConfig, ParkedEvent } from './business-events.ts';
 export type { DynamicsControl, EntityKey, EntityRecord, ListOptions } from './control.ts';
 export type { FilterNode, LiteralNode } from './filter.ts';
+export { FilterError, parseFilter } from './filter.ts';
 export type {
   NumberSequenceOptions,
   NumberSequenceSettings,
   NumberSequenceState,
   SequenceKind,
 } from './number-sequences.ts';
-export { FilterError, parseFilter } from './filter.ts';
 export { decodeQueryComponent, parseQueryString } from './query.ts';
 
 export interface DynamicsSandboxOptions {

@@ -23,8 +23,8 @@ import type { EngineContext } from '#core/engine/context.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
 import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
-import { eq } from '#dynamics/odata.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
+import { eq } from '#dynamics/odata.ts';
 import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
 import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {

@@ -19,8 +19,8 @@
  */
 import type { EngineContext } from '#core/engine/context.ts';
 import type { Trigger } from '#core/work/items.ts';
-import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
 import type { FieldOf } from '#dynamics/entities.ts';
+import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
 import { eq } from '#dynamics/odata.ts';
 import { recordKey } from '../mapping/keys.ts';
 import { ParkedError, resolveCurrency } from '../mapping/legal-entity.ts';
