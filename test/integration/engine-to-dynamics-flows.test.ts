@@ -75,6 +75,31 @@ describe('to-Dynamics flows against both sandboxes', () => {
     expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
   });
 
+  it('parks the order, before writing another line, when Dynamics does not keep the line id as sent', async () => {
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000007');
+    const oppId = createWonOpportunity(h, accountId, ITEMS);
+    // A field that cuts the 18-character id down (as a too-short customer field would).
+    const truncating = {
+      ...h.ctx,
+      dynamics: {
+        ...h.ctx.dynamics,
+        create: (async (entity, record, options) => {
+          const created = await h.ctx.dynamics.create(entity, record, options);
+          return entity.name === 'SalesOrderLines'
+            ? { ...created, OrderLineReference: String(created.OrderLineReference).slice(0, 15) }
+            : created;
+        }) as typeof h.ctx.dynamics.create,
+      },
+    };
+
+    const result = await syncSalesOrder(truncating, { sobject: 'Opportunity', id: oppId }, 'cdc');
+    expect(result).toMatchObject({ outcome: 'parked' });
+    expect(result.outcome === 'parked' && result.reason).toMatch(
+      /SalesOrderLines\.OrderLineReference did not keep the Salesforce line id .* set salesOrders\.lineIdField/,
+    );
+    expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(1);
+  });
+
   it('turns an activated Order into one sales order with its lines', async () => {
     const sf = h.sandboxes.salesforce.control;
     const accountId = createSyncedAccount(h, 'usmf', 'US-000002');
