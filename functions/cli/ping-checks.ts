@@ -44,6 +44,46 @@ function failure(system: PingCheck['system'], name: string, error: unknown): Pin
   return { system, name, ok: false, detail };
 }
 
+/**
+ * Who numbers the customers account write-back creates. F&O refuses a caller's CustomerAccount
+ * unless the customer account number sequence is Manual or allows changes, and ping cannot read
+ * that setting: the number sequence entity (NumberSequenceTableEntity in Microsoft's CDM) is not
+ * in the entity schema the connector is built against, and which sequence a company uses for
+ * customer accounts is set in Accounts receivable parameters. So a prefix needs your confirmation.
+ */
+export function customerNumbersCheck(config: ConnectorConfig): PingCheck {
+  const {
+    customerAccountPrefix: prefix,
+    prefixAllowedBySequence,
+    salesforceIdField,
+  } = config.accountWriteBack;
+  const name = 'accountWriteBack.customerAccountPrefix';
+  if (prefix === undefined) {
+    return {
+      system: 'configuration',
+      name: 'customer account numbers',
+      ok: true,
+      detail: `F&O assigns each new customer's CustomerAccount from its number sequence; the Account Id rides in CustomersV3.${salesforceIdField}`,
+    };
+  }
+  const detail = `customerAccountPrefix '${prefix}' makes the connector choose customer numbers, which F&O refuses unless each legal entity's customer account number sequence is Manual or allows changes; ping cannot read number sequence settings (F&O exposes no such entity in the schema the connector is checked against)`;
+  if (prefixAllowedBySequence) {
+    return {
+      system: 'configuration',
+      name,
+      ok: true,
+      detail: `${detail}; confirmed by accountWriteBack.prefixAllowedBySequence`,
+    };
+  }
+  return {
+    system: 'configuration',
+    name,
+    ok: false,
+    detail,
+    fix: 'remove accountWriteBack.customerAccountPrefix to let F&O assign numbers, or set the customer account number sequence (Accounts receivable parameters > Number sequences) of every synced legal entity to Manual and then set accountWriteBack.prefixAllowedBySequence: true',
+  };
+}
+
 export async function runPing(config: ConnectorConfig, clients: ConnectorClients): Promise<PingReport> {
   const checks: PingCheck[] = [];
 
@@ -111,6 +151,7 @@ export async function runPing(config: ConnectorConfig, clients: ConnectorClients
         checks.push({ system: 'configuration', name: p.key, ok: false, detail: p.problem, fix: p.fix });
       }
     }
+    if (config.flows.accountWriteBack.enabled) checks.push(customerNumbersCheck(config));
 
     const pubsub = createPubSubClient({
       tokens: clients.salesforce.tokenSource,

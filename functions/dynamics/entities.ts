@@ -75,7 +75,7 @@ export function defineEntity<
   return Object.freeze({ ...descriptor, keys: Object.freeze([...keys]) as unknown as K });
 }
 
-/** Customers (CustTable + party); no modified timestamp field. Create needs CustomerAccount, PartyType, CustomerGroupId, SalesCurrencyCode, OrganizationName. */
+/** Customers (CustTable + party); no modified timestamp field. Create needs PartyType, CustomerGroupId, SalesCurrencyCode, OrganizationName; CustomerAccount comes from the number sequence. */
 export const CustomersV3 = defineEntity({
   name: 'CustomersV3',
   keys: ['dataAreaId', 'CustomerAccount'],
@@ -105,6 +105,8 @@ export const CustomersV3 = defineEntity({
     'PrimaryContactURL',
     'DeliveryTerms',
     'SalesTaxGroup',
+    // The default field carrying a Salesforce Account Id (accountWriteBack.salesforceIdField).
+    'IdentificationNumber',
   ],
   types: {
     CreditLimit: 'Edm.Decimal',
@@ -186,7 +188,7 @@ export const SalesOrderHeadersV2 = defineEntity({
   },
 });
 
-/** Sales order lines; InventoryLotId comes from the number sequence on create. */
+/** Sales order lines; InventoryLotId, LineCreationSequenceNumber and (by default) LineNumber are assigned by F&O on create. */
 export const SalesOrderLines = defineEntity({
   name: 'SalesOrderLines',
   keys: ['dataAreaId', 'InventoryLotId'],
@@ -210,6 +212,10 @@ export const SalesOrderLines = defineEntity({
     'SalesOrderLineStatus',
     'RequestedShippingDate',
     'RequestedReceiptDate',
+    // F&O numbers lines from the creation sequence; the Salesforce line id rides in OrderLineReference.
+    'LineCreationSequenceNumber',
+    'DefaultLineNumberFromLineCreationSequenceNumber',
+    'OrderLineReference',
   ],
   types: {
     LineNumber: 'Edm.Decimal',

@@ -15,6 +15,13 @@ import {
 } from './business-events.ts';
 import type { Rec } from './data.ts';
 import { type Database, type EntitySetDef, entitySet, linesOf } from './entities.ts';
+import {
+  type NumberSequenceSettings,
+  type NumberSequenceState,
+  SEQUENCE_KINDS,
+  type SequenceKind,
+  validateSequenceSettings,
+} from './number-sequences.ts';
 import { etagOf, parseReadQuery, QueryError, type ReadEngine, shape } from './query.ts';
 import {
   checkBody,
@@ -100,6 +107,12 @@ export interface DynamicsControl {
   resendBusinessEvent(eventId: string): void;
   /** The last 1000 business events raised, delivered or not. */
   businessEvents(): BusinessEvent[];
+  /** Every company's customer account and sales order number sequence, with its Next. */
+  numberSequences(): NumberSequenceState[];
+  /** Changes a sequence's settings (Manual, To a lower/higher number, Continuous, format, range) for one company or all. */
+  configureNumberSequence(kind: SequenceKind, settings: NumberSequenceSettings, company?: string): void;
+  /** Whether new lines get LineNumber from LineCreationSequenceNumber (the default) or keep the caller's. */
+  setLineNumberFromCreationSequence(enabled: boolean): void;
 }
 
 export interface ControlDeps {
@@ -209,6 +222,16 @@ export function createControl(deps: ControlDeps): DynamicsControl {
         throw new RangeError(`no parked business event with EventId '${eventId}'`);
     },
     businessEvents: () => deps.events.published(),
+    numberSequences: () => write.sequences.list(),
+    configureNumberSequence(kind, settings, company) {
+      if (!SEQUENCE_KINDS.includes(kind))
+        throw new RangeError(`unknown number sequence '${String(kind)}' (${SEQUENCE_KINDS.join(', ')})`);
+      write.sequences.configure(kind, company, validateSequenceSettings(settings));
+    },
+    setLineNumberFromCreationSequence(enabled) {
+      if (typeof enabled !== 'boolean') throw new TypeError('fromCreationSequence must be a boolean');
+      write.lineNumbers.fromCreationSequence = enabled;
+    },
   };
   return control;
 }
@@ -243,6 +266,8 @@ export function controlAuthorized(header: string | undefined, token: string): bo
  * - `GET|DELETE counters`; `GET|PUT faults`; `GET clock`, `POST clock/advance` `{ms}`
  * - `PUT business-events/config` (null body clears), `POST business-events/flush`,
  *   `GET business-events/errors`, `POST business-events/resend` `{eventId}`, `GET business-events`
+ * - `GET number-sequences`; `PUT number-sequences/{customerAccounts|salesOrders}` `{company?, ...settings}`;
+ *   `PUT sales-order-lines/line-numbers` `{fromCreationSequence}`
  */
 export async function handleControlHttp(
   control: DynamicsControl,
@@ -359,6 +384,20 @@ export async function handleControlHttp(
       }
       case 'GET business-events':
         return { status: 200, body: { value: control.businessEvents() } };
+      case 'GET number-sequences':
+        return { status: 200, body: { value: control.numberSequences() } };
+      case `PUT number-sequences/${second}`: {
+        const { company, ...settings } = obj();
+        if (company !== undefined && typeof company !== 'string')
+          throw new TypeError('company must be a string');
+        control.configureNumberSequence(second as SequenceKind, settings, company);
+        return { status: 200, body: { value: control.numberSequences().filter((q) => q.kind === second) } };
+      }
+      case 'PUT sales-order-lines/line-numbers': {
+        const { fromCreationSequence } = obj();
+        control.setLineNumberFromCreationSequence(fromCreationSequence as boolean);
+        return { status: 204 };
+      }
       default:
         return { status: 404, body: { error: `no control operation ${method} /_sandbox/${path}` } };
     }

@@ -436,6 +436,12 @@ export function seededLine(
     SalesOrderLineStatus: header.SalesOrderStatus ?? 'Backorder',
     RequestedShippingDate: header.RequestedShippingDate ?? '1900-01-01T12:00:00Z',
     RequestedReceiptDate: header.RequestedReceiptDate ?? '1900-01-01T12:00:00Z',
+    // fo-sequences: seeded lines were numbered by F&O from their creation sequence.
+    LineCreationSequenceNumber: lineNumber,
+    DefaultLineNumberFromLineCreationSequenceNumber: 'Yes',
+    OrderLineReference: '',
+    CustomerRequisitionNumber: header.CustomerRequisitionNumber ?? '',
+    CustomersLineNumber: 0,
   };
 }
 

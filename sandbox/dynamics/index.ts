@@ -11,8 +11,15 @@ import { ensureSandboxTls, type SandboxTls } from '#sandbox/shared/tls.ts';
 import { Authority } from './auth.ts';
 import { BusinessEventPublisher } from './business-events.ts';
 import { CallCounters, createControl, type DynamicsControl } from './control.ts';
-import { LEGAL_ENTITIES } from './data.ts';
-import { createDatabase } from './entities.ts';
+import { LEGAL_ENTITIES, splitByShare } from './data.ts';
+import { createDatabase, type Database } from './entities.ts';
+import { LineNumbering } from './line-numbers.ts';
+import {
+  type NumberSequenceOptions,
+  NumberSequences,
+  parseNumber,
+  type SequenceSeed,
+} from './number-sequences.ts';
 import type { ODataContext } from './odata.ts';
 import { ReadEngine } from './query.ts';
 import { createAuthorityServer, createEnvironmentServer, listen, shutdown } from './server.ts';
@@ -23,6 +30,12 @@ export type { DynamicsControl, EntityKey, EntityRecord, ListOptions } from './co
 export type { RemoteExecutionContext } from './data-events.ts';
 export type { FilterNode, LiteralNode } from './filter.ts';
 export { FilterError, parseFilter } from './filter.ts';
+export type {
+  NumberSequenceOptions,
+  NumberSequenceSettings,
+  NumberSequenceState,
+  SequenceKind,
+} from './number-sequences.ts';
 export { decodeQueryComponent, parseQueryString } from './query.ts';
 
 export interface DynamicsSandboxOptions {
@@ -62,6 +75,43 @@ export interface DynamicsSandboxOptions {
    * and ReleasedProductsV2, stamped on every write. Standard F&O has none; default: absent.
    */
   modifiedField?: string;
+  /**
+   * Customer account and sales order number sequences, for every company or `byCompany`. Default:
+   * F&O's usual set-up, not Manual and no changes allowed (a caller's number is refused), formats
+   * `US-######`/`DE-…`/`GB-…` and `SO-######`. See number-sequences.ts.
+   */
+  numberSequences?: NumberSequenceOptions;
+  /**
+   * SalesOrderLines.LineNumber from LineCreationSequenceNumber whatever the caller sent
+   * (DefaultLineNumberFromLineCreationSequenceNumber = Yes); default true. False keeps a caller's
+   * LineNumber (UNCONFIRMED that F&O can be made to).
+   */
+  lineNumberFromCreationSequence?: boolean;
+}
+
+/** Where each company's sequences start: one past the example business's own numbers. */
+function sequenceSeed(db: Database, customers: number): SequenceSeed {
+  const counts = splitByShare(customers);
+  const width = Math.max(6, String(Math.max(0, ...counts)).length);
+  return {
+    defaultFormat: (kind, company) => {
+      if (kind === 'salesOrders') return 'SO-######';
+      const le = LEGAL_ENTITIES.find((l) => l.id === company);
+      return `${le?.accountPrefix ?? ''}${'#'.repeat(width)}`;
+    },
+    initialNext: (kind, company, format) => {
+      // Customers: the seeded ones are numbered 1..count per company (a caller's number never moves Next).
+      if (kind === 'customerAccounts')
+        return (counts[LEGAL_ENTITIES.findIndex((l) => l.id === company)] ?? 0) + 1;
+      // Sales orders are all materialised: one past the highest that fits the format.
+      let highest = 0;
+      for (const s of db.stores.SalesOrderHeadersV2?.scan(new Set([company])) ?? []) {
+        const n = parseNumber(format, String(s.rec.SalesOrderNumber ?? ''));
+        if (n !== undefined && n > highest) highest = n;
+      }
+      return highest + 1;
+    },
+  };
 }
 
 export interface DynamicsSandboxInfo {
@@ -159,6 +209,12 @@ export async function startDynamicsSandbox(options: DynamicsSandboxOptions = {})
     defaultCompany,
     onChange: (change) => events.publish(change),
     now: () => clock.now(),
+    sequences: new NumberSequences(
+      sequenceSeed(db, positiveInt('customers', options.customers, 3000)),
+      options.numberSequences,
+      seed,
+    ),
+    lineNumbers: new LineNumbering({ fromCreationSequence: options.lineNumberFromCreationSequence ?? true }),
   };
   const control = createControl({ db, engine, write, counters, faults, clock, events });
   const odata = (): ODataContext => ({ ...write, engine, environmentUrl, pageSize });

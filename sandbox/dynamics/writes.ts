@@ -17,6 +17,13 @@ import {
   seededLine,
 } from './entities.ts';
 import { edmName } from './filter.ts';
+import type { LineNumbering } from './line-numbers.ts';
+import {
+  NumberSequenceRefusal,
+  type NumberSequences,
+  parseNumber,
+  type SequenceKind,
+} from './number-sequences.ts';
 import type { StoredRecord } from './store.ts';
 
 /** An OData error response: status plus the `error` object F&O sends. */
@@ -69,6 +76,43 @@ export interface WriteContext {
   readonly onChange: (change: Change) => void;
   /** The sandbox clock (epoch ms), for the optional modified timestamp. */
   readonly now: () => number;
+  /** Customer account and sales order number sequences. */
+  readonly sequences: NumberSequences;
+  /** LineCreationSequenceNumber and LineNumber of new sales order lines. */
+  readonly lineNumbers: LineNumbering;
+}
+
+/** The number a create gets from `kind`'s sequence (or the caller's, when the sequence allows it). */
+function numberFrom(
+  ctx: WriteContext,
+  def: EntitySetDef,
+  kind: SequenceKind,
+  company: string,
+  given: unknown,
+  field: string,
+): string {
+  try {
+    return ctx.sequences.resolve(kind, company, given, label(field));
+  } catch (error) {
+    if (error instanceof NumberSequenceRefusal) throw new WriteError(def.rowType, error.infolog);
+    throw error;
+  }
+}
+
+/**
+ * A caller's InventoryLotId: the lot id comes from the company's InventTransId sequence, which is
+ * never Manual in a standard set-up, so F&O's "doesn't allow editing" refusal (UNCONFIRMED for
+ * this field: the wording is the one documented for sequence-numbered fields, see number-sequences.ts).
+ */
+function refuseLotId(def: EntitySetDef, company: string, value: unknown): WriteError {
+  const format = `${company.toUpperCase()}-#########`;
+  const reason =
+    parseNumber(format, String(value)) === undefined
+      ? `Number ${String(value)} doesn't match format ${format}.`
+      : `Invalid specification of ${label('InventoryLotId')} doesn't allow change to a higher number.`;
+  return new WriteError(def.rowType, [
+    `Field ${label('InventoryLotId')} doesn't allow editing. ${reason} Validations failed.`,
+  ]);
 }
 
 /** Stamps the configured modified field (system-maintained: a written value is overwritten). */
@@ -93,6 +137,7 @@ const LABELS: Readonly<Record<string, string>> = {
   OrderingCustomerAccountNumber: 'Customer account',
   InvoiceCustomerAccountNumber: 'Invoice account',
   SalesOrderNumber: 'Sales order',
+  InventoryLotId: 'Lot ID',
 };
 const label = (field: string): string => LABELS[field] ?? field;
 const UNITS = ['ea', 'pcs', 'Box', 'L', 'm', 'h', 'kg'];
@@ -182,13 +227,7 @@ const currencyExists = (code: unknown): boolean =>
 
 function customerErrors(ctx: WriteContext, rec: Rec): string[] {
   const errors: string[] = [];
-  for (const f of [
-    'CustomerAccount',
-    'PartyType',
-    'CustomerGroupId',
-    'SalesCurrencyCode',
-    'OrganizationName',
-  ]) {
+  for (const f of ['PartyType', 'CustomerGroupId', 'SalesCurrencyCode', 'OrganizationName']) {
     if (blank(rec[f])) errors.push(mustBeFilled(f));
   }
   const company = String(rec.dataAreaId);
@@ -322,6 +361,20 @@ export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): 
       if (blank(rec.PartyNumber)) rec.PartyNumber = pad(db.nextNumber('Party'), 9).replace(/^0/, '5');
       if (blank(rec.NameAlias)) rec.NameAlias = String(rec.OrganizationName ?? '').split(' ')[0] ?? '';
       errors = customerErrors(ctx, rec);
+      if (blank(input.CustomerAccount) && ctx.sequences.state('customerAccounts', company).manual) {
+        errors.unshift(mustBeFilled('CustomerAccount'));
+      }
+      // The number is drawn only for a valid customer (the sequence decides whether a caller's stands).
+      if (errors.length === 0) {
+        rec.CustomerAccount = numberFrom(
+          ctx,
+          def,
+          'customerAccounts',
+          company,
+          input.CustomerAccount,
+          'CustomerAccount',
+        );
+      }
       break;
     }
     case 'ReleasedProductsV2': {
@@ -361,9 +414,16 @@ export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): 
           input.InvoiceCustomerAccountNumber ?? input.OrderingCustomerAccountNumber ?? '';
       }
       errors = headerErrors(ctx, rec);
-      // The number is drawn only for a valid order, but a drawn number is never given back (gaps).
-      if (errors.length === 0 && blank(rec.SalesOrderNumber)) {
-        rec.SalesOrderNumber = `SO-${pad(db.nextNumber(`SalesOrder:${company}`), 6)}`;
+      // The number is drawn only for a valid order; a non-continuous sequence leaves gaps.
+      if (errors.length === 0) {
+        rec.SalesOrderNumber = numberFrom(
+          ctx,
+          def,
+          'salesOrders',
+          company,
+          input.SalesOrderNumber,
+          'SalesOrderNumber',
+        );
       }
       break;
     }
@@ -374,13 +434,14 @@ export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): 
       errors = lineErrors(ctx, probe);
       if (errors.length > 0 || !header || !product) throw new WriteError(def.rowType, errors);
       headerOpen(def, header.rec);
+      if (!blank(input.InventoryLotId)) throw refuseLotId(def, company, input.InventoryLotId);
       const existing = linesOf(db, company, String(header.rec.SalesOrderNumber));
-      const lineNumber = Math.max(0, ...existing.map((l) => Number(l.LineNumber))) + 1;
       const quantity = input.OrderedSalesQuantity === undefined ? 1 : Number(input.OrderedSalesQuantity);
-      const base = seededLine(db, header.rec, product.rec, lineNumber, quantity);
-      rec = { ...base, ...input, dataAreaId: company, SalesOrderNumber: header.rec.SalesOrderNumber ?? '' };
-      if (!blank(input.InventoryLotId)) rec.InventoryLotId = input.InventoryLotId ?? '';
-      else if (blank(rec.InventoryLotId)) rec.InventoryLotId = nextLotId(db, company);
+      const base = seededLine(db, header.rec, product.rec, 0, quantity);
+      const { InventoryLotId: _lot, LineCreationSequenceNumber: _seq, ...given } = input;
+      rec = { ...base, ...given, dataAreaId: company, SalesOrderNumber: header.rec.SalesOrderNumber ?? '' };
+      rec.InventoryLotId = base.InventoryLotId ?? nextLotId(db, company);
+      ctx.lineNumbers.number(rec, input.LineNumber, existing);
       if (input.LineAmount === undefined) {
         rec.LineAmount = Math.round(Number(rec.SalesPrice) * Number(rec.OrderedSalesQuantity) * 100) / 100;
       }

@@ -22,7 +22,7 @@ describe('ml-connector ping', () => {
 
   function configFile(
     name: string,
-    edits: { legalEntities?: string; accountField?: string; myDomain?: string } = {},
+    edits: { legalEntities?: string; accountField?: string; myDomain?: string; extra?: string[] } = {},
   ) {
     const { dynamics, salesforce } = sandboxes.info;
     const path = join(dir, `${name}.yaml`);
@@ -39,6 +39,7 @@ describe('ml-connector ping', () => {
         '  apiReserve: 100',
         `legalEntities: ${edits.legalEntities ?? '[usmf, demf, gbsi]'}`,
         ...(edits.accountField ? ['externalIds:', `  account: ${edits.accountField}`] : []),
+        ...(edits.extra ?? []),
         '',
       ].join('\n'),
     );
@@ -81,8 +82,27 @@ describe('ml-connector ping', () => {
         'token and OData service',
         'daily API allocation',
         'Pub/Sub /data/AccountChangeEvent',
+        'customer account numbers',
       ]),
     );
+  });
+
+  it('refuses a customer account prefix until the number sequence is confirmed to accept it', async () => {
+    const prefixed = ['accountWriteBack:', '  customerAccountPrefix: SF-'];
+    const refused = await ping(configFile('prefix', { extra: prefixed }));
+    expect(refused.code).toBe(1);
+    expect(failed(refused.report)).toEqual([
+      expect.objectContaining({
+        name: 'accountWriteBack.customerAccountPrefix',
+        detail: expect.stringContaining('ping cannot read number sequence settings'),
+        fix: expect.stringContaining('prefixAllowedBySequence: true'),
+      }),
+    ]);
+    const confirmed = await ping(
+      configFile('prefix-confirmed', { extra: [...prefixed, '  prefixAllowedBySequence: true'] }),
+    );
+    expect(failed(confirmed.report)).toEqual([]);
+    expect(confirmed.code).toBe(0);
   });
 
   it('explains a wrong Dynamics client secret with its fix and exits 1', async () => {

@@ -39,7 +39,13 @@ describe('DynamicsClient writes and key reads against the sandbox', () => {
   let client: DynamicsClient;
 
   beforeAll(async () => {
-    sandbox = await startDynamicsSandbox({ customers: 300, products: 60, salesOrders: 20 });
+    sandbox = await startDynamicsSandbox({
+      customers: 300,
+      products: 60,
+      salesOrders: 20,
+      // These tests choose their customer numbers (quotes, slashes, duplicates): a Manual sequence.
+      numberSequences: { customerAccounts: { manual: true } },
+    });
     const { info } = sandbox;
     client = createDynamicsClient({
       environment: info.environmentUrl,

@@ -6,7 +6,13 @@ let sandbox: DynamicsSandbox;
 let http: SandboxHttp;
 
 beforeAll(async () => {
-  sandbox = await startDynamicsSandbox({ customers: 90, products: 30, salesOrders: 3 });
+  sandbox = await startDynamicsSandbox({
+    customers: 90,
+    products: 30,
+    salesOrders: 3,
+    // Header and lines in one change set need caller-set order numbers: the sequence allows them.
+    numberSequences: { salesOrders: { toAHigherNumber: true } },
+  });
   http = sandboxHttp(sandbox.info);
 });
 afterAll(async () => {
@@ -60,13 +66,13 @@ describe('dynamics sandbox $batch', () => {
           request(
             'POST',
             'SalesOrderHeadersV2',
-            { SalesOrderNumber: 'SO-MAN-1', OrderingCustomerAccountNumber: 'US-000001' },
+            { SalesOrderNumber: 'SO-900001', OrderingCustomerAccountNumber: 'US-000001' },
             '1',
           ),
           request(
             'POST',
             'SalesOrderLines',
-            { SalesOrderNumber: 'SO-MAN-1', ItemNumber: 'P000001', OrderedSalesQuantity: 2 },
+            { SalesOrderNumber: 'SO-900001', ItemNumber: 'P000001', OrderedSalesQuantity: 2 },
             '2',
           ),
         ],
@@ -76,7 +82,7 @@ describe('dynamics sandbox $batch', () => {
     expect(res.status).toBe(200);
     expect(res.contentType).toMatch(/^multipart\/mixed; boundary=batchresponse_/);
     expect(statuses(res.text)).toEqual([201, 201, 200]);
-    expect(sandbox.control.salesOrderLines('usmf', 'SO-MAN-1')).toHaveLength(1);
+    expect(sandbox.control.salesOrderLines('usmf', 'SO-900001')).toHaveLength(1);
     expect(sandbox.control.counters()).toMatchObject({ 'odata.batch': 1, 'odata.create:SalesOrderLines': 1 });
   });
 
@@ -87,13 +93,13 @@ describe('dynamics sandbox $batch', () => {
           request(
             'POST',
             'SalesOrderHeadersV2',
-            { SalesOrderNumber: 'SO-MAN-2', OrderingCustomerAccountNumber: 'US-000002' },
+            { SalesOrderNumber: 'SO-900002', OrderingCustomerAccountNumber: 'US-000002' },
             '1',
           ),
           request(
             'POST',
             'SalesOrderLines',
-            { SalesOrderNumber: 'SO-MAN-2', ItemNumber: 'NO-SUCH-ITEM' },
+            { SalesOrderNumber: 'SO-900002', ItemNumber: 'NO-SUCH-ITEM' },
             '2',
           ),
         ],
@@ -103,7 +109,7 @@ describe('dynamics sandbox $batch', () => {
     expect(statuses(res.text)).toEqual([400]);
     expect(res.text).toContain("The value 'NO-SUCH-ITEM' in field 'Item number'");
     expect(
-      sandbox.control.getRecord('SalesOrderHeadersV2', { dataAreaId: 'usmf', SalesOrderNumber: 'SO-MAN-2' }),
+      sandbox.control.getRecord('SalesOrderHeadersV2', { dataAreaId: 'usmf', SalesOrderNumber: 'SO-900002' }),
     ).toBeUndefined();
   });
 

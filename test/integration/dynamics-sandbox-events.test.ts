@@ -19,7 +19,12 @@ let failNext = 0;
 let failStatus = 500;
 
 beforeAll(async () => {
-  sandbox = await startDynamicsSandbox({ customers: 60, products: 30, salesOrders: 3 });
+  sandbox = await startDynamicsSandbox({
+    customers: 60,
+    products: 30,
+    salesOrders: 3,
+    numberSequences: { customerAccounts: { manual: true } },
+  });
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

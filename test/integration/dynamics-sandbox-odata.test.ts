@@ -6,7 +6,14 @@ let sandbox: DynamicsSandbox;
 let http: SandboxHttp;
 
 beforeAll(async () => {
-  sandbox = await startDynamicsSandbox({ seed: 7, customers: 3000, products: 300, salesOrders: 30 });
+  sandbox = await startDynamicsSandbox({
+    seed: 7,
+    customers: 3000,
+    products: 300,
+    salesOrders: 30,
+    // These tests choose their customer numbers (key encoding, duplicates): a Manual sequence.
+    numberSequences: { customerAccounts: { manual: true } },
+  });
   http = sandboxHttp(sandbox.info);
 });
 afterAll(async () => {

@@ -52,4 +52,28 @@ describe('checkConfiguration', () => {
       await clients.close();
     }
   });
+
+  it('names a configured Salesforce-id field that the Dynamics entity lacks, with its fix', async () => {
+    const config = sandboxConfig(h.sandboxes.info, {
+      accountWriteBack: { salesforceIdField: 'SalesforceAccountId' },
+      salesOrders: { lineIdField: 'OrderLineReference' },
+    });
+    const { dynamics, salesforce } = h.sandboxes.info;
+    const clients = createClients(config, {
+      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
+      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
+    });
+    try {
+      const error = await checkConfiguration(config, clients.dynamics, clients.salesforce).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigurationCheckError);
+      const problems = (error as ConfigurationCheckError).problems;
+      expect(problems.map((p) => p.key)).toEqual(['accountWriteBack.salesforceIdField']);
+      expect(problems[0]?.problem).toMatch(/^CustomersV3\.SalesforceAccountId does not exist in Dynamics/);
+      expect(problems[0]?.fix).toMatch(/text field of CustomersV3 \(at least 18 characters\)/);
+    } finally {
+      await clients.close();
+    }
+  });
 });

@@ -180,12 +180,17 @@ describe.each(VARIANTS)('the engine end to end against both sandboxes, in $name'
       'the key on the new Account',
       () => sf.get('Account', newAccount)?.D365_Customer_Key__c as string | undefined,
     );
-    expect(key).toMatch(/^demf:SF-\d{6}$/);
+    // F&O numbered the customer from demf's customer account sequence.
+    expect(key).toMatch(/^demf:DE-\d{6}$/);
     const customer = h.sandboxes.dynamics.control.getRecord('CustomersV3', {
       dataAreaId: 'demf',
       CustomerAccount: key.split(':')[1] ?? '',
     });
-    expect(customer).toMatchObject({ OrganizationName: 'Nordsee Kompressoren AG', SalesCurrencyCode: 'EUR' });
+    expect(customer).toMatchObject({
+      OrganizationName: 'Nordsee Kompressoren AG',
+      SalesCurrencyCode: 'EUR',
+      IdentificationNumber: newAccount,
+    });
   });
 
   it('carries a Dynamics change announced by a business event to its Account', async () => {

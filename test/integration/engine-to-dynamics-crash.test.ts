@@ -90,6 +90,41 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
     expect(orders[0]?.lines.map((l) => l.LineNumber)).toEqual([1, 2, 3]);
   });
 
+  it('never duplicates a line when F&O numbers lines differently from Salesforce and the worker dies between line creates', async () => {
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000015');
+    const oppId = createWonOpportunity(h, accountId, ITEMS);
+    const killed = crashingContext(h.ctx, { at: 2, when: 'after', kill: true });
+    expect(await createToDynamicsWorker(killed.ctx).handle(delivery('Opportunity', oppId))).toBe('retry');
+    const [half] = dynamicsOrdersFor(h, oppId);
+    expect(half?.lines).toHaveLength(1);
+
+    // Meanwhile someone adds a line in F&O: it takes LineNumber 2, the second Salesforce line's position.
+    h.sandboxes.dynamics.control.createRecord('SalesOrderLines', {
+      dataAreaId: 'usmf',
+      SalesOrderNumber: String(half?.header.SalesOrderNumber),
+      ItemNumber: ITEMS[1],
+      LineNumber: 2,
+    });
+
+    const later = { ...h.ctx, now: () => Date.now() + (LEASE_SECONDS + 1) * 1000 };
+    expect(await createToDynamicsWorker(later).handle(delivery('Opportunity', oppId, 2))).toBe('done');
+    const [order] = dynamicsOrdersFor(h, oppId);
+    const rows = (order?.lines ?? []).map((l) => [
+      l.LineNumber,
+      l.LineCreationSequenceNumber,
+      l.ItemNumber,
+      l.OrderLineReference === '' ? 'F&O' : 'Salesforce',
+    ]);
+    expect(rows).toEqual([
+      [1, 1, 'P000001', 'Salesforce'],
+      [2, 2, 'P000002', 'F&O'],
+      [3, 3, 'P000002', 'Salesforce'],
+      [4, 4, 'P000003', 'Salesforce'],
+    ]);
+    const references = (order?.lines ?? []).map((l) => l.OrderLineReference).filter((r) => r !== '');
+    expect(new Set(references).size).toBe(3);
+  });
+
   it('lists the order writes the crash plans count on', async () => {
     const accountId = createSyncedAccount(h, 'usmf', 'US-000011');
     const oppId = createWonOpportunity(h, accountId, ITEMS);

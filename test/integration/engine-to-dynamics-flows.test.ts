@@ -18,6 +18,20 @@ import {
 
 const ITEMS = ['P000001', 'P000002', 'P000003'];
 
+/** The CustomerAccount F&O's number sequence gives the next customer of `company`. */
+function nextCustomerAccount(h: EngineHarness, company: string): string {
+  const seq = h.sandboxes.dynamics.control
+    .numberSequences()
+    .find((q) => q.kind === 'customerAccounts' && q.company === company);
+  return `${company.slice(0, 2).toUpperCase()}-${String(seq?.next).padStart(6, '0')}`;
+}
+
+/** The engine context with `accountWriteBack.customerAccountPrefix: SF-` (the connector chooses numbers). */
+const withPrefix = (h: EngineHarness) => ({
+  ...h.ctx,
+  config: { ...h.config, accountWriteBack: { ...h.config.accountWriteBack, customerAccountPrefix: 'SF-' } },
+});
+
 describe('to-Dynamics flows against both sandboxes', () => {
   let h: EngineHarness;
 
@@ -61,6 +75,31 @@ describe('to-Dynamics flows against both sandboxes', () => {
     expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
   });
 
+  it('parks the order, before writing another line, when Dynamics does not keep the line id as sent', async () => {
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000007');
+    const oppId = createWonOpportunity(h, accountId, ITEMS);
+    // A field that cuts the 18-character id down (as a too-short customer field would).
+    const truncating = {
+      ...h.ctx,
+      dynamics: {
+        ...h.ctx.dynamics,
+        create: (async (entity, record, options) => {
+          const created = await h.ctx.dynamics.create(entity, record, options);
+          return entity.name === 'SalesOrderLines'
+            ? { ...created, OrderLineReference: String(created.OrderLineReference).slice(0, 15) }
+            : created;
+        }) as typeof h.ctx.dynamics.create,
+      },
+    };
+
+    const result = await syncSalesOrder(truncating, { sobject: 'Opportunity', id: oppId }, 'cdc');
+    expect(result).toMatchObject({ outcome: 'parked' });
+    expect(result.outcome === 'parked' && result.reason).toMatch(
+      /SalesOrderLines\.OrderLineReference did not keep the Salesforce line id .* set salesOrders\.lineIdField/,
+    );
+    expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(1);
+  });
+
   it('turns an activated Order into one sales order with its lines', async () => {
     const sf = h.sandboxes.salesforce.control;
     const accountId = createSyncedAccount(h, 'usmf', 'US-000002');
@@ -80,30 +119,51 @@ describe('to-Dynamics flows against both sandboxes', () => {
     expect(sf.get('Order', id)?.D365_Sales_Order__c).toBe(orders[0]?.header.SalesOrderNumber);
   });
 
-  it('creates a Dynamics customer in demf with EUR for a new German Account and writes the key back', async () => {
+  it('creates a Dynamics customer in demf with EUR for a new German Account, numbered by F&O, and writes the key back', async () => {
     const sf = h.sandboxes.salesforce.control;
     const name = 'Müller Pumpen GmbH';
     const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'DE', BillingCity: 'Köln' });
+    const next = nextCustomerAccount(h, 'demf');
 
     const result = await writeBackAccount(h.ctx, accountId, 'cdc');
-    expect(result).toMatchObject({ outcome: 'succeeded', dataAreaId: 'demf', customerAccount: 'SF-000001' });
+    expect(result).toMatchObject({ outcome: 'succeeded', dataAreaId: 'demf', customerAccount: next });
 
     const customers = dynamicsCustomersNamed(h, name);
     expect(customers).toHaveLength(1);
     expect(customers[0]).toMatchObject({
       dataAreaId: 'demf',
-      CustomerAccount: 'SF-000001',
+      CustomerAccount: next,
+      IdentificationNumber: accountId,
       SalesCurrencyCode: 'EUR',
       CustomerGroupId: '10',
       AddressCity: 'Köln',
     });
     expect(sf.get('Account', accountId)).toMatchObject({
-      D365_Customer_Key__c: 'demf:SF-000001',
+      D365_Customer_Key__c: `demf:${next}`,
       D365_Legal_Entity__c: 'demf',
     });
     // The key is there now: a later stub for the Account does nothing.
     expect(await writeBackAccount(h.ctx, accountId, 'cdc')).toMatchObject({ outcome: 'exists' });
     expect(dynamicsCustomersNamed(h, name)).toHaveLength(1);
+  });
+
+  it('finds the customer an earlier attempt created by the Account Id instead of creating another', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const accountId = sf.createAccount({ Name: 'Already There GmbH', BillingCountryCode: 'DE' });
+    const made = h.sandboxes.dynamics.control.createRecord('CustomersV3', {
+      dataAreaId: 'demf',
+      OrganizationName: 'Already There GmbH',
+      PartyType: 'Organization',
+      CustomerGroupId: '10',
+      SalesCurrencyCode: 'EUR',
+      IdentificationNumber: accountId,
+    });
+    h.sandboxes.dynamics.control.resetCounters();
+
+    const result = await writeBackAccount(h.ctx, accountId, 'cdc');
+    expect(result).toMatchObject({ outcome: 'succeeded', customerAccount: made.CustomerAccount });
+    expect(h.sandboxes.dynamics.control.counters()['odata.create'] ?? 0).toBe(0);
+    expect(dynamicsCustomersNamed(h, 'Already There GmbH')).toHaveLength(1);
   });
 
   it('creates the customer first for an opportunity on a brand-new Account, then the order', async () => {
@@ -211,24 +271,52 @@ describe('to-Dynamics flows against both sandboxes', () => {
     expect(queued.map((m) => [m.body.id, m.body.trigger])).toContainEqual([oppId, 'backfill']);
   });
 
-  it('skips a customer number someone else already took in Dynamics', async () => {
-    h.sandboxes.dynamics.control.createRecord('CustomersV3', {
-      dataAreaId: 'gbsi',
-      CustomerAccount: 'SF-000001',
-      OrganizationName: 'Created by hand in F&O',
-      PartyType: 'Organization',
-      CustomerGroupId: '10',
-      SalesCurrencyCode: 'GBP',
-    });
+  it('is refused by a number sequence that is not Manual when a prefix makes the connector choose numbers', async () => {
+    const prefixed = withPrefix(h);
     const accountId = h.sandboxes.salesforce.control.createAccount({
-      Name: 'Brighton Valves Ltd',
+      Name: 'Refused Pumps Ltd',
       BillingCountryCode: 'GB',
     });
+    await expect(writeBackAccount(prefixed, accountId, 'cdc')).rejects.toThrow(
+      /Field Customer account doesn't allow editing\. Number SF-000001 doesn't match format GB-#{6}\. Validations failed\./,
+    );
+    expect(dynamicsCustomersNamed(h, 'Refused Pumps Ltd')).toHaveLength(0);
+    const [entry] = await h.state.queryAudit({ recordKey: `salesforce:Account:${accountId}` });
+    expect(entry).toMatchObject({ outcome: 'failed', flow: 'account-write-back' });
+  });
 
-    const result = await writeBackAccount(h.ctx, accountId, 'cdc');
-    expect(result).toMatchObject({ outcome: 'succeeded', dataAreaId: 'gbsi', customerAccount: 'SF-000002' });
-    expect(dynamicsCustomersNamed(h, 'Created by hand in F&O')).toHaveLength(1);
-    expect(dynamicsCustomersNamed(h, 'Brighton Valves Ltd')[0]?.CustomerAccount).toBe('SF-000002');
+  it('skips a prefixed customer number someone else already took in a Manual sequence', async () => {
+    const dynamics = h.sandboxes.dynamics.control;
+    dynamics.configureNumberSequence('customerAccounts', { manual: true }, 'gbsi');
+    try {
+      dynamics.createRecord('CustomersV3', {
+        dataAreaId: 'gbsi',
+        CustomerAccount: 'SF-000002',
+        OrganizationName: 'Created by hand in F&O',
+        PartyType: 'Organization',
+        CustomerGroupId: '10',
+        SalesCurrencyCode: 'GBP',
+      });
+      const accountId = h.sandboxes.salesforce.control.createAccount({
+        Name: 'Brighton Valves Ltd',
+        BillingCountryCode: 'GB',
+      });
+
+      // SF-000001 went to the refused attempt above (a counter number is never reused).
+      const result = await writeBackAccount(withPrefix(h), accountId, 'cdc');
+      expect(result).toMatchObject({
+        outcome: 'succeeded',
+        dataAreaId: 'gbsi',
+        customerAccount: 'SF-000003',
+      });
+      expect(dynamicsCustomersNamed(h, 'Created by hand in F&O')).toHaveLength(1);
+      expect(dynamicsCustomersNamed(h, 'Brighton Valves Ltd')[0]).toMatchObject({
+        CustomerAccount: 'SF-000003',
+        IdentificationNumber: accountId,
+      });
+    } finally {
+      dynamics.configureNumberSequence('customerAccounts', { manual: false }, 'gbsi');
+    }
   });
 
   it('parks an Account whose legal entity cannot be resolved, with the reason', async () => {

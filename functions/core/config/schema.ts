@@ -60,6 +60,9 @@ const DEFAULT_DATA_EVENTS = {
   },
 } as const;
 
+/** An F&O OData field name (an identifier, as in the entity's $metadata). */
+const odataField = text(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an OData field name: letters, digits, underscores');
+
 export const configSchema = z.strictObject({
   dynamics: z.strictObject({
     /** e.g. contoso.operations.dynamics.com */
@@ -125,18 +128,42 @@ export const configSchema = z.strictObject({
   accountWriteBack: z._default(
     z.strictObject({
       /**
-       * Prefix of the CustomerAccount numbers the connector gives customers it creates from
-       * Salesforce Accounts (`SF-000001`, …): numbers that cannot collide with F&O's own sequence.
+       * The CustomersV3 field that carries the Salesforce Account Id of a customer created from an
+       * Account: the write-back looks the customer up by it before creating, so a retry never
+       * creates a second one. Default IdentificationNumber (a free-text identifier F&O does not
+       * fill itself; a company that uses it for a national id picks another text field of 18+).
        */
-      customerAccountPrefix: z._default(
+      salesforceIdField: z._default(odataField, 'IdentificationNumber'),
+      /**
+       * Unset (the default): F&O assigns the CustomerAccount from its number sequence. Set: the
+       * connector chooses `<prefix><n>` (`SF-000001`, …), which F&O accepts only when the customer
+       * account number sequence is Manual or allows changes (see `prefixAllowedBySequence`).
+       */
+      customerAccountPrefix: z.optional(
         text(
-          /^[A-Za-z0-9-]{0,8}$/,
+          /^[A-Za-z0-9-]{1,8}$/,
           'up to 8 letters, digits or hyphens (the number adds 6 digits; F&O allows 20)',
         ),
-        'SF-',
       ),
+      /**
+       * Your confirmation that each synced legal entity's customer account number sequence is
+       * Manual (or allows changes) so it accepts the prefixed numbers: F&O exposes no entity for
+       * number sequence settings that `ping` could read. Default false.
+       */
+      prefixAllowedBySequence: z._default(z.boolean(), false),
     }),
-    { customerAccountPrefix: 'SF-' },
+    { salesforceIdField: 'IdentificationNumber', prefixAllowedBySequence: false },
+  ),
+  salesOrders: z._default(
+    z.strictObject({
+      /**
+       * The SalesOrderLines field that carries the Salesforce line id (OpportunityLineItem /
+       * OrderItem Id); existing lines are matched on it, so a retry never duplicates a line
+       * whatever LineNumber F&O assigned. Default OrderLineReference.
+       */
+      lineIdField: z._default(odataField, 'OrderLineReference'),
+    }),
+    { lineIdField: 'OrderLineReference' },
   ),
   customerGroups: z._default(
     z.strictObject({

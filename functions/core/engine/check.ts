@@ -5,9 +5,16 @@
  * the engine refuses to run while any remains.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError, HttpError } from '#core/errors.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
-import { Currencies, Ledgers, LegalEntities } from '#dynamics/entities.ts';
+import {
+  type AnyEntity,
+  Currencies,
+  CustomersV3,
+  Ledgers,
+  LegalEntities,
+  SalesOrderLines,
+} from '#dynamics/entities.ts';
 import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
 import { checkOrgShape, readOrgShape } from './org-shape.ts';
@@ -33,6 +40,45 @@ export class ConfigurationCheckError extends ConnectorError {
     );
     this.problems = problems;
   }
+}
+
+/**
+ * The Dynamics fields the exactly-once procedures carry Salesforce ids in must exist: a one-record
+ * read that `$select`s the field (F&O answers 400 for a property the entity lacks).
+ */
+async function checkDynamicsFields(config: ConnectorConfig, dynamics: DynamicsApi): Promise<CheckProblem[]> {
+  const checks: [string, AnyEntity, string, boolean, string][] = [
+    [
+      'accountWriteBack.salesforceIdField',
+      CustomersV3,
+      config.accountWriteBack.salesforceIdField,
+      config.flows.accountWriteBack.enabled,
+      'the Salesforce Account Id',
+    ],
+    [
+      'salesOrders.lineIdField',
+      SalesOrderLines,
+      config.salesOrders.lineIdField,
+      config.flows.wonOpportunities.enabled || config.flows.activatedOrders.enabled,
+      'the Salesforce line id',
+    ],
+  ];
+  const problems: CheckProblem[] = [];
+  const company = config.legalEntities[0];
+  for (const [key, entity, field, needed, carries] of checks) {
+    if (!needed || company === undefined) continue;
+    try {
+      for await (const _ of dynamics.read(entity, { company, select: [field], top: 1 })) break;
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 400)) throw error;
+      problems.push({
+        key,
+        problem: `${entity.name}.${field} does not exist in Dynamics (${error.message})`,
+        fix: `name a text field of ${entity.name} (at least 18 characters) that your company does not otherwise use, to carry ${carries}`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** Reads the reference data and checks the configuration against it; throws ConfigurationCheckError. */
@@ -93,6 +139,8 @@ export async function checkConfiguration(
       });
     }
   }
+
+  problems.push(...(await checkDynamicsFields(config, dynamics)));
 
   const externalIds: [string, string, string, boolean][] = [
     [

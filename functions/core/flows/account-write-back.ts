@@ -2,18 +2,29 @@
  * Flow 5 (account write-back): a Salesforce Account without a Dynamics key becomes a CustomersV3
  * record, exactly once, and the new key is written back to the Account.
  *
- * The CustomerAccount is chosen by the connector (F&O has no number sequence for CustomersV3
- * creates): `<prefix><n>` with a per-legal-entity counter in the StateStore, e.g. `SF-000001`.
- * A person reading Dynamics sees at once which customers came from Salesforce, the numbers never
- * collide with F&O's own (`US-000001`), and they are short enough to type on the phone. The
- * number is allocated once and saved in the idempotency record before the create, so a retry
- * creates the same customer or finds it; a number already taken by someone else is skipped.
+ * F&O assigns the CustomerAccount from the legal entity's customer account number sequence (most
+ * environments refuse a caller's number), so there is no caller-chosen key to retry on. Instead
+ * the customer carries the Account Id in `accountWriteBack.salesforceIdField`, and the steps are:
+ *
+ * 1. idempotency record `customer:<Account Id>` (also a lease: one worker at a time);
+ * 2. the customer: the one saved by an earlier attempt (confirmed by a key read), else one found
+ *    by `<salesforceIdField> eq '<Account Id>'` across the synced legal entities, else a POST
+ *    without CustomerAccount (renewing the lease first), whose assigned number is saved at once;
+ * 3. the key `<le>:<CustomerAccount>` written back to the Account (an idempotent PATCH);
+ * 4. the record completed, the attempt audited.
+ * A crash after the POST and before saving its number is found again in step 2, never re-created.
+ *
+ * With `accountWriteBack.customerAccountPrefix` the connector chooses the number instead,
+ * `<prefix><n>` from a per-legal-entity counter in the StateStore (`SF-000001`), allocated once and
+ * saved before the create; a number already taken by someone else is skipped. F&O accepts it only
+ * when the number sequence is Manual or allows changes (`ping` asks for that confirmation).
  */
 import type { EngineContext } from '#core/engine/context.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
-import { CustomersV3 } from '#dynamics/entities.ts';
+import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
+import { eq } from '#dynamics/odata.ts';
 import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
 import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {
@@ -22,7 +33,7 @@ import {
   resolveCurrency,
   resolveLegalEntity,
 } from '../mapping/legal-entity.ts';
-import { type AttemptInfo, audit, claim, newOwner } from './exactly-once.ts';
+import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
 import { parkOnRefusal } from './parking.ts';
 
 const FLOW = 'account-write-back';
@@ -98,6 +109,99 @@ async function createOrConfirm(
   return existing !== undefined && existing.OrganizationName === record.OrganizationName;
 }
 
+/** Step 2: the customer confirmed from an earlier attempt, found by the Account Id, or created. */
+async function ensureCustomer(
+  ctx: EngineContext,
+  account: Readonly<Record<string, unknown>>,
+  lease: Lease,
+  how: { readonly resolvedLe: string; readonly prefix: string | undefined },
+): Promise<{ dataAreaId: string; customerAccount: string }> {
+  const { config } = ctx;
+  const saved = lease.data();
+  if (typeof saved.customerAccount === 'string' && typeof saved.dataAreaId === 'string') {
+    const key = { dataAreaId: saved.dataAreaId, CustomerAccount: saved.customerAccount };
+    if (await ctx.dynamics.get(CustomersV3, key, { ...optionsOf(ctx), select: ['CustomerAccount'] })) {
+      return { dataAreaId: saved.dataAreaId, customerAccount: saved.customerAccount };
+    }
+  }
+  const found = await findByAccountId(ctx, String(account.Id));
+  if (found) {
+    await lease.save(found);
+    return found;
+  }
+  const dataAreaId = String(saved.dataAreaId ?? how.resolvedLe);
+  const currency = resolveCurrency(dataAreaId, account.CurrencyIsoCode, config, ctx.reference);
+  const group = config.customerGroups.byLegalEntity[dataAreaId] ?? config.customerGroups.default;
+  const idField = config.accountWriteBack.salesforceIdField;
+  if (how.prefix === undefined) {
+    // Renews the lease (and proves it is still ours) right before the one write that is not repeatable.
+    await lease.save({ dataAreaId, creating: 'customer' });
+    const created = await ctx.dynamics.create(
+      CustomersV3,
+      customerRecord(account, { dataAreaId, currency, group }, config),
+      optionsOf(ctx),
+    );
+    const customerAccount = String(created.CustomerAccount ?? '');
+    await lease.save({ dataAreaId, customerAccount });
+    if (created[idField] !== account.Id) {
+      ctx.logger.warn('account-write-back.id-field-not-kept', {
+        field: `CustomersV3.${idField}`,
+        dataAreaId,
+        customerAccount,
+        fix: 'set accountWriteBack.salesforceIdField to a CustomersV3 text field of at least 18 characters',
+      });
+    }
+    return { dataAreaId, customerAccount };
+  }
+  let customerAccount = typeof saved.allocated === 'string' ? saved.allocated : undefined;
+  for (let tries = 0; ; tries++) {
+    if (!customerAccount) {
+      customerAccount = await allocateCustomerAccount(ctx, dataAreaId, how.prefix);
+      await lease.save({ dataAreaId, allocated: customerAccount });
+    }
+    const record = customerRecord(account, { dataAreaId, customerAccount, currency, group }, config);
+    const triedBefore = lease.data().creating === customerAccount;
+    await lease.save({ creating: customerAccount });
+    if (await createOrConfirm(ctx, record, triedBefore)) break;
+    if (tries >= 5)
+      throw new ConditionFailedError(`customer numbers in ${dataAreaId} keep colliding; check the counter`);
+    customerAccount = undefined;
+  }
+  await lease.save({ dataAreaId, customerAccount });
+  return { dataAreaId, customerAccount };
+}
+
+/** The customer that carries this Account Id, across the synced legal entities (first by key when several). */
+async function findByAccountId(
+  ctx: EngineContext,
+  accountId: string,
+): Promise<{ dataAreaId: string; customerAccount: string } | undefined> {
+  const idField = ctx.config.accountWriteBack.salesforceIdField;
+  const found: { dataAreaId: string; customerAccount: string }[] = [];
+  for await (const c of ctx.dynamics.read(
+    CustomersV3,
+    {
+      company: ctx.config.legalEntities,
+      filter: eq(idField, accountId),
+      select: ['dataAreaId', 'CustomerAccount', idField as FieldOf<typeof CustomersV3>],
+    },
+    optionsOf(ctx),
+  )) {
+    // F&O compares strings case-insensitively; Salesforce Ids differ by case (15-character form).
+    if (c[idField] !== accountId) continue;
+    found.push({
+      dataAreaId: String(c.dataAreaId).toLowerCase(),
+      customerAccount: String(c.CustomerAccount),
+    });
+  }
+  found.sort((a, b) =>
+    `${a.dataAreaId}:${a.customerAccount}`.localeCompare(`${b.dataAreaId}:${b.customerAccount}`),
+  );
+  if (found.length > 1)
+    ctx.logger.warn('account-write-back.several-customers', { accountId, count: found.length });
+  return found[0];
+}
+
 /**
  * Flow 5 for one Account: done at once when it already has a Dynamics key; otherwise resolves the
  * legal entity, currency and customer group, creates the customer exactly once and writes the key
@@ -153,29 +257,10 @@ export async function writeBackAccount(
     }
     const { lease } = claimed;
     try {
-      const dataAreaId = String(lease.data().dataAreaId ?? resolvedLe);
-      const currency = resolveCurrency(dataAreaId, account.CurrencyIsoCode, config, ctx.reference);
-      const group = config.customerGroups.byLegalEntity[dataAreaId] ?? config.customerGroups.default;
-      let customerAccount = lease.data().customerAccount as string | undefined;
-      for (let tries = 0; ; tries++) {
-        if (!customerAccount) {
-          customerAccount = await allocateCustomerAccount(
-            ctx,
-            dataAreaId,
-            options.prefix ?? config.accountWriteBack.customerAccountPrefix,
-          );
-          await lease.save({ dataAreaId, customerAccount });
-        }
-        const record = customerRecord(account, { dataAreaId, customerAccount, currency, group }, config);
-        const triedBefore = lease.data().creating === customerAccount;
-        await lease.save({ creating: customerAccount });
-        if (await createOrConfirm(ctx, record, triedBefore)) break;
-        if (tries >= 5)
-          throw new ConditionFailedError(
-            `customer numbers in ${dataAreaId} keep colliding; check the counter`,
-          );
-        customerAccount = undefined;
-      }
+      const { dataAreaId, customerAccount } = await ensureCustomer(ctx, account, lease, {
+        resolvedLe,
+        prefix: options.prefix ?? config.accountWriteBack.customerAccountPrefix,
+      });
       await writeKey(ctx, accountId, dataAreaId, customerAccount);
       await lease.complete({ dataAreaId, customerAccount });
       await audit(ctx, {

@@ -6,8 +6,11 @@
  * 2. the header: the number saved by an earlier attempt, else an existing header found by
  *    `CustomersOrderReference eq '<Salesforce id>'` across the synced legal entities, else a POST
  *    (the number sequence assigns the number, saved at once);
- * 3. the lines: the order's lines are read and only missing LineNumbers are created (LineNumber =
- *    position of the Salesforce line);
+ * 3. the lines: the order's lines are read and only lines whose Salesforce line id is not yet in
+ *    `salesOrders.lineIdField` are created, in Salesforce order; F&O assigns InventoryLotId and
+ *    LineNumber (from LineCreationSequenceNumber), so nothing rests on LineNumber. Each create's
+ *    answer must carry the id as sent, else the order is parked before another line is written
+ *    (a field that truncates or drops the id would make a retry duplicate the line);
  * 4. the number written back to the Opportunity/Order (an idempotent PATCH);
  * 5. the record completed, the attempt audited.
  * Before each create the lease is renewed with a conditional write, so a worker that lost it
@@ -16,11 +19,13 @@
  */
 import type { EngineContext } from '#core/engine/context.ts';
 import type { Trigger } from '#core/work/items.ts';
+import type { FieldOf } from '#dynamics/entities.ts';
 import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
 import { eq } from '#dynamics/odata.ts';
 import { recordKey } from '../mapping/keys.ts';
 import { ParkedError, resolveCurrency } from '../mapping/legal-entity.ts';
 import {
+  type ExistingLine,
   headerRecord,
   lineRecord,
   parseSourceOrder,
@@ -180,18 +185,24 @@ async function ensureLines(
   currency: string,
   products: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
 ): Promise<number> {
-  const existing: Record<string, unknown>[] = [];
+  const idField = ctx.config.salesOrders.lineIdField;
+  const existing: ExistingLine[] = [];
   if (!header.created) {
     for await (const line of ctx.dynamics.read(
       SalesOrderLines,
       {
         company: header.dataAreaId,
         filter: eq('SalesOrderNumber', header.salesOrderNumber),
-        select: ['LineNumber', 'ItemNumber'],
+        select: ['LineNumber', 'ItemNumber', idField as FieldOf<typeof SalesOrderLines>],
       },
       opts(ctx),
     )) {
-      existing.push(line);
+      const id = line[idField];
+      existing.push({
+        salesforceId: typeof id === 'string' && id !== '' ? id : undefined,
+        ItemNumber: line.ItemNumber,
+        LineNumber: line.LineNumber,
+      });
     }
   }
   const plan = planLines(order.lines, existing);
@@ -204,9 +215,19 @@ async function ensureLines(
   let created = 0;
   for (const line of plan.missing) {
     const product = products.get(String(line.itemNumber).toUpperCase());
-    await lease.save({ creating: `line ${line.lineNumber}` });
-    await ctx.dynamics.create(SalesOrderLines, lineRecord(line, { ...header, currency }, product), opts(ctx));
+    await lease.save({ creating: `line ${line.id}` });
+    const record = await ctx.dynamics.create(
+      SalesOrderLines,
+      lineRecord(line, { ...header, currency }, product, idField),
+      opts(ctx),
+    );
     created += 1;
+    if (record[idField] !== line.id) {
+      throw new ParkedError(
+        'LINE_ID_NOT_KEPT',
+        `SalesOrderLines.${idField} did not keep the Salesforce line id (sent ${line.id}, Dynamics holds ${JSON.stringify(record[idField] ?? null)}) on sales order ${header.salesOrderNumber} (${header.dataAreaId}); set salesOrders.lineIdField to a text field of at least 18 characters, check that order's lines, then replay`,
+      );
+    }
   }
   return created;
 }

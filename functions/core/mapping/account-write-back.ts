@@ -45,12 +45,16 @@ export function formatCustomerAccount(prefix: string, n: number): string {
   return `${prefix}${String(n).padStart(6, '0')}`;
 }
 
-/** The CustomersV3 create body of an organization customer. */
+/**
+ * The CustomersV3 create body of an organization customer: the Salesforce Account Id in
+ * `salesforceIdField`, and CustomerAccount only when the connector chooses it (prefix mode);
+ * otherwise F&O assigns it from the customer account number sequence.
+ */
 export function customerRecord(
   account: Readonly<Record<string, unknown>>,
   target: {
     readonly dataAreaId: string;
-    readonly customerAccount: string;
+    readonly customerAccount?: string | undefined;
     readonly currency: string;
     readonly group: string;
   },
@@ -58,8 +62,8 @@ export function customerRecord(
 ): Record<string, unknown> {
   const record: Record<string, unknown> = {
     dataAreaId: target.dataAreaId,
-    CustomerAccount: target.customerAccount,
-    OrganizationName: String(account.Name ?? target.customerAccount).slice(0, 100),
+    ...(target.customerAccount ? { CustomerAccount: target.customerAccount } : {}),
+    OrganizationName: String(account.Name ?? target.customerAccount ?? account.Id).slice(0, 100),
     PartyType: 'Organization',
     CustomerGroupId: target.group,
     SalesCurrencyCode: target.currency,
@@ -72,6 +76,7 @@ export function customerRecord(
     if (value !== undefined && value !== null && value !== '') record[dynamics] = value;
   }
   addressFallback(account, record, config);
+  record[config.accountWriteBack.salesforceIdField] = String(account.Id);
   return record;
 }
 

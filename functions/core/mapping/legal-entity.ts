@@ -17,6 +17,7 @@ export type ParkCode =
   | 'CUSTOMER_MISSING'
   | 'PRODUCT_UNRESOLVED'
   | 'LINES_CONFLICT'
+  | 'LINE_ID_NOT_KEPT'
   | 'NO_LINES'
   | 'RECORD_NOT_FOUND'
   | 'STRING_TOO_LONG'

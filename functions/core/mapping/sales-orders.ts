@@ -1,10 +1,17 @@
 /**
  * Flows 3 and 4 (won Opportunity / activated Order → Dynamics sales order): the one SOQL that
  * reads the object with its lines and its Account, and the pure mapping to SalesOrderHeadersV2
- * and SalesOrderLines. Lines are matched by LineNumber = their position (Salesforce Id order): the
- * caller may set LineNumber on a SalesOrderLines create (F&O numbers the line only when it is
- * omitted), so a retry can tell which lines already exist. The header carries the Salesforce id in
- * CustomersOrderReference (SalesTable.PurchOrderFormNum, 20 characters: an 18-character id fits).
+ * and SalesOrderLines. The header carries the Salesforce id in CustomersOrderReference
+ * (SalesTable.PurchOrderFormNum, 20 characters: an 18-character id fits).
+ *
+ * Lines carry the Salesforce line id (OpportunityLineItem / OrderItem Id) in a SalesOrderLines text
+ * field that F&O keeps as sent, `salesOrders.lineIdField`, and a retry matches existing lines on it.
+ * LineNumber is not sent and never trusted: F&O numbers lines from LineCreationSequenceNumber when
+ * DefaultLineNumberFromLineCreationSequenceNumber is Yes, and whether a caller's LineNumber
+ * survives is undocumented. Default field OrderLineReference, because among the real entity's
+ * fields it is free text that F&O does not fill itself, while CustomerRequisitionNumber is the
+ * customer's purchase order number (F&O copies the header's into each line, and the example
+ * business uses it) and CustomersLineNumber is an Int32 that cannot hold an id.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';
@@ -16,7 +23,7 @@ export type SalesSource = 'Opportunity' | 'Order';
 /** One Salesforce line, numbered by its position. */
 export interface SourceLine {
   readonly id: string;
-  /** 1-based position in Id order: the Dynamics LineNumber. */
+  /** 1-based position in Id order (lines are created in this order; used in messages). */
   readonly lineNumber: number;
   /** The Dynamics ItemNumber from the product's External ID, or its ProductCode. */
   readonly itemNumber: string | undefined;
@@ -133,30 +140,34 @@ export function parseSourceOrder(
   };
 }
 
-/** An existing Dynamics line as matching needs it. */
+/** An existing Dynamics line as matching needs it: its Salesforce line id (in `lineIdField`) and item. */
 export interface ExistingLine {
-  readonly LineNumber?: unknown;
+  readonly salesforceId: string | undefined;
   readonly ItemNumber?: unknown;
+  readonly LineNumber?: unknown;
 }
 
-/** The outcome of matching: lines still to create, and positions where Dynamics holds another item. */
+/** The outcome of matching: lines still to create, and lines Dynamics holds with another item. */
 export interface LinePlan {
   readonly missing: readonly SourceLine[];
   readonly conflicts: readonly string[];
 }
 
-/** Compares wanted lines with the order's existing lines by LineNumber. */
+/**
+ * Compares wanted lines with the order's existing lines by Salesforce line id (case-sensitive:
+ * 15/18-character Ids differ only in case). Lines without an id (added in Dynamics) are not ours.
+ */
 export function planLines(wanted: readonly SourceLine[], existing: readonly ExistingLine[]): LinePlan {
-  const byNumber = new Map<number, ExistingLine>();
-  for (const line of existing) byNumber.set(Number(line.LineNumber), line);
+  const byId = new Map<string, ExistingLine>();
+  for (const line of existing) if (line.salesforceId) byId.set(line.salesforceId, line);
   const missing: SourceLine[] = [];
   const conflicts: string[] = [];
   for (const line of wanted) {
-    const found = byNumber.get(line.lineNumber);
+    const found = byId.get(line.id);
     if (!found) missing.push(line);
     else if (String(found.ItemNumber ?? '').toLowerCase() !== (line.itemNumber ?? '').toLowerCase()) {
       conflicts.push(
-        `line ${line.lineNumber} is ${String(found.ItemNumber)} in Dynamics but ${line.itemNumber} in Salesforce`,
+        `line ${String(found.LineNumber ?? '?')} (${line.id}) is ${String(found.ItemNumber)} in Dynamics but ${line.itemNumber} in Salesforce`,
       );
     }
   }
@@ -184,16 +195,17 @@ export function headerRecord(
   return header;
 }
 
-/** The SalesOrderLines create body for one line. */
+/** The SalesOrderLines create body for one line: no LineNumber (F&O assigns it), the Salesforce id in `lineIdField`. */
 export function lineRecord(
   line: SourceLine,
   target: { readonly dataAreaId: string; readonly salesOrderNumber: string; readonly currency: string },
   product: Readonly<Record<string, unknown>> | undefined,
+  lineIdField: string,
 ): Record<string, unknown> {
   const record: Record<string, unknown> = {
     dataAreaId: target.dataAreaId,
     SalesOrderNumber: target.salesOrderNumber,
-    LineNumber: line.lineNumber,
+    [lineIdField]: line.id,
     ItemNumber: line.itemNumber,
     OrderedSalesQuantity: line.quantity,
     CurrencyCode: target.currency,

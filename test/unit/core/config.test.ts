@@ -66,4 +66,22 @@ describe('validateConfig', () => {
       message: expect.stringContaining('__c'),
     });
   });
+
+  it('lets F&O number customers by default and carries Salesforce ids in real fields', () => {
+    const config = validateConfig(minimal);
+    expect(config.accountWriteBack).toEqual({
+      salesforceIdField: 'IdentificationNumber',
+      prefixAllowedBySequence: false,
+    });
+    expect(config.salesOrders.lineIdField).toBe('OrderLineReference');
+    const prefixed = validateConfig({ ...minimal, accountWriteBack: { customerAccountPrefix: 'SF-' } });
+    expect(prefixed.accountWriteBack.customerAccountPrefix).toBe('SF-');
+  });
+
+  it('refuses a Salesforce-id field that is not an OData field name', () => {
+    expect(problems({ ...minimal, salesOrders: { lineIdField: 'Order.Line' } })[0]).toMatchObject({
+      key: 'salesOrders.lineIdField',
+      message: expect.stringContaining('OData field name'),
+    });
+  });
 });

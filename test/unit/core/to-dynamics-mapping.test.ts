@@ -7,7 +7,13 @@ import {
   resolveLegalEntity,
   toDynamicsCurrency,
 } from '#core/mapping/legal-entity.ts';
-import { numberLines, planLines, salesOrderQuery } from '#core/mapping/sales-orders.ts';
+import {
+  lineRecord,
+  numberLines,
+  planLines,
+  type SourceLine,
+  salesOrderQuery,
+} from '#core/mapping/sales-orders.ts';
 
 const config = validateConfig({
   dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 't' },
@@ -84,8 +90,8 @@ describe('resolveCurrency', () => {
   });
 });
 
-describe('planLines', () => {
-  const wanted = numberLines(
+const wantedLines = () =>
+  numberLines(
     [
       { Id: '00k000000000003AAA', Quantity: 1, UnitPrice: 5, Product2: { D365_Item_Key__c: 'usmf:P3' } },
       { Id: '00k000000000001AAA', Quantity: 2, UnitPrice: 7, Product2: { D365_Item_Key__c: 'P1' } },
@@ -93,6 +99,9 @@ describe('planLines', () => {
     ],
     config,
   );
+
+describe('planLines', () => {
+  const wanted = wantedLines();
 
   it('numbers lines by Salesforce Id order and reads the item from the key or ProductCode', () => {
     expect(wanted.map((l) => [l.lineNumber, l.itemNumber, l.quantity])).toEqual([
@@ -106,18 +115,42 @@ describe('planLines', () => {
     expect(planLines(wanted, []).missing.map((l) => l.lineNumber)).toEqual([1, 2, 3]);
   });
 
-  it('creates only the line numbers the order lacks', () => {
+  it('creates only the lines whose Salesforce id the order lacks, whatever their LineNumbers', () => {
     const plan = planLines(wanted, [
-      { LineNumber: 1, ItemNumber: 'P1' },
-      { LineNumber: 3, ItemNumber: 'p3' },
+      { salesforceId: '00k000000000001AAA', LineNumber: 7, ItemNumber: 'P1' },
+      { salesforceId: undefined, LineNumber: 2, ItemNumber: 'P2' },
+      { salesforceId: '00k000000000003AAA', LineNumber: 2, ItemNumber: 'p3' },
     ]);
-    expect(plan.missing.map((l) => l.lineNumber)).toEqual([2]);
+    expect(plan.missing.map((l) => l.id)).toEqual(['00k000000000002AAA']);
     expect(plan.conflicts).toEqual([]);
   });
 
+  it('matches Salesforce ids case-sensitively, as 15-character ids differ only in case', () => {
+    const plan = planLines(wanted, [{ salesforceId: '00K000000000001AAA', LineNumber: 1, ItemNumber: 'P1' }]);
+    expect(plan.missing).toHaveLength(3);
+  });
+
   it('reports a line Dynamics holds with another item as a conflict', () => {
-    const plan = planLines(wanted, [{ LineNumber: 2, ItemNumber: 'P9' }]);
-    expect(plan.conflicts).toEqual(['line 2 is P9 in Dynamics but P2 in Salesforce']);
+    const plan = planLines(wanted, [{ salesforceId: '00k000000000002AAA', LineNumber: 5, ItemNumber: 'P9' }]);
+    expect(plan.conflicts).toEqual(['line 5 (00k000000000002AAA) is P9 in Dynamics but P2 in Salesforce']);
+  });
+});
+
+describe('lineRecord', () => {
+  it('sends the Salesforce line id in the configured field and no LineNumber', () => {
+    const [line] = wantedLines();
+    const record = lineRecord(
+      line as SourceLine,
+      { dataAreaId: 'usmf', salesOrderNumber: 'SO-000042', currency: 'USD' },
+      { SalesUnitSymbol: 'ea' },
+      'OrderLineReference',
+    );
+    expect(record).toMatchObject({
+      OrderLineReference: '00k000000000001AAA',
+      ItemNumber: 'P1',
+      SalesUnitSymbol: 'ea',
+    });
+    expect(record).not.toHaveProperty('LineNumber');
   });
 });
 
