@@ -227,6 +227,8 @@ export const SalesOrderLines = defineEntity({
     SalesOrderLineStatus: 'enum:SalesStatus',
     RequestedShippingDate: 'Edm.DateTimeOffset',
     RequestedReceiptDate: 'Edm.DateTimeOffset',
+    LineCreationSequenceNumber: 'Edm.Int32',
+    DefaultLineNumberFromLineCreationSequenceNumber: 'enum:NoYes',
   },
 });
 
