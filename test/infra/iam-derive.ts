@@ -372,7 +372,12 @@ const queueName = (arg: Node): string | undefined =>
  * esbuild's module markers, and every `QUEUES.<name>` each file mentions. The bundle is
  * tree-shaken: a function the entry point never reaches is not in it.
  */
-export function scanBundle(code: string): { calls: PortCall[]; queuesMentioned: Map<string, Set<string>> } {
+export function scanBundle(code: string): {
+  calls: PortCall[];
+  queuesMentioned: Map<string, Set<string>>;
+  /** A port read into another name (`const q = ctx.queue`, `const { send } = queue`): its calls would be missed. */
+  aliased: string[];
+} {
   const markers = [...code.matchAll(/^\/\/ (\S+)$/gm)].map((m) => ({ at: m.index, file: m[1] ?? '' }));
   const fileAt = (pos: number) => {
     let found = '';
@@ -385,7 +390,25 @@ export function scanBundle(code: string): { calls: PortCall[]; queuesMentioned: 
   const ours = (file: string) => file.startsWith('functions/');
   const calls: PortCall[] = [];
   const queuesMentioned = new Map<string, Set<string>>();
+  const aliased: string[] = [];
+  const snippet = (n: Node) => code.slice(n.start, n.start + 60).split('\n')[0];
   walk(parseAst(code, { lang: 'js' }), (n) => {
+    const [target, value] =
+      n.type === 'VariableDeclarator'
+        ? [n.id, n.init]
+        : n.type === 'AssignmentExpression'
+          ? [n.left, n.right]
+          : [];
+    if (
+      value &&
+      (value.type === 'Identifier' || value.type === 'MemberExpression') &&
+      ours(fileAt(n.start))
+    ) {
+      const port = portOf(value);
+      const kept = target !== undefined && portOf(target) === port;
+      // `const { queue } = ctx` names the port itself; `const { send } = ctx.queue` does not.
+      if (port && !kept) aliased.push(`${fileAt(n.start)} (${snippet(n)})`);
+    }
     if (n.type === 'CallExpression' && n.callee.type === 'MemberExpression' && !n.callee.computed) {
       const port = portOf(n.callee.object);
       const method = keyName(n.callee.property);
@@ -395,7 +418,7 @@ export function scanBundle(code: string): { calls: PortCall[]; queuesMentioned: 
           port,
           method,
           queue: queueName(n.arguments[0]),
-          at: `${file} (${code.slice(n.start, n.start + 60).split('\n')[0]})`,
+          at: `${file} (${snippet(n)})`,
         });
       }
     }
@@ -406,7 +429,7 @@ export function scanBundle(code: string): { calls: PortCall[]; queuesMentioned: 
     }
     return undefined;
   });
-  return { calls, queuesMentioned };
+  return { calls, queuesMentioned, aliased };
 }
 
 /** SDK commands a source file constructs (`Name at file:line`). */
@@ -459,7 +482,7 @@ export interface Derived {
   readonly needs: readonly Need[];
   /** SDK commands constructed outside the adapters (must be empty). */
   readonly strayCommands: readonly string[];
-  /** Port-typed values not named after their port (must be empty). */
+  /** Port-typed values not named after their port, or read into another name (must be empty). */
   readonly misnamedPorts: readonly string[];
 }
 
@@ -512,6 +535,6 @@ export async function deriveNeeds(entry: string): Promise<Derived> {
     calls,
     needs,
     strayCommands: files.filter((f) => !ADAPTER_FILES.has(f)).flatMap(commandsIn),
-    misnamedPorts: files.flatMap(portNameViolations),
+    misnamedPorts: [...files.flatMap(portNameViolations), ...scanned.aliased],
   };
 }

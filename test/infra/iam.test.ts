@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY_POINTS } from '#adapters/aws/contract.ts';
 import type { ConnectorStack } from '../../lib/connector-stack.ts';
 import { type ConnectorRole, IAM_ALLOWANCES } from '../../lib/iam-allowances.ts';
-import { type Derived, deriveNeeds, type Need } from './iam-derive.ts';
+import { type Derived, deriveNeeds, type Need, scanBundle } from './iam-derive.ts';
 import { synthesize } from './support.ts';
 
 /** One granted action on one resource, resources named as in iam-derive.ts. */
@@ -227,6 +227,25 @@ describe('IAM: what the code calls', () => {
 
   it.each(roleNames)('finds the ports of %s only under their own names', (role) => {
     expect(derived.get(role)?.misnamedPorts).toEqual([]);
+  });
+
+  it('reads port calls and their queue from bundled project code, and flags a port read into another name', () => {
+    const scanned = scanBundle(
+      [
+        '// node_modules/lib/index.js',
+        'other.queue.send(1);',
+        '// functions/core/x.ts',
+        'await ctx.queue.send(QUEUES.toDynamics, []);',
+        'const { send } = ctx.queue;',
+        'const store = runtime.state;',
+        'const { queue } = ctx;',
+      ].join('\n'),
+    );
+    expect(scanned.calls.map((c) => [c.port, c.method, c.queue])).toEqual([['queue', 'send', 'to-dynamics']]);
+    expect(scanned.aliased).toEqual([
+      'functions/core/x.ts ({ send } = ctx.queue;)',
+      'functions/core/x.ts (store = runtime.state;)',
+    ]);
   });
 
   it('derives the receiver’s calls: dedup claims and audit in the table, its secret, the to-Salesforce queue', () => {
