@@ -309,6 +309,28 @@ describe('IAM: the synthesized role policies', () => {
     expect(compare(role, needsOf(role), more).extra).toEqual(['cloudwatch:PutMetricData on *']);
   });
 
+  it('gives the task execution role only the image pull and the task log stream', () => {
+    const execution = stack.stream.taskDefinition.executionRole;
+    expect(execution).toBeDefined();
+    const names = new Map([
+      [stack.getLogicalId(stack.stream.logGroup.node.defaultChild as never), 'log-group'],
+    ]);
+    const grants = grantsOf(template, stack.getLogicalId(execution?.node.defaultChild as never), names).map(
+      (g) => ({ ...g, resource: g.resource.includes(':ecr:') ? 'ecr-repository' : g.resource }),
+    );
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+    expect(
+      grants.sort((a, b) => `${a.action}${a.resource}`.localeCompare(`${b.action}${b.resource}`)),
+    ).toEqual([
+      { action: 'ecr:BatchCheckLayerAvailability', resource: 'ecr-repository' },
+      { action: 'ecr:BatchGetImage', resource: 'ecr-repository' },
+      { action: 'ecr:GetAuthorizationToken', resource: '*' },
+      { action: 'ecr:GetDownloadUrlForLayer', resource: 'ecr-repository' },
+      { action: 'logs:CreateLogStream', resource: 'log-group' },
+      { action: 'logs:PutLogEvents', resource: 'log-group' },
+    ]);
+  });
+
   it('acknowledges only grants some role has, each with a reason', () => {
     for (const a of IAM_ALLOWANCES) {
       expect(a.reason.length).toBeGreaterThan(40);
