@@ -1,7 +1,7 @@
 /**
- * Bundles each Lambda entry point (and the Fargate task's) as the stack deploys them: esbuild,
- * platform node, target node24, ESM, minified, source maps, the AWS SDK v3 clients bundled and
- * tree-shaken (not taken from the runtime). Prints each bundle's size in KiB, gzipped size, and the
+ * Bundles each Lambda entry point (and the Fargate task's) as the stack deploys them, with the
+ * stack's own esbuild settings (lib/bundling.ts: ESM for node24, minified, source maps, the AWS SDK
+ * v3 clients bundled and tree-shaken). Prints each bundle's size in KiB, gzipped size, and the
  * packages that weigh most, then the figures as JSON on stdout.
  *
  *   scripts/node24 node bench/bundle-sizes.ts
@@ -9,10 +9,7 @@
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { ENTRY_POINTS } from '../functions/adapters/aws/contract.ts';
-
-/** ESM bundles still meet CommonJS dependencies that `require` Node built-ins. */
-const banner =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+import { esbuildOptions } from '../lib/bundling.ts';
 
 const kib = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
 
@@ -32,15 +29,10 @@ function heaviest(metafile: Metafile, top = 6): [string, number][] {
 const results: Record<string, { kib: number; gzipKib: number; sourcemapKib: number }> = {};
 for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
   const result = await build({
+    ...esbuildOptions(),
+    // The task runs from source on Fargate, where credentials come from the container endpoint.
+    ...(name === 'stream' ? { external: [] } : {}),
     entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    minify: true,
-    sourcemap: 'external',
-    mainFields: ['module', 'main'],
-    banner: { js: banner },
     outfile: `out/${name}.mjs`,
     write: false,
     metafile: true,

@@ -140,9 +140,12 @@ export class ConnectorStack extends Stack {
       timeout: timeouts.backfill,
     });
 
-    // Least privilege: each function gets only the queues and secrets its trigger or worker uses.
-    const lambdas = [this.receiver, this.toSalesforceWorker, this.toDynamicsWorker, this.backfill];
-    for (const f of lambdas) this.grantState(f.function);
+    // Least privilege: each function gets only the table actions, queues and secrets its code calls
+    // (test/infra/iam.test.ts derives them from the code; lib/iam-allowances.ts lists the rest).
+    this.state.grantItems(this.receiver.function, STATE_TABLE_ACTIONS.receiver);
+    this.state.grantItems(this.toSalesforceWorker.function, STATE_TABLE_ACTIONS.toSalesforceWorker);
+    this.state.grantItems(this.toDynamicsWorker.function, STATE_TABLE_ACTIONS.toDynamicsWorker);
+    this.state.grantItems(this.backfill.function, STATE_TABLE_ACTIONS.backfill);
     this.secrets.receiver.grantRead(this.receiver.function);
     this.toSalesforce.queue.grantSendMessages(this.receiver.function);
     for (const worker of [this.toSalesforceWorker, this.toDynamicsWorker, this.backfill]) {
@@ -151,6 +154,11 @@ export class ConnectorStack extends Stack {
     }
     this.toSalesforce.queue.grantSendMessages(this.backfill.function);
     this.toDynamics.queue.grantSendMessages(this.backfill.function);
+    // A worker parks a record it refuses in its own DLQ at once, with the reason as a message
+    // attribute (functions/adapters/aws/work-queue.ts sendToDeadLetter), instead of letting it fail
+    // maxReceiveCount times and reach the DLQ through the redrive policy without one.
+    this.toSalesforce.deadLetterQueue.grantSendMessages(this.toSalesforceWorker.function);
+    this.toDynamics.deadLetterQueue.grantSendMessages(this.toDynamicsWorker.function);
 
     this.toSalesforceWorker.function.addEventSource(
       new SqsEventSource(this.toSalesforce.queue, {
@@ -194,18 +202,13 @@ export class ConnectorStack extends Stack {
       metricNamespace: METRICS.namespace,
     });
     const task = this.stream.taskDefinition.taskRole;
-    this.grantState(task);
+    this.state.grantItems(task, STATE_TABLE_ACTIONS.streamTask);
     // The task's start-up check reads LegalEntities and Currencies from Dynamics, then subscribes.
     this.secrets.dynamics.grantRead(task);
     this.secrets.salesforce.grantRead(task);
     this.toDynamics.queue.grantSendMessages(task);
-    task.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': METRICS.namespace } },
-      }),
-    );
+    // No cloudwatch:PutMetricData: the task's metrics are EMF lines in its logs, which the log
+    // group's metric filters publish.
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       key: this.key,
@@ -231,11 +234,6 @@ export class ConnectorStack extends Stack {
         'Lambda code is stubbed (bundle: false): for infra tests only, not for deploy',
       );
     }
-  }
-
-  private grantState(grantee: iam.IGrantable): void {
-    this.state.table.grant(grantee, ...STATE_TABLE_ACTIONS);
-    this.key.grantEncryptDecrypt(grantee);
   }
 
   /** The key policy lets CloudWatch Logs (log groups) and CloudWatch alarms (SNS topic) use the key. */

@@ -7,7 +7,6 @@
  * arrays become SalesforceApiError.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Agent, type Dispatcher } from 'undici';
 import { HttpError } from '#core/errors.ts';
 import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
 import {
@@ -19,6 +18,7 @@ import {
   type HttpResponse,
 } from '#http/client.ts';
 import { type CallCounter, createCallCounter } from '#http/counters.ts';
+import { Agent, type Dispatcher } from '#http/undici.ts';
 import { type ClientCredentialsTokenSource, createClientCredentialsTokenSource } from './auth.ts';
 import { type ApiBudget, type ApiBudgetOptions, sharedApiBudget } from './budget.ts';
 import { parseSalesforceErrors, SalesforceApiError } from './errors.ts';

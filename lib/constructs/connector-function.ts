@@ -6,6 +6,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  BUNDLE_BANNER,
+  BUNDLE_DEFINE,
+  BUNDLE_EXTERNALS,
+  BUNDLE_LEGAL_COMMENTS,
+  BUNDLE_MAIN_FIELDS,
+  BUNDLE_TARGET,
+} from '../bundling.ts';
 
 /** Where the project root is (the Lambda entry paths in contract.ts are relative to it). */
 export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
@@ -88,16 +96,16 @@ export class ConnectorFunction extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: 'node24',
+        target: BUNDLE_TARGET,
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // ESM bundles of CommonJS dependencies need require(), __filename and __dirname.
-        banner:
-          "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);",
-        // Bundled (tree-shaken) rather than taken from the runtime, so the versions are the tested ones.
-        externalModules: [],
+        mainFields: [...BUNDLE_MAIN_FIELDS],
+        banner: BUNDLE_BANNER,
+        define: { ...BUNDLE_DEFINE },
+        esbuildArgs: { '--legal-comments': BUNDLE_LEGAL_COMMENTS },
+        // The AWS SDK is bundled (tree-shaken), not taken from the runtime; see lib/bundling.ts.
+        externalModules: [...BUNDLE_EXTERNALS],
         metafile: false,
       },
     });

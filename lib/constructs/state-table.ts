@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TABLE } from '#adapters/aws/contract.ts';
@@ -12,18 +13,26 @@ export interface StateTableProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** DynamoDB actions the connector's functions use; no Scan, no table administration. */
-export const STATE_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-] as const;
+/**
+ * The DynamoDB actions each part of the connector calls on the state table (items only: no Scan,
+ * no index, no table administration). test/infra/iam.test.ts derives them from the code and fails
+ * when they drift: PutItem for dedup claims, idempotency records and audit entries; DeleteItem to
+ * release a dedup claim; GetItem/UpdateItem for checkpoints and idempotency records;
+ * BatchGetItem/BatchWriteItem for sync hashes. The audit indexes are read by the CLI only.
+ */
+export const STATE_TABLE_ACTIONS = {
+  receiver: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  toSalesforceWorker: ['dynamodb:PutItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+  toDynamicsWorker: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  backfill: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+  ],
+  streamTask: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+} as const satisfies Readonly<Record<string, readonly string[]>>;
 
 /**
  * The state table per `TABLE` in contract.ts: checkpoints, dedup keys, idempotency records, sync
@@ -54,5 +63,16 @@ export class StateTable extends Construct {
         projectionType: dynamodb.ProjectionType.ALL,
       });
     }
+  }
+
+  /**
+   * Grants `actions` on the table's items only (Table.grant would add every index as well; the
+   * connector's functions query none) and, for its customer managed key, decrypt and encrypt.
+   */
+  grantItems(grantee: iam.IGrantable, actions: readonly string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...actions], resources: [this.table.tableArn] }),
+    );
+    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
   }
 }

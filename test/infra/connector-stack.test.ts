@@ -170,7 +170,7 @@ describe('ConnectorStack', () => {
     expect(allowed(role, 'sqs:ReceiveMessage')).toEqual([]);
   });
 
-  it('lets each worker consume only its own queue, send nowhere, and read only the two credential secrets', () => {
+  it('lets each worker consume only its own queue, send only to its own DLQ, and read only the two credential secrets', () => {
     const pairs = [
       [stack.toSalesforceWorker, stack.toSalesforce],
       [stack.toDynamicsWorker, stack.toDynamics],
@@ -178,7 +178,8 @@ describe('ConnectorStack', () => {
     for (const [worker, queue] of pairs) {
       const role = roleOf(worker);
       expect(allowed(role, 'sqs:ReceiveMessage')).toEqual([arnOf(logicalId(stack, queue.queue))]);
-      expect(allowed(role, 'sqs:SendMessage')).toEqual([]);
+      // Dead letters with their reason (work-queue.ts sendToDeadLetter), never another queue.
+      expect(allowed(role, 'sqs:SendMessage')).toEqual([arnOf(logicalId(stack, queue.deadLetterQueue))]);
       expect(allowed(role, 'secretsmanager:GetSecretValue')).toEqual(
         expect.arrayContaining([
           { Ref: logicalId(stack, stack.secrets.dynamics) },
