@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -65,8 +65,19 @@ export class StreamService extends Construct {
         vpcId: existing.vpcId,
         availabilityZones: Fn.getAzs(),
       });
+      Annotations.of(this.vpc).acknowledgeWarning(
+        '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+        "Only the security group (the VPC id) and the service (the subnets given by id) use the VPC; nothing selects its subnets by zone.",
+      );
       subnets = {
-        subnets: existing.privateSubnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id)),
+        subnets: existing.privateSubnetIds.map((id, i) => {
+          const subnet = ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id);
+          Annotations.of(subnet).acknowledgeWarning(
+            '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+            'The stack only places the task in these subnets; it never reads or changes their route tables.',
+          );
+          return subnet;
+        }),
       };
     } else {
       const own = new ec2.Vpc(this, 'Vpc', {

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ConnectorStack } from '../../lib/connector-stack.ts';
 import { acknowledgeNagFindings } from '../../lib/nag-suppressions.ts';
@@ -16,7 +17,18 @@ const NETWORK = {
 const env = { account: '123456789012', region: 'eu-west-1' };
 
 describe('ConnectorStack in an existing VPC (stage key network)', () => {
-  const { template } = synthesize({ props: { network: NETWORK } });
+  const { app, template } = synthesize({ props: { network: NETWORK } });
+
+  it('leaves cdk-nag nothing unacknowledged', () => {
+    const reports: PolicyValidationPluginReport[] = [
+      new AwsSolutionsChecks(app).validateScope(app),
+      new ServerlessChecks(app).validateScope(app),
+    ];
+    const findings = reports.flatMap((r) =>
+      r.violations.flatMap((v) => v.violatingResources.map((x) => `${v.ruleName} at ${x.constructPath}`)),
+    );
+    expect(findings).toEqual([]);
+  });
 
   it('runs the stream task in the given private subnets without a public IP', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
