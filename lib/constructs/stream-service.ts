@@ -67,7 +67,7 @@ export class StreamService extends Construct {
       });
       Annotations.of(this.vpc).acknowledgeWarning(
         '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
-        "Only the security group (the VPC id) and the service (the subnets given by id) use the VPC; nothing selects its subnets by zone.",
+        'Only the security group (the VPC id) and the service (the subnets given by id) use the VPC; nothing selects its subnets by zone.',
       );
       subnets = {
         subnets: existing.privateSubnetIds.map((id, i) => {
