@@ -22,7 +22,7 @@ try {
   process.stderr.write(`${error.message}\n`);
   process.exit(1);
 }
-const { stage, config, source } = stageConfig;
+const { stage, config, source, network, apiGateway } = stageConfig;
 const stackName =
   app.node.tryGetContext('stackName') ??
   (app.node.tryGetContext('stage') ? `MlConnector-${stage}` : 'MlConnector');
@@ -30,6 +30,8 @@ const stack = new ConnectorStack(app, stackName, {
   config,
   description: `ml-connector (${stage}): Dynamics 365 F&O <-> Salesforce`,
   tags: { application: 'ml-connector', stage },
+  ...(network ? { network } : {}),
+  ...(apiGateway ? { apiGatewayCloudWatchRole: apiGateway.cloudWatchRole } : {}),
 });
 if (source === undefined) {
   Annotations.of(stack).addWarningV2(

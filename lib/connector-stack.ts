@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { ENTRY_POINTS, ENV, METRICS, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
+import { ENTRY_POINTS, ENV, METRICS, STACK_OUTPUTS, stackMetricsNamespace } from '#adapters/aws/contract.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 
 import { BackfillSchedule } from './constructs/backfill-schedule.ts';
@@ -16,7 +16,7 @@ import { Monitoring } from './constructs/monitoring.ts';
 import { STATE_TABLE_ACTIONS, StateTable } from './constructs/state-table.ts';
 import { StreamService } from './constructs/stream-service.ts';
 import { WorkQueue } from './constructs/work-queue.ts';
-import { StageConfigError } from './stage-config.ts';
+import { pubsubPort, StageConfigError, type StageNetwork } from './stage-config.ts';
 
 /** Lambda's limit on all environment variables of a function together. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
@@ -36,6 +36,16 @@ export interface ConnectorStackProps extends StackProps {
   readonly apiBudgetAlarmThreshold?: number;
   /** The stream task's health endpoint port. @default 8080 */
   readonly healthPort?: number;
+  /**
+   * Run the stream task in this existing VPC's private subnets, without a public IP (stage key
+   * `network`). @default the stack's own VPC with public subnets
+   */
+  readonly network?: StageNetwork;
+  /**
+   * Create and set API Gateway's account-wide CloudWatch Logs role (stage key
+   * `apiGateway.cloudWatchRole`). @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
 }
 
 /**
@@ -79,8 +89,10 @@ export class ConnectorStack extends Stack {
       receiver: Duration.seconds(10),
       toSalesforce: Duration.minutes(5),
       toDynamics: Duration.minutes(3),
-      backfill: Duration.minutes(15),
+      backfill: backfillTimeout(config.schedules.backfillMinutes),
     };
+    // One namespace per stack: two stages in one account and region never mask each other's alarms.
+    const metricsNamespace = stackMetricsNamespace(this.stackName);
     const toSalesforceBatchingWindow = Duration.seconds(10);
     this.toSalesforce = new WorkQueue(this, 'ToSalesforce', {
       key: this.key,
@@ -102,6 +114,7 @@ export class ConnectorStack extends Stack {
       [ENV.dynamicsSecretArn]: this.secrets.dynamics.secretArn,
       [ENV.salesforceSecretArn]: this.secrets.salesforce.secretArn,
       [ENV.receiverSecretArn]: this.secrets.receiver.secretArn,
+      [ENV.metricsNamespace]: metricsNamespace,
     };
     checkEnvironmentSize(environment);
     const fn = (
@@ -179,6 +192,7 @@ export class ConnectorStack extends Stack {
     this.api = new BusinessEventsApi(this, 'BusinessEventsApi', {
       handler: this.receiver.function,
       key: this.key,
+      cloudWatchRole: props.apiGatewayCloudWatchRole !== false,
     });
     this.backfillSchedule = new BackfillSchedule(this, 'BackfillSchedule', {
       handler: this.backfill.function,
@@ -198,8 +212,11 @@ export class ConnectorStack extends Stack {
       environment: { ...environment, [ENV.healthPort]: String(healthPort) },
       healthPort,
       key: this.key,
-      logMetrics: [METRICS.streamHealthy, METRICS.cdcLagMs, METRICS.apiBudgetRemaining],
-      metricNamespace: METRICS.namespace,
+      // What the task emits (ApiBudgetRemaining comes from the Lambdas' EMF, not the task).
+      logMetrics: [METRICS.streamHealthy, METRICS.awaitingCredentials, METRICS.cdcLagMs],
+      metricNamespace: metricsNamespace,
+      egressPorts: [443, pubsubPort(config.salesforce.pubsubEndpoint)],
+      ...(props.network ? { network: props.network } : {}),
     });
     const task = this.stream.taskDefinition.taskRole;
     this.state.grantItems(task, STATE_TABLE_ACTIONS.streamTask);
@@ -226,6 +243,7 @@ export class ConnectorStack extends Stack {
       },
       apiBudgetThreshold: props.apiBudgetAlarmThreshold ?? 2 * config.salesforce.apiReserve,
       backfillMinutes: config.schedules.backfillMinutes,
+      namespace: metricsNamespace,
     });
 
     this.addOutputs(config);
@@ -299,6 +317,14 @@ export const STREAM_IMAGE_EXCLUDES = [
   '!docker/stream.Dockerfile',
   '!functions/**',
 ];
+
+/**
+ * The backfill's timeout: below its interval, so a run ends before the next one is due (the
+ * lease in functions/handlers/lease.ts keeps them apart even so); at most Lambda's 15 minutes.
+ */
+export function backfillTimeout(everyMinutes: number): Duration {
+  return Duration.seconds(Math.max(30, Math.min(900, everyMinutes * 60 - 60)));
+}
 
 function checkEnvironmentSize(environment: Readonly<Record<string, string>>): void {
   const bytes = Object.entries(environment).reduce(

@@ -99,9 +99,20 @@ export function acknowledgeNagFindings(stack: ConnectorStack): void {
   ack(
     api.deploymentStage,
     'AwsSolutions-APIG6',
-    'Execution logging needs the account-wide API Gateway CloudWatch role, which a connector deployed into a ' +
-      "customer's account should not own; JSON access logs (every request) and the receiver's logs cover it.",
+    'Execution logs go to log groups API Gateway creates itself (API-Gateway-Execution-Logs_*), which the ' +
+      "stack cannot encrypt with its key or give a retention; JSON access logs (every request, KMS) and the receiver's " +
+      'logs cover what execution logs would show.',
   );
+  const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+  if (cloudWatchRole) {
+    ack(
+      cloudWatchRole,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      "API Gateway's account-wide CloudWatch Logs role, which access logging needs (a fresh account fails the stage " +
+        'without it): AWS documents this managed policy for it, and API Gateway alone can assume the role. Retained ' +
+        'on delete, since other APIs of the account may use it; stage key apiGateway.cloudWatchRole: false skips it.',
+    );
+  }
   ack(
     api.deploymentStage,
     'AwsSolutions-APIG3',

@@ -3,14 +3,23 @@
  * backfills, one after the other. A failure is recorded (BackfillFailures) and rethrown, so the
  * schedule's retry policy and dead-letter queue see it. The schedule's input may carry
  * `{ "full": true }` to ignore the watermarks.
+ *
+ * Two runs never overlap: each holds a lease in the state table (lease.ts) for the rest of its
+ * invocation; a run that finds it held returns at once (`skipped: 'already-running'`). Before
+ * onboarding (the secrets hold the stack's placeholders) a run logs that it waits for credentials
+ * and returns cleanly (`skipped: 'credentials-not-set'`): no error, no retry, no failure metric.
+ * A run refused for its credentials makes the next one re-read the secrets (a rotation).
  * https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html
  */
 import type { Context } from 'aws-lambda';
 import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts';
 import { recordApiBudget } from '#adapters/aws/metrics.ts';
+import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
+import { AuthError } from '#core/errors.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
+import { acquireLease, type Lease } from './lease.ts';
 
 /** The schedule's input (anything else is ignored). */
 export interface BackfillEvent {
@@ -20,16 +29,59 @@ export interface BackfillEvent {
 export interface BackfillResult {
   readonly dynamics: Awaited<ReturnType<typeof runDynamicsBackfill>>;
   readonly salesforce: Awaited<ReturnType<typeof runSalesforceBackfill>>;
+  /** Why nothing ran (then both reports are empty, `dynamics.stopped` says why). */
+  readonly skipped?: 'credentials-not-set' | 'already-running';
 }
+
+/** The lease the backfill runs hold (checkpoint `lock:backfill`). */
+export const BACKFILL_LEASE = 'backfill';
+
+const skipped = (reason: NonNullable<BackfillResult['skipped']>): BackfillResult => ({
+  dynamics: { runs: [], stopped: reason },
+  salesforce: { enqueued: {}, watermarks: {} },
+  skipped: reason,
+});
 
 /** Builds the handler over a runtime (the module's own, or a test's). */
 export function createBackfillHandler(runtime: EngineRuntime) {
   return lambda(runtime, async (event: BackfillEvent | null, context: Context): Promise<BackfillResult> => {
     const full = event?.full === true;
     const signal = deadlineSignal(context);
+    const describe = (error: unknown) =>
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    let lease: Lease | undefined;
+    const failed = (error: unknown): never => {
+      if (!lease) runtime.metrics.add('BackfillRuns', 1);
+      runtime.metrics.add('BackfillFailures', 1);
+      // Rejected credentials: the next run re-reads the secrets instead of using the cached ones.
+      if (error instanceof AuthError) runtime.refreshCredentials();
+      runtime.logger.error('backfill.failed', { error: describe(error) });
+      throw error;
+    };
+    let engine: Awaited<ReturnType<EngineRuntime['engine']>>;
+    try {
+      engine = await runtime.engine({ signal });
+    } catch (error) {
+      if (error instanceof CredentialsNotSetError) {
+        runtime.logger.info('backfill.waiting-for-credentials', { systems: error.systems });
+        return skipped('credentials-not-set');
+      }
+      return failed(error);
+    }
+    lease = await acquireLease(runtime.state, {
+      name: BACKFILL_LEASE,
+      holder: context?.awsRequestId ?? `run-${runtime.now()}`,
+      // Until the invocation's own deadline: a run killed at its timeout frees the lease then.
+      durationMs: (context?.getRemainingTimeInMillis?.() ?? 15 * 60_000) + 5_000,
+      now: runtime.now,
+    });
+    if (!lease) {
+      runtime.logger.info('backfill.skipped', { reason: 'another run holds the backfill lease' });
+      return skipped('already-running');
+    }
     runtime.metrics.add('BackfillRuns', 1);
     try {
-      const { ctx } = await runtime.engine({ signal });
+      const { ctx } = engine;
       const { flows } = ctx.config;
       const entities = [
         ...(flows.customers.enabled ? (['CustomersV3'] as const) : []),
@@ -42,11 +94,14 @@ export function createBackfillHandler(runtime: EngineRuntime) {
       recordApiBudget(runtime.metrics, ctx.salesforce.budget.state().remaining);
       return { dynamics, salesforce };
     } catch (error) {
-      runtime.metrics.add('BackfillFailures', 1);
-      runtime.logger.error('backfill.failed', {
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
-      throw error;
+      return failed(error);
+    } finally {
+      const held = lease;
+      await held
+        .release()
+        .catch((error: unknown) =>
+          runtime.logger.warn('backfill.lease-release-failed', { error: describe(error) }),
+        );
     }
   });
 }

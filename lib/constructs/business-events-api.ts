@@ -17,13 +17,23 @@ export interface BusinessEventsApiProps {
   readonly throttlingBurstLimit?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Create API Gateway's account-wide CloudWatch Logs role and set it in the region's account
+   * settings (the access log needs it: a fresh account fails the stage with "CloudWatch Logs role
+   * ARN must be set in account settings"). The role and the setting are retained on delete, since
+   * other APIs of the account may rely on them. `false` when the account already has one.
+   * @default true
+   */
+  readonly cloudWatchRole?: boolean;
 }
 
 /**
  * The REST API F&O business events are posted to: `POST /business-events`, Lambda proxy to the
  * receiver. The stage throttles, logs every request (JSON access log, KMS) and traces with X-Ray;
  * the body must be JSON (object or array), checked before the receiver runs. API Gateway caps
- * bodies at 10 MB; the receiver enforces `businessEvents.maxBodyBytes` (413). The caller is
+ * payloads at 10 MB, but a Lambda proxy integration is a synchronous invocation, whose request
+ * payload Lambda caps at 6 MB (the event JSON, headers included), so about 6 MB is the real limit;
+ * the receiver enforces `businessEvents.maxBodyBytes` (413) below it. The caller is
  * authenticated by the receiver (shared secret in `?code=` or `X-ML-Connector-Secret`).
  */
 export class BusinessEventsApi extends Construct {
@@ -42,7 +52,8 @@ export class BusinessEventsApi extends Construct {
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'ml-connector: receives Dynamics 365 F&O business events',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      cloudWatchRole: false,
+      cloudWatchRole: props.cloudWatchRole !== false,
+      ...(props.cloudWatchRole !== false ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       deployOptions: {
         stageName: 'v1',
         throttlingRateLimit: props.throttlingRateLimit ?? 50,

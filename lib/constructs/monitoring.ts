@@ -1,6 +1,7 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -22,6 +23,8 @@ export interface MonitoringProps {
   readonly apiBudgetThreshold: number;
   /** Minutes between backfill runs (the backfill alarm's period). */
   readonly backfillMinutes: number;
+  /** The custom metrics' namespace: one per stack (contract.ts stackMetricsNamespace). @default METRICS.namespace */
+  readonly namespace?: string;
 }
 
 /**
@@ -30,9 +33,9 @@ export interface MonitoringProps {
  */
 export const METRIC_SERVICE_DIMENSION = { service: 'ml-connector' } as const;
 
-const custom = (metricName: string, statistic: string, period: Duration) =>
+const customIn = (namespace: string) => (metricName: string, statistic: string, period: Duration) =>
   new cloudwatch.Metric({
-    namespace: METRICS.namespace,
+    namespace,
     metricName,
     statistic,
     period,
@@ -40,13 +43,14 @@ const custom = (metricName: string, statistic: string, period: Duration) =>
   });
 
 /** A search over every dimension value the runtime emits (flows and directions are open-ended). */
-const search = (dimensions: string, metricName: string, statistic: string, label: string) =>
-  new cloudwatch.MathExpression({
-    expression: `SEARCH('{${METRICS.namespace},${dimensions},service} MetricName="${metricName}"', '${statistic}', 300)`,
-    usingMetrics: {},
-    label,
-    period: Duration.minutes(5),
-  });
+const searchIn =
+  (namespace: string) => (dimensions: string, metricName: string, statistic: string, label: string) =>
+    new cloudwatch.MathExpression({
+      expression: `SEARCH('{"${namespace}",${dimensions},service} MetricName="${metricName}"', '${statistic}', 300)`,
+      usingMetrics: {},
+      label,
+      period: Duration.minutes(5),
+    });
 
 /**
  * The deployment's dashboard and alarms. Every alarm notifies (and clears on) one KMS-encrypted SNS
@@ -60,11 +64,31 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
+    const custom = customIn(props.namespace ?? METRICS.namespace);
+    const search = searchIn(props.namespace ?? METRICS.namespace);
+    const stack = Stack.of(this);
     this.topic = new sns.Topic(this, 'Alarms', {
       displayName: 'ml-connector alarms',
       masterKey: props.key,
       enforceSSL: true,
     });
+    // The topic policy replaces SNS's default one, so CloudWatch alarms must be let in explicitly:
+    // only this account's alarms (aws:SourceAccount, aws:SourceArn), as AWS documents for alarm topics.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+          },
+        },
+      }),
+    );
     const action = new SnsAction(this.topic);
     const alarm = (alarmId: string, a: cloudwatch.AlarmProps) => {
       const created = new cloudwatch.Alarm(this, alarmId, a);
@@ -87,14 +111,18 @@ export class Monitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
+    // The task reports at start-up and every minute, and not on a deliberate stop. A deployment
+    // leaves a gap of a few minutes (old task drained, new one pulled and started): missing data
+    // counts as down, but only 5 bad minutes of 10 alarm, which a working deployment never reaches,
+    // while a task that is gone, stuck disconnected or refused its credentials does within ~6 min.
     alarm('StreamDown', {
       alarmDescription:
-        'ml-connector: the Salesforce Pub/Sub stream is down or not reporting; see docs/runbooks/read-the-dashboard.md',
+        'ml-connector: the Salesforce Pub/Sub stream is down, disconnected, refused its credentials or not reporting; see docs/runbooks/read-the-dashboard.md',
       metric: custom(METRICS.streamHealthy, 'Minimum', Duration.minutes(1)),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 3,
+      evaluationPeriods: 10,
+      datapointsToAlarm: 5,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     alarm('BackfillFailures', {
@@ -167,8 +195,11 @@ export class Monitoring extends Construct {
         8,
       ),
       graph(
-        'Stream healthy (1 = connected)',
-        [custom(METRICS.streamHealthy, 'Minimum', Duration.minutes(1))],
+        'Stream healthy (1 = connected) / awaiting credentials',
+        [
+          custom(METRICS.streamHealthy, 'Minimum', Duration.minutes(1)),
+          custom(METRICS.awaitingCredentials, 'Maximum', Duration.minutes(1)),
+        ],
         8,
       ),
     );

@@ -39,7 +39,7 @@ beforeAll(() => {
   stack = synth.stack;
   resources = synth.template.toJSON().Resources as Record<string, Resource>;
   keyArn = arnOf(logicalId(stack, stack.key));
-});
+}, 60_000);
 
 describe('ConnectorStack', () => {
   it('rotates the customer-managed key and retains it, the table and the secrets on delete', () => {
@@ -247,7 +247,7 @@ describe('ConnectorStack', () => {
     const service = [{ Name: 'service', Value: SERVICE_NAME }];
     expect(alarms).toContainEqual(
       expect.objectContaining({
-        Namespace: 'MlConnector',
+        Namespace: 'MlConnector/Test',
         MetricName: 'StreamHealthy',
         Dimensions: service,
         ComparisonOperator: 'LessThanThreshold',
@@ -283,13 +283,13 @@ describe('ConnectorStack', () => {
   });
 
   it("publishes the stream task's EMF lines as metrics through log metric filters, with Powertools' service dimension", () => {
-    for (const name of ['StreamHealthy', 'CdcLagMs', 'ApiBudgetRemaining']) {
+    for (const name of ['StreamHealthy', 'AwaitingCredentials', 'CdcLagMs']) {
       synth.template.hasResourceProperties('AWS::Logs::MetricFilter', {
         LogGroupName: { Ref: logicalId(stack, stack.stream.logGroup) },
         FilterPattern: `{ $.${name} >= 0 }`,
         MetricTransformations: [
           Match.objectLike({
-            MetricNamespace: 'MlConnector',
+            MetricNamespace: 'MlConnector/Test',
             MetricName: name,
             MetricValue: `$.${name}`,
             Dimensions: [{ Key: 'service', Value: '$.service' }],
@@ -297,12 +297,84 @@ describe('ConnectorStack', () => {
         ],
       });
     }
+    // The task never emits the API budget (the Lambdas do, through EMF): no filter for it.
+    const filtered = ofType('AWS::Logs::MetricFilter').map(
+      ([, f]) => (f.Properties.MetricTransformations as { MetricName: string }[])[0]?.MetricName,
+    );
+    expect(filtered.sort()).toEqual(['AwaitingCredentials', 'CdcLagMs', 'StreamHealthy']);
   });
 
-  it('lets the stream task out only on HTTPS and in on nothing', () => {
+  it('does not let StreamDown fire on a deployment: missing minutes count, but 5 of 10 are needed', () => {
+    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'StreamHealthy',
+      Period: 60,
+      EvaluationPeriods: 10,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('lets CloudWatch alarms of this account publish to the alarm topic, besides denying non-TLS access', () => {
+    const topicId = logicalId(stack, stack.monitoring.topic);
+    synth.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '123456789012' },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:eu-west-1:123456789012:alarm:*'],
+                  ],
+                },
+              },
+            },
+          }),
+        ]),
+      }),
+    });
+  });
+
+  it("sets API Gateway's account CloudWatch Logs role, which access logs need, and keeps it on delete", () => {
+    const accounts = ofType('AWS::ApiGateway::Account');
+    expect(accounts).toHaveLength(1);
+    const account = accounts[0]?.[1] as Resource;
+    const roleId = (account.Properties.CloudWatchRoleArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    expect((account as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    expect((resources[roleId] as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    expect(JSON.stringify(resources[roleId]?.Properties)).toContain('AmazonAPIGatewayPushToCloudWatchLogs');
+    const without = synthesize({ props: { apiGatewayCloudWatchRole: false } });
+    expect(Object.keys(without.template.findResources('AWS::ApiGateway::Account'))).toEqual([]);
+  });
+
+  it('times the backfill out before its next run is due', () => {
+    const fn = (s: ConnectorStack) => resources[logicalId(s, s.backfill.function)]?.Properties ?? {};
+    expect(fn(stack).Timeout).toBe(900); // every 20 min: Lambda's 15-minute ceiling
+    const five = synthesize({
+      props: { config: testConfig({ schedules: { backfillMinutes: 5, watermarkOverlapSeconds: 60 } }) },
+    });
+    const props = five.template.toJSON().Resources[logicalId(five.stack, five.stack.backfill.function)]
+      .Properties as { Timeout: number };
+    expect(props.Timeout).toBe(240);
+  });
+
+  it('lets the stream task out only on HTTPS and the Pub/Sub port (7443 by default) and in on nothing', () => {
     const sg = resources[logicalId(stack, stack.stream.securityGroup)]?.Properties ?? {};
     expect(sg.SecurityGroupEgress).toEqual([
       expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 7443, ToPort: 7443 }),
     ]);
     expect(sg.SecurityGroupIngress).toBeUndefined();
     expect(ofType('AWS::EC2::SecurityGroupIngress')).toEqual([]);

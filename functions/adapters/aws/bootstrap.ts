@@ -4,6 +4,8 @@
  * the EngineContext live in engine.ts, so an entry point that needs none (the business-event
  * receiver) bundles neither the HTTP clients nor MSAL.
  */
+
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { validateConfig } from '#core/config/validate.ts';
 import { ConfigError } from '#core/errors.ts';
@@ -11,8 +13,8 @@ import type { Logger } from '#core/logger.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import { QUEUES } from '#core/work/items.ts';
-import { ENV } from './contract.ts';
-import { createPowertoolsLogger } from './logger.ts';
+import { ENV, METRICS } from './contract.ts';
+import { createPowertoolsLogger, SERVICE_NAME } from './logger.ts';
 import { type ConnectorMetrics, createConnectorMetrics } from './metrics.ts';
 import { type AwsClients, createAwsClients } from './sdk-clients.ts';
 import { createSecretsManagerSecrets, type SecretArns } from './secrets.ts';
@@ -27,6 +29,8 @@ export interface AwsEnvironment {
   readonly secretArns: SecretArns;
   /** The Fargate task's health port, when set (0: any free port, reported in the start-up log). */
   readonly healthPort: number | undefined;
+  /** The custom metrics' namespace (ENV.metricsNamespace; default METRICS.namespace). */
+  readonly metricsNamespace: string;
 }
 
 /** An environment variable is missing or invalid; `key` names it. */
@@ -77,6 +81,7 @@ export function readAwsEnvironment(env: Env): AwsEnvironment {
       receiver: required(env, ENV.receiverSecretArn),
     }),
     healthPort,
+    metricsNamespace: env[ENV.metricsNamespace]?.trim() || METRICS.namespace,
   });
 }
 
@@ -102,6 +107,8 @@ export interface AwsRuntimeOptions {
   readonly metrics?: ConnectorMetrics;
   readonly secrets?: Secrets;
   readonly now?: () => number;
+  /** Publish each metric value at once (the Fargate task; see createConnectorMetrics). */
+  readonly immediateMetrics?: boolean;
 }
 
 /** Builds the runtime. Reads the environment now (throws EnvironmentError); no network yet. */
@@ -113,7 +120,11 @@ export function createAwsRuntime(options: AwsRuntimeOptions = {}): AwsRuntime {
     env,
     aws,
     logger: options.logger ?? createPowertoolsLogger(),
-    metrics: options.metrics ?? createConnectorMetrics(),
+    metrics:
+      options.metrics ??
+      createConnectorMetrics(new Metrics({ namespace: env.metricsNamespace, serviceName: SERVICE_NAME }), {
+        immediate: options.immediateMetrics === true,
+      }),
     state: createDynamoStateStore({ client: aws.dynamodb, tableName: env.stateTable, now }),
     queue: createSqsWorkQueue({ client: aws.sqs, queues: env.queues }),
     secrets:

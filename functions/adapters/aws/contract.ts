@@ -18,6 +18,11 @@ export const ENV = {
   receiverSecretArn: 'RECEIVER_SECRET_ARN',
   /** Port of the Fargate task's health endpoint. */
   healthPort: 'HEALTH_PORT',
+  /**
+   * The CloudWatch namespace of the custom metrics: `MlConnector/<stack name>`, so two stages in
+   * one account and region never mix their metrics. Unset (tests, tools): `METRICS.namespace`.
+   */
+  metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
 
 /**
@@ -32,7 +37,10 @@ export const TABLE = {
   byOutcomeIndex: { name: 'byOutcome', partitionKey: 'outcome', sortKey: 'auditSort' },
 } as const;
 
-/** Custom CloudWatch metrics (Powertools Metrics, EMF) in one namespace. */
+/**
+ * Custom CloudWatch metrics (Powertools Metrics, EMF). `namespace` is the base: each stack
+ * publishes under `MlConnector/<stack name>` ({@link stackMetricsNamespace}, ENV.metricsNamespace).
+ */
 export const METRICS = {
   namespace: 'MlConnector',
   /** Records written to the target system; dimensions `flow`, `direction`. */
@@ -43,13 +51,24 @@ export const METRICS = {
   apiBudgetRemaining: 'ApiBudgetRemaining',
   /** ms between a CDC event's commit and its enqueue. */
   cdcLagMs: 'CdcLagMs',
-  /** 1 while the Pub/Sub stream is connected (Fargate task, every minute). */
+  /**
+   * 1 while the Pub/Sub stream is connected (or reconnecting for under a minute) or the task waits
+   * for its first credentials; 0 when disconnected longer, a subscriber failed, or the credentials
+   * were rejected (Fargate task, at start-up and every minute).
+   */
   streamHealthy: 'StreamHealthy',
+  /** 1 while the stream task waits for credentials (placeholders or rejected), else 0. */
+  awaitingCredentials: 'AwaitingCredentials',
   backfillRuns: 'BackfillRuns',
   backfillFailures: 'BackfillFailures',
   /** Business events answered 2xx but not enqueued (no mapping, company not synced, unmappable data event); dimension `shape`. */
   businessEventsIgnored: 'BusinessEventsIgnored',
 } as const;
+
+/** The namespace a stack's metrics use: one per stack, so stages never mask each other. */
+export function stackMetricsNamespace(stackName: string): string {
+  return `${METRICS.namespace}/${stackName}`;
+}
 
 /** The Lambda handler entry files (relative to the project root) and their exported handler. */
 export const ENTRY_POINTS = {

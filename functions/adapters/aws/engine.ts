@@ -2,7 +2,9 @@
  * The engine part of the AWS runtime: the two API clients (credentials from Secrets Manager) and
  * the start-up check (`checkConfiguration`), run once per container on first need. A failed start
  * is not cached, and the next one re-reads the secrets, bypassing their cache (a rotation may be
- * why it failed). After the secrets' TTL a changed credential set rebuilds the API clients.
+ * why it failed); so does the one after `refreshCredentials()` (a call refused its credentials).
+ * After the secrets' TTL a changed credential set rebuilds the API clients. While the secrets hold
+ * the stack's placeholders, `engine()` rejects with CredentialsNotSetError (secrets.ts).
  */
 import { type ConnectorClients, type CreateClientsOptions, createClients } from '#adapters/clients.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
@@ -20,6 +22,11 @@ export interface Engine {
 export interface EngineRuntime extends AwsRuntime {
   /** The checked EngineContext; `signal` is the invocation's stop signal. */
   engine(options?: { readonly signal?: AbortSignal }): Promise<Engine>;
+  /**
+   * A call was refused for its credentials (AuthError): the next `engine()` re-reads the secrets,
+   * bypassing their cache, and rebuilds the API clients if they changed (a rotation).
+   */
+  refreshCredentials(): void;
   /** Closes the API clients, then the SDK clients. */
   close(): Promise<void>;
 }
@@ -89,6 +96,9 @@ export function createEngineRuntime(options: EngineRuntimeOptions = {}): EngineR
       }
       const engine = await entry.engine;
       return signal ? { ...engine, ctx: { ...engine.ctx, signal } } : engine;
+    },
+    refreshCredentials() {
+      refreshSecrets = true;
     },
     async close() {
       const engine = await current?.engine.catch(() => undefined);

@@ -28,24 +28,35 @@ const UNITS: Readonly<Record<MetricName, (typeof MetricUnit)[keyof typeof Metric
   ApiBudgetRemaining: MetricUnit.Count,
   CdcLagMs: MetricUnit.Milliseconds,
   StreamHealthy: MetricUnit.Count,
+  AwaitingCredentials: MetricUnit.Count,
   BackfillRuns: MetricUnit.Count,
   BackfillFailures: MetricUnit.Count,
   BusinessEventsIgnored: MetricUnit.Count,
 };
 
+export interface ConnectorMetricsOptions {
+  /**
+   * Publish every value at once, as its own EMF line with one scalar value (the Fargate task: its
+   * lines become metrics through log metric filters, which cannot read the arrays Powertools
+   * writes when one metric has several values before a flush).
+   */
+  readonly immediate?: boolean;
+}
+
 /** Powertools Metrics in the connector's namespace (one per container). */
 export function createConnectorMetrics(
   metrics: Metrics = new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME }),
+  options: ConnectorMetricsOptions = {},
 ): ConnectorMetrics {
   return {
     powertools: metrics,
     add(name, value, dimensions) {
-      if (!dimensions) {
+      if (!dimensions && !options.immediate) {
         metrics.addMetric(name, UNITS[name], value);
         return;
       }
       const one = metrics.singleMetric();
-      for (const [k, v] of Object.entries(dimensions)) one.addDimension(k, v);
+      for (const [k, v] of Object.entries(dimensions ?? {})) one.addDimension(k, v);
       one.addMetric(name, UNITS[name], value);
     },
     flush: () => metrics.publishStoredMetrics(),

@@ -3,6 +3,9 @@
  * as JSON `{ clientId, clientSecret }`, the business-event receiver's `{ current, previous? }`),
  * each read and cached per container for a TTL. `get({ refresh: true })` re-reads them, for
  * when a call says the credentials are wrong (a rotation happened since they were cached).
+ * Until `ml-connector credentials set --stack` runs, the two credential secrets hold the stack's
+ * placeholder client id: `credentials()` then throws CredentialsNotSetError (never cached), which
+ * the stream task and the backfill treat as "wait", not as a failure.
  * https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets.html
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -14,6 +17,22 @@ import type {
   SecretsReadOptions,
 } from '#core/ports/secrets.ts';
 import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
+import { PLACEHOLDER_CLIENT_ID } from './contract.ts';
+
+/** The credential secrets still hold the stack's placeholders: onboarding has not run yet. */
+export class CredentialsNotSetError extends ConfigError {
+  override name = 'CredentialsNotSetError';
+  /** The systems whose credentials are placeholders. */
+  readonly systems: readonly ('dynamics' | 'salesforce')[];
+
+  constructor(systems: readonly ('dynamics' | 'salesforce')[]) {
+    super(
+      `secrets.${systems.join('+')}`,
+      'still hold the placeholders the stack created; run `ml-connector credentials set --stack <name>`',
+    );
+    this.systems = systems;
+  }
+}
 
 export interface SecretArns {
   readonly dynamics: string;
@@ -97,6 +116,15 @@ export function createSecretsManagerSecrets(options: SecretsManagerSecretsOption
 
   const credentialsRead = cachedRead(async (): Promise<ConnectorCredentials> => {
     const [dynamics, salesforce] = await Promise.all([read('dynamics'), read('salesforce')]);
+    const placeholders = (
+      [
+        ['dynamics', dynamics],
+        ['salesforce', salesforce],
+      ] as const
+    )
+      .filter(([, value]) => value.clientId === PLACEHOLDER_CLIENT_ID)
+      .map(([name]) => name);
+    if (placeholders.length > 0) throw new CredentialsNotSetError(placeholders);
     return { dynamics: credentials('dynamics', dynamics), salesforce: credentials('salesforce', salesforce) };
   });
   const receiverRead = cachedRead(async () => receiver(await read('receiver')));

@@ -78,6 +78,8 @@ export interface PubSubSubscriberOptions {
   /** Receives topic, replay ids (hex), codes and counts; never tokens. */
   readonly logger?: Logger;
   readonly random?: () => number;
+  /** The clock of `lastContactAt` / `disconnectedSince`, epoch ms. Default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface PubSubSubscriberStats {
@@ -88,6 +90,14 @@ export interface PubSubSubscriberStats {
   readonly reconnects: number;
   readonly duplicatesDropped: number;
   readonly checkpoint: string | undefined;
+  /** Epoch ms of the last answer from the server (GetTopic, an event batch or a keepalive). */
+  readonly lastContactAt: number | undefined;
+  /**
+   * Epoch ms since which the subscriber has not been connected: since its start until the first
+   * contact, and since a stream failed until the next contact or until the channel is ready again
+   * with a stream open. Undefined while connected.
+   */
+  readonly disconnectedSince: number | undefined;
 }
 
 export interface PubSubSubscriber {
@@ -129,6 +139,24 @@ export function startPubSubSubscriber(options: PubSubSubscriberOptions): PubSubS
     | { call: grpc.ClientDuplexStream<FetchRequest, FetchResponse>; idle: () => Promise<void> }
     | undefined;
   const stats = { delivered: 0, batches: 0, keepalives: 0, streams: 0, reconnects: 0, duplicatesDropped: 0 };
+  const now = options.now ?? Date.now;
+  let lastContactAt: number | undefined;
+  let disconnectedSince: number | undefined = now();
+  const contact = () => {
+    lastContactAt = now();
+    disconnectedSince = undefined;
+  };
+  /** A stream is open on a connected channel (a blocked port or a failing TLS handshake never is). */
+  const channelReady = () => {
+    try {
+      return (
+        current !== undefined &&
+        client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY
+      );
+    } catch {
+      return false;
+    }
+  };
 
   const context = (
     extra: { grpcCode?: number; errorCode?: string | undefined; rpcId?: string | undefined } = {},
@@ -238,6 +266,7 @@ export function startPubSubSubscriber(options: PubSubSubscriberOptions): PubSubS
 
       current = { call, idle: () => queue };
       call.on('data', (response: FetchResponse) => {
+        contact();
         const quiet = flow.unacknowledged === 0;
         flow.received(response.events.length, response.pending_num_requested);
         queue = queue.then(async () => {
@@ -305,6 +334,7 @@ export function startPubSubSubscriber(options: PubSubSubscriberOptions): PubSubS
           outcome = error instanceof GrpcFailure ? classify(error.status, start) : { kind: 'fatal', error };
         }
         if (stopping || outcome.kind === 'stopped') return;
+        disconnectedSince ??= now();
         if (outcome.kind === 'fatal') throw outcome.error;
         if (outcome.kind === 'gap') {
           const decision = options.onGap
@@ -350,6 +380,7 @@ export function startPubSubSubscriber(options: PubSubSubscriberOptions): PubSubS
 
   async function checkTopic(): Promise<void> {
     const info = await getTopic(client, topic);
+    contact();
     if (!info.can_subscribe) {
       throw new PubSubError(`${topic}: the integration user cannot subscribe to this topic`, context());
     }
@@ -371,6 +402,16 @@ export function startPubSubSubscriber(options: PubSubSubscriberOptions): PubSubS
       await done.catch(() => undefined);
     },
     done,
-    stats: () => ({ ...stats, checkpoint: checkpoint ? replayIdToHex(checkpoint) : undefined }),
+    stats: () => {
+      if (disconnectedSince !== undefined && lastContactAt !== undefined && channelReady()) {
+        disconnectedSince = undefined;
+      }
+      return {
+        ...stats,
+        checkpoint: checkpoint ? replayIdToHex(checkpoint) : undefined,
+        lastContactAt,
+        disconnectedSince,
+      };
+    },
   };
 }

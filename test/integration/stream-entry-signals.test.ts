@@ -1,0 +1,106 @@
+/**
+ * The Fargate entry point (functions/stream/main.ts) as a child process on a first deploy: the
+ * secrets still hold the stack's placeholders. It must answer its health check at once, say it
+ * waits for credentials, write its metrics as EMF lines the stack's metric filters read, and stop
+ * cleanly on SIGTERM while waiting (ECS stops tasks at any moment, deployments included).
+ */
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV, PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD } from '#adapters/aws/contract.ts';
+import { sandboxConfig } from '#cli/demo-config.ts';
+import { type AwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
+
+async function waitFor(check: () => boolean, what: string, output: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output.join('\n')}`);
+    await sleep(20);
+  }
+}
+
+describe('the stream task entry point before onboarding', () => {
+  let standIn: AwsStandIn;
+  beforeAll(async () => {
+    standIn = await startAwsStandIn({
+      'arn:dynamics': { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-1' },
+      'arn:salesforce': { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-2' },
+      'arn:receiver': { [PLACEHOLDER_FIELD]: true, current: 'generated-3' },
+    });
+  });
+  afterAll(() => standIn?.close());
+
+  it('is healthy and says it waits for credentials, publishes a first reading, and exits 0 on SIGTERM', async () => {
+    const config = sandboxConfig({
+      dynamics: {
+        environmentUrl: 'https://127.0.0.1:9/',
+        tenantId: '00000000-0000-4000-8000-000000000001',
+        authorityHost: 'https://127.0.0.1:9/',
+      },
+      salesforce: { myDomainUrl: 'https://127.0.0.1:9', pubsubEndpoint: '127.0.0.1:9' },
+    } as never);
+    const child = spawn(process.execPath, ['functions/stream/main.ts'], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        [ENV.config]: JSON.stringify(config),
+        [ENV.stateTable]: 'state',
+        [ENV.toSalesforceQueueUrl]: `${standIn.endpoint}/1/to-salesforce`,
+        [ENV.toSalesforceDlqUrl]: `${standIn.endpoint}/1/to-salesforce-dlq`,
+        [ENV.toDynamicsQueueUrl]: `${standIn.endpoint}/1/to-dynamics`,
+        [ENV.toDynamicsDlqUrl]: `${standIn.endpoint}/1/to-dynamics-dlq`,
+        [ENV.dynamicsSecretArn]: 'arn:dynamics',
+        [ENV.salesforceSecretArn]: 'arn:salesforce',
+        [ENV.receiverSecretArn]: 'arn:receiver',
+        [ENV.healthPort]: '0',
+        [ENV.metricsNamespace]: 'MlConnector/MlConnector-test',
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_SQS: standIn.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.endpoint,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+    const output: string[] = [];
+    const json: Record<string, unknown>[] = [];
+    const collect = (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) {
+        output.push(line);
+        try {
+          json.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not JSON
+        }
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    await waitFor(
+      () => json.some((l) => l.message === 'stream.waiting-for-credentials'),
+      'the waiting log',
+      output,
+    );
+    const port = json.find((l) => l.message === 'stream.health')?.healthPort;
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ healthy: true, status: 'waiting for credentials' });
+
+    const emf = json.filter((l) => '_aws' in l);
+    expect(emf.find((l) => 'StreamHealthy' in l)).toMatchObject({
+      StreamHealthy: 1,
+      service: 'ml-connector',
+    });
+    for (const line of emf) {
+      const [directive] = (line._aws as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics;
+      expect(directive?.Namespace).toBe('MlConnector/MlConnector-test');
+    }
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(json.some((l) => l.message === 'stream.stopped')).toBe(true);
+    expect(output.join('\n')).not.toContain('generated-');
+  });
+});
