@@ -9,6 +9,7 @@ import { type ConnectorClients, createClients } from '#adapters/clients.ts';
 import { createConsoleLogger, type LogLevel } from '#adapters/local/console-logger.ts';
 import { createFileSecrets } from '#adapters/local/secrets-file.ts';
 import { openDatabase } from '#adapters/local/sqlite.ts';
+import { loadMetadata } from '#adapters/local/metadata-cache.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
@@ -89,9 +90,14 @@ export async function openLocalEngine(
   const secrets = overrides.secrets ?? createFileSecrets({ env: io.env });
   const logger = cliLogger(io, values['log-level']);
   const clients = createClients(config, await secrets.credentials(), { logger });
-  const local = openLocalState(overrides.statePath ?? values.state);
+  const statePath = resolve(overrides.statePath ?? values.state ?? DEFAULT_STATE);
+  const local = openLocalState(statePath);
   try {
-    const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce);
+    const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce, {
+      // The customer's $metadata, cached beside the state database (metadata-cache.ts).
+      metadata: async () =>
+        (await loadMetadata({ client: clients.dynamics, dir: dirname(statePath), logger })).model,
+    });
     const ctx: EngineContext = {
       config,
       dynamics: clients.dynamics,

@@ -8,8 +8,10 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import { Currencies, LegalEntities } from '#dynamics/entities.ts';
+import type { CsdlModel } from '#dynamics/metadata-csdl.ts';
 import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
+import { checkDynamicsFields, checkSalesforceFields, sobjectsToDescribe } from './field-check.ts';
 
 export interface CheckProblem {
   /** The configuration key concerned, e.g. `legalEntities`. */
@@ -34,11 +36,23 @@ export class ConfigurationCheckError extends ConnectorError {
   }
 }
 
+/** Optional steps of the start-up check. */
+export interface CheckOptions {
+  /**
+   * The customer's F&O model (its `$metadata`, reduced). When given, every field the connector and
+   * the configuration use is checked against it and against Salesforce describe (existence, type,
+   * createable/updateable, field-level security). Ping and the local engine pass it (cached); the
+   * Lambda start-up check does not, so the CSDL reader stays out of the Lambda bundles.
+   */
+  readonly metadata?: (() => Promise<CsdlModel>) | undefined;
+}
+
 /** Reads the reference data and checks the configuration against it; throws ConfigurationCheckError. */
 export async function checkConfiguration(
   config: ConnectorConfig,
   dynamics: DynamicsApi,
   salesforce: SalesforceApi,
+  options: CheckOptions = {},
 ): Promise<ReferenceData> {
   const problems: CheckProblem[] = [];
 
@@ -168,6 +182,31 @@ export async function checkConfiguration(
     }
   }
 
+  if (options.metadata) {
+    problems.push(...(await checkFields(config, options.metadata, describe, multiCurrency)));
+  }
+
   if (problems.length > 0) throw new ConfigurationCheckError(problems);
   return { legalEntities, currencies, standardPricebookId, multiCurrency };
+}
+
+/**
+ * The go-live field check: the fields the connector and the configuration use against the
+ * customer's `$metadata` and the Salesforce describes (field-check.ts).
+ */
+async function checkFields(
+  config: ConnectorConfig,
+  metadata: () => Promise<CsdlModel>,
+  describe: (sobject: string) => Promise<SObjectDescribe | undefined>,
+  multiCurrency: boolean,
+): Promise<CheckProblem[]> {
+  const model = await metadata();
+  const describes = new Map<string, SObjectDescribe | undefined>();
+  for (const sobject of sobjectsToDescribe(config, multiCurrency)) {
+    describes.set(sobject, await describe(sobject));
+  }
+  return [
+    ...checkDynamicsFields(config, model),
+    ...checkSalesforceFields(config, describes, multiCurrency, model),
+  ];
 }
