@@ -99,7 +99,7 @@ async function metadataCheck(
       snapshot: undefined,
       check: {
         ...failure('dynamics', '$metadata', error),
-        fix: 'the field check needs GET /data/$metadata: check that the connector\'s user may read it, then run ping again',
+        fix: "the field check needs GET /data/$metadata: check that the connector's user may read it, then run ping again",
       },
     };
   }

@@ -138,7 +138,10 @@ function createTokenizer(onTag: (tag: Tag, offset: number) => void) {
       if (end < 0) {
         // Incomplete: keep from '<' and wait for more (unless it is too long or the end has come).
         if (buffer.length - lt > MAX_MARKUP) {
-          throw new MetadataParseError(`a piece of markup longer than ${MAX_MARKUP} characters`, consumed + lt);
+          throw new MetadataParseError(
+            `a piece of markup longer than ${MAX_MARKUP} characters`,
+            consumed + lt,
+          );
         }
         if (final) throw new MetadataParseError('the document ends inside a tag', consumed + lt);
         break;
@@ -354,7 +357,10 @@ export function createCsdlReader(wanted: CsdlWanted) {
 }
 
 /** Reads one pass over a byte stream (UTF-8). */
-export async function readCsdlPass(chunks: AsyncIterable<Uint8Array | string>, wanted: CsdlWanted): Promise<CsdlPass> {
+export async function readCsdlPass(
+  chunks: AsyncIterable<Uint8Array | string>,
+  wanted: CsdlWanted,
+): Promise<CsdlPass> {
   const reader = createCsdlReader(wanted);
   const decoder = new TextDecoder('utf-8');
   for await (const chunk of chunks) {

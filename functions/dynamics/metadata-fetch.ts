@@ -16,15 +16,18 @@ export async function fetchCsdlModel(
   entitySets: readonly string[] = CONNECTOR_ENTITY_SETS,
   options: { readonly signal?: AbortSignal | undefined } = {},
 ): Promise<CsdlModel> {
-  return readCsdl(async (wanted) => {
-    let pass: CsdlPass | undefined;
-    await client.streamMetadata(
-      async (body) => {
-        pass = await readCsdlPass(body, wanted);
-      },
-      { signal: options.signal },
-    );
-    if (!pass) throw new ConnectorError('$metadata: the response had no body', { code: 'BAD_METADATA' });
-    return pass;
-  }, { entitySets });
+  return readCsdl(
+    async (wanted) => {
+      let pass: CsdlPass | undefined;
+      await client.streamMetadata(
+        async (body) => {
+          pass = await readCsdlPass(body, wanted);
+        },
+        { signal: options.signal },
+      );
+      if (!pass) throw new ConnectorError('$metadata: the response had no body', { code: 'BAD_METADATA' });
+      return pass;
+    },
+    { entitySets },
+  );
 }

@@ -202,7 +202,14 @@ export function checkSalesforceFields(
       });
       continue;
     }
-    const needs = use.access === 'upsert' ? ['createable', 'updateable'] : use.access === 'create' ? ['createable'] : use.access === 'update' ? ['updateable'] : [];
+    const needs =
+      use.access === 'upsert'
+        ? ['createable', 'updateable']
+        : use.access === 'create'
+          ? ['createable']
+          : use.access === 'update'
+            ? ['updateable']
+            : [];
     const lacking = needs.filter((n) => !(n === 'createable' ? field.createable : field.updateable));
     if (lacking.length > 0) {
       push({

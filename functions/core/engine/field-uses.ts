@@ -51,7 +51,10 @@ export interface SalesforceFieldUse {
  */
 export function expectedEdmType(entity: string, field: string): string | undefined {
   const descriptor = (ENTITIES as Readonly<Record<string, unknown>>)[entity] as
-    | { readonly types?: Readonly<Record<string, unknown>>; readonly fieldTypes?: Readonly<Record<string, unknown>> }
+    | {
+        readonly types?: Readonly<Record<string, unknown>>;
+        readonly fieldTypes?: Readonly<Record<string, unknown>>;
+      }
     | undefined;
   const declared = descriptor?.types?.[field] ?? descriptor?.fieldTypes?.[field];
   if (typeof declared === 'string') return declared;
@@ -72,8 +75,13 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       type: expectedEdmType(entity, field),
     });
   const needed: Record<string, boolean> = {
-    CustomersV3: flows.customers.enabled || flows.accountWriteBack.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
-    ReleasedProductsV2: flows.products.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
+    CustomersV3:
+      flows.customers.enabled ||
+      flows.accountWriteBack.enabled ||
+      flows.wonOpportunities.enabled ||
+      flows.activatedOrders.enabled,
+    ReleasedProductsV2:
+      flows.products.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
     SalesOrderHeadersV2: flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
     SalesOrderLines: flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
   };
@@ -182,7 +190,9 @@ export function salesforceFieldUses(config: ConnectorConfig, multiCurrency: bool
       });
     }
     for (const [sf, d365] of Object.entries(config.mappings.customers)) {
-      add('Account', sf, 'upsert', `mappings.customers.${sf}`, { counterpart: { entity: 'CustomersV3', field: d365 } });
+      add('Account', sf, 'upsert', `mappings.customers.${sf}`, {
+        counterpart: { entity: 'CustomersV3', field: d365 },
+      });
     }
   }
   if (flows.products.enabled) {
@@ -201,7 +211,8 @@ export function salesforceFieldUses(config: ConnectorConfig, multiCurrency: bool
       });
     }
     const pricebook = 'connector: price book entries (Standard Price Book)';
-    for (const f of ['Pricebook2Id', 'Product2Id', 'UseStandardPrice']) add('PricebookEntry', f, 'create', pricebook);
+    for (const f of ['Pricebook2Id', 'Product2Id', 'UseStandardPrice'])
+      add('PricebookEntry', f, 'create', pricebook);
     for (const f of ['UnitPrice', 'IsActive']) add('PricebookEntry', f, 'upsert', pricebook);
     if (multiCurrency) add('PricebookEntry', 'CurrencyIsoCode', 'create', pricebook);
   }
@@ -212,7 +223,8 @@ export function salesforceFieldUses(config: ConnectorConfig, multiCurrency: bool
   for (const [sobject, enabled] of sources) {
     if (!enabled) continue;
     const feature = `connector: ${sobject === 'Opportunity' ? 'won opportunities' : 'activated orders'} flow`;
-    const fields = sobject === 'Opportunity' ? ['AccountId', 'IsWon', 'Name'] : ['AccountId', 'StatusCode', 'OrderNumber'];
+    const fields =
+      sobject === 'Opportunity' ? ['AccountId', 'IsWon', 'Name'] : ['AccountId', 'StatusCode', 'OrderNumber'];
     for (const f of fields) add(sobject, f, 'read', feature);
     if (multiCurrency) add(sobject, 'CurrencyIsoCode', 'read', feature);
     for (const [d365, sf] of Object.entries(config.mappings.salesOrders)) {
