@@ -79,22 +79,48 @@ const localName = (qname: string) => qname.slice(qname.indexOf(':') + 1);
 
 const ATTRIBUTE = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
-function parseTag(markup: string, offset: number): Tag {
-  // markup is the text between '<' and '>'.
-  if (markup.startsWith('/')) {
-    return { kind: 'end', name: localName(markup.slice(1).trim()), attributes: {}, selfClosing: false };
+/** A tag from the text between `<` (at `lt`) and `>` (just before `end`); attributes are parsed only when read. */
+function parseTag(text: string, lt: number, end: number, offset: number): Tag {
+  if (text.charCodeAt(lt + 1) === 47 /* / */) {
+    return {
+      kind: 'end',
+      name: localName(text.slice(lt + 2, end - 1).trim()),
+      attributes: {},
+      selfClosing: false,
+    };
   }
-  const selfClosing = markup.endsWith('/');
-  const body = selfClosing ? markup.slice(0, -1) : markup;
-  const match = /^[^\s/>]+/.exec(body);
-  if (!match) throw new MetadataParseError('a tag without a name', offset);
-  const attributes: Record<string, string> = {};
-  ATTRIBUTE.lastIndex = match[0].length;
-  for (let m = ATTRIBUTE.exec(body); m; m = ATTRIBUTE.exec(body)) {
-    attributes[localName(m[1] as string)] = decodeEntities(m[2] ?? m[3] ?? '');
+  const selfClosing = text.charCodeAt(end - 2) === 47;
+  let nameEnd = lt + 1;
+  for (; nameEnd < end - 1; nameEnd++) {
+    const c = text.charCodeAt(nameEnd);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 47 || c === 62) break;
   }
-  return { kind: 'start', name: localName(match[0]), attributes, selfClosing };
+  if (nameEnd === lt + 1) throw new MetadataParseError('a tag without a name', offset);
+  const name = localName(text.slice(lt + 1, nameEnd));
+  let attributes: Record<string, string> | undefined;
+  return {
+    kind: 'start',
+    name,
+    selfClosing,
+    // Parsed only when asked for: most tags of a large document belong to unwanted types.
+    get attributes() {
+      if (!attributes) {
+        attributes = {};
+        const body = text.slice(nameEnd, selfClosing ? end - 2 : end - 1);
+        ATTRIBUTE.lastIndex = 0;
+        for (let m = ATTRIBUTE.exec(body); m; m = ATTRIBUTE.exec(body)) {
+          attributes[localName(m[1] as string)] = decodeEntities(m[2] ?? m[3] ?? '');
+        }
+      }
+      return attributes;
+    },
+  };
 }
+
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Tags whose attributes the reader always needs (others only inside a kept type or enum). */
+const ATTRIBUTED = new Set(['Schema', 'EntityType', 'EnumType', 'EntitySet']);
 
 /**
  * An incremental tokenizer: `write` text in any pieces, it calls `onTag` for every complete tag and
@@ -103,37 +129,96 @@ function parseTag(markup: string, offset: number): Tag {
 function createTokenizer(onTag: (tag: Tag, offset: number) => void) {
   let buffer = '';
   let consumed = 0; // characters dropped from the front of the buffer so far
+  // An incomplete construct is kept at the buffer's start; its scan resumes at `resumeAt` (inside a
+  // quoted value when `quote` is set). Further text that cannot complete it waits in `tail`
+  // unjoined, so a long construct is not copied again on every write.
+  let resumeAt = 0;
+  let quote = 0;
+  let pending = ''; // '' (none), 'tag', or the closing string searched for ('-->', ']]>', '?>', '>')
+  let tail: string[] = [];
+  let tailLength = 0;
+  let tailEnd = ''; // the last characters of the construct so far, for a closing string split across writes
+
+  const terminated = (lt: number, open: string, close: string): number => {
+    const from = Math.max(lt + open.length, resumeAt - close.length + 1);
+    const at = buffer.indexOf(close, from);
+    if (at >= 0) return at + close.length;
+    resumeAt = buffer.length;
+    pending = close;
+    return -1;
+  };
+
+  /** The index just past the `>` ending the tag at `lt`, skipping quoted values; -1 if not yet here. */
+  const tagEnd = (lt: number): number => {
+    const resuming = lt === 0 && resumeAt > 0;
+    let q = resuming ? quote : 0;
+    for (let i = resuming ? resumeAt : lt + 1; i < buffer.length; i++) {
+      const c = buffer.charCodeAt(i);
+      if (q) {
+        if (c === q) q = 0;
+      } else if (c === 34 /* " */ || c === 39 /* ' */) {
+        q = c;
+      } else if (c === 62 /* > */) {
+        return i + 1;
+      }
+    }
+    resumeAt = buffer.length;
+    quote = q;
+    pending = 'tag';
+    return -1;
+  };
+
+  /** Whether `text` completes the pending construct; if not, advances the resume state past it. */
+  const completes = (text: string): boolean => {
+    if (pending === 'tag') {
+      let q = quote;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (q) {
+          if (c === q) q = 0;
+        } else if (c === 34 || c === 39) {
+          q = c;
+        } else if (c === 62) {
+          return true;
+        }
+      }
+      quote = q;
+    } else {
+      const around = tailEnd + text;
+      if (around.includes(pending)) return true;
+      tailEnd = around.slice(-(pending.length - 1) || around.length);
+    }
+    return false;
+  };
 
   function scan(final: boolean) {
     let pos = 0;
+    pending = '';
     for (;;) {
       const lt = buffer.indexOf('<', pos);
       if (lt < 0) {
         pos = buffer.length; // text content: ignored
         break;
       }
+      if (lt > 0) resumeAt = 0;
       pos = lt;
       let end: number;
-      let skip = false;
-      if (buffer.startsWith('<!--', lt)) {
-        end = buffer.indexOf('-->', lt + 4);
-        if (end >= 0) end += 3;
-        skip = true;
+      let skip = true;
+      if (buffer.length - lt < 9 && !final) {
+        end = -1; // too short to tell a comment or CDATA from a tag yet
+        pending = '';
+      } else if (buffer.startsWith('<!--', lt)) {
+        end = terminated(lt, '<!--', '-->');
       } else if (buffer.startsWith('<![CDATA[', lt)) {
-        end = buffer.indexOf(']]>', lt + 9);
-        if (end >= 0) end += 3;
-        skip = true;
+        end = terminated(lt, '<![CDATA[', ']]>');
       } else if (buffer.startsWith('<?', lt)) {
-        end = buffer.indexOf('?>', lt + 2);
-        if (end >= 0) end += 2;
-        skip = true;
+        end = terminated(lt, '<?', '?>');
       } else if (buffer.startsWith('<!', lt)) {
         // DOCTYPE (without an internal subset: CSDL has none) or another declaration.
-        end = buffer.indexOf('>', lt + 2);
-        if (end >= 0) end += 1;
-        skip = true;
+        end = terminated(lt, '<!', '>');
       } else {
-        end = tagEnd(buffer, lt + 1);
+        end = tagEnd(lt);
+        skip = false;
       }
       if (end < 0) {
         // Incomplete: keep from '<' and wait for more (unless it is too long or the end has come).
@@ -144,40 +229,48 @@ function createTokenizer(onTag: (tag: Tag, offset: number) => void) {
           );
         }
         if (final) throw new MetadataParseError('the document ends inside a tag', consumed + lt);
+        if (lt > 0) resumeAt = Math.max(0, resumeAt - lt);
+        if (pending && pending !== 'tag') tailEnd = buffer.slice(-(pending.length - 1) || buffer.length);
         break;
       }
-      if (!skip) onTag(parseTag(buffer.slice(lt + 1, end - 1), consumed + lt), consumed + lt);
+      resumeAt = 0;
+      if (!skip) onTag(parseTag(buffer, lt, end, consumed + lt), consumed + lt);
       pos = end;
     }
     buffer = buffer.slice(pos);
     consumed += pos;
   }
 
+  const join = () => {
+    if (tail.length > 0) {
+      buffer += tail.join('');
+      tail = [];
+      tailLength = 0;
+    }
+  };
+
   return {
     write(text: string) {
+      if (pending) {
+        if (!completes(text)) {
+          tail.push(text);
+          tailLength += text.length;
+          resumeAt += text.length;
+          if (buffer.length + tailLength > MAX_MARKUP) {
+            throw new MetadataParseError(`a piece of markup longer than ${MAX_MARKUP} characters`, consumed);
+          }
+          return;
+        }
+        join();
+      }
       buffer += text;
       scan(false);
     },
     end() {
+      join();
       scan(true);
     },
   };
-}
-
-/** The index just past the `>` ending the tag whose name starts at `from`, skipping quoted values; -1 if not yet in the buffer. */
-function tagEnd(text: string, from: number): number {
-  let quote = '';
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (quote) {
-      if (c === quote.charCodeAt(0)) quote = '';
-    } else if (c === 34 /* " */ || c === 39 /* ' */) {
-      quote = text[i] as string;
-    } else if (c === 62 /* > */) {
-      return i + 1;
-    }
-  }
-  return -1;
 }
 
 /** What to keep while reading. */
@@ -252,7 +345,13 @@ export function createCsdlReader(wanted: CsdlWanted) {
       return;
     }
     const parent = stack[stack.length - 1];
-    const a = tag.attributes;
+    const wanted =
+      tag.name === 'Property' || tag.name === 'PropertyRef'
+        ? currentType !== undefined
+        : tag.name === 'Member'
+          ? currentEnum !== undefined
+          : ATTRIBUTED.has(tag.name);
+    const a = wanted ? tag.attributes : NO_ATTRIBUTES;
     switch (tag.name) {
       case 'Schema':
         namespace = a.Namespace ?? '';
