@@ -168,6 +168,8 @@ export function checkSalesforceFields(
   describes: ReadonlyMap<string, SObjectDescribe | undefined>,
   multiCurrency: boolean,
   model?: CsdlModel,
+  /** Uses beyond the configuration's, e.g. picklist values a mapping writes. */
+  extraUses: readonly SalesforceFieldUse[] = [],
 ): CheckProblem[] {
   const problems: CheckProblem[] = [];
   const seen = new Set<string>();
@@ -178,7 +180,7 @@ export function checkSalesforceFields(
       problems.push(p);
     }
   };
-  for (const use of salesforceFieldUses(config, multiCurrency)) {
+  for (const use of [...salesforceFieldUses(config, multiCurrency), ...extraUses]) {
     if (!describes.has(use.sobject)) continue;
     const describe = describes.get(use.sobject);
     const name = `${use.sobject}.${use.field}`;
