@@ -15,6 +15,7 @@ import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import type { EngineContext } from '#core/engine/context.ts';
+import { goLiveFieldCheck } from '#core/engine/field-check.ts';
 import type { Logger } from '#core/logger.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
@@ -95,8 +96,10 @@ export async function openLocalEngine(
   try {
     const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce, {
       // The customer's $metadata, cached beside the state database (metadata-cache.ts).
-      metadata: async () =>
-        (await loadMetadata({ client: clients.dynamics, dir: dirname(statePath), logger })).model,
+      fieldCheck: goLiveFieldCheck(
+        config,
+        async () => (await loadMetadata({ client: clients.dynamics, dir: dirname(statePath), logger })).model,
+      ),
     });
     const ctx: EngineContext = {
       config,

@@ -7,6 +7,7 @@ import type { ConnectorClients } from '#adapters/clients.ts';
 import { formatAge, loadMetadata, type MetadataSnapshot } from '#adapters/local/metadata-cache.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
+import { goLiveFieldCheck } from '#core/engine/field-check.ts';
 import { dynamicsFieldUses, salesforceFieldUses } from '#core/engine/field-uses.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
 import { AuthError, ConnectorError, HttpError } from '#core/errors.ts';
@@ -167,7 +168,7 @@ export async function runPing(
         config,
         clients.dynamics,
         clients.salesforce,
-        model ? { metadata: async () => model } : {},
+        model ? { fieldCheck: goLiveFieldCheck(config, async () => model) } : {},
       );
       checks.push({
         system: 'configuration',

@@ -8,10 +8,8 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import { Currencies, LegalEntities } from '#dynamics/entities.ts';
-import type { CsdlModel } from '#dynamics/metadata-csdl.ts';
 import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
-import { checkDynamicsFields, checkSalesforceFields, sobjectsToDescribe } from './field-check.ts';
 
 export interface CheckProblem {
   /** The configuration key concerned, e.g. `legalEntities`. */
@@ -36,15 +34,21 @@ export class ConfigurationCheckError extends ConnectorError {
   }
 }
 
+/** What an added step of the start-up check gets: the shared describe (one call per object). */
+export interface CheckStepContext {
+  readonly describe: (sobject: string) => Promise<SObjectDescribe | undefined>;
+  readonly multiCurrency: boolean;
+}
+
 /** Optional steps of the start-up check. */
 export interface CheckOptions {
   /**
-   * The customer's F&O model (its `$metadata`, reduced). When given, every field the connector and
-   * the configuration use is checked against it and against Salesforce describe (existence, type,
-   * createable/updateable, field-level security). Ping and the local engine pass it (cached); the
-   * Lambda start-up check does not, so the CSDL reader stays out of the Lambda bundles.
+   * The go-live field check (`goLiveFieldCheck` in field-check.ts): every field the connector and
+   * the configuration use against the customer's `$metadata` and Salesforce describe. Ping and the
+   * local engine pass it; the Lambda start-up check does not, so neither it nor the CSDL reader
+   * weighs on the Lambda bundles (`ping --stack` runs it for a deployed stage).
    */
-  readonly metadata?: (() => Promise<CsdlModel>) | undefined;
+  readonly fieldCheck?: ((context: CheckStepContext) => Promise<readonly CheckProblem[]>) | undefined;
 }
 
 /** Reads the reference data and checks the configuration against it; throws ConfigurationCheckError. */
@@ -182,31 +186,8 @@ export async function checkConfiguration(
     }
   }
 
-  if (options.metadata) {
-    problems.push(...(await checkFields(config, options.metadata, describe, multiCurrency)));
-  }
+  if (options.fieldCheck) problems.push(...(await options.fieldCheck({ describe, multiCurrency })));
 
   if (problems.length > 0) throw new ConfigurationCheckError(problems);
   return { legalEntities, currencies, standardPricebookId, multiCurrency };
-}
-
-/**
- * The go-live field check: the fields the connector and the configuration use against the
- * customer's `$metadata` and the Salesforce describes (field-check.ts).
- */
-async function checkFields(
-  config: ConnectorConfig,
-  metadata: () => Promise<CsdlModel>,
-  describe: (sobject: string) => Promise<SObjectDescribe | undefined>,
-  multiCurrency: boolean,
-): Promise<CheckProblem[]> {
-  const model = await metadata();
-  const describes = new Map<string, SObjectDescribe | undefined>();
-  for (const sobject of sobjectsToDescribe(config, multiCurrency)) {
-    describes.set(sobject, await describe(sobject));
-  }
-  return [
-    ...checkDynamicsFields(config, model),
-    ...checkSalesforceFields(config, describes, multiCurrency, model),
-  ];
 }

@@ -8,7 +8,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { CsdlModel } from '#dynamics/metadata-csdl.ts';
 import type { SObjectDescribe } from '#salesforce/describe.ts';
-import type { CheckProblem } from './check.ts';
+import type { CheckProblem, CheckStepContext } from './check.ts';
 import {
   type DynamicsFieldUse,
   dynamicsFieldUses,
@@ -250,6 +250,27 @@ export function checkSalesforceFields(
 /** The Salesforce objects {@link checkSalesforceFields} needs described. */
 export function sobjectsToDescribe(config: ConnectorConfig, multiCurrency: boolean): string[] {
   return [...new Set(salesforceFieldUses(config, multiCurrency).map((u) => u.sobject))];
+}
+
+/**
+ * The field check as a step of the start-up check (`checkConfiguration(…, { fieldCheck })`): reads
+ * the model (cached by the caller), describes each object the uses name, and returns the problems.
+ */
+export function goLiveFieldCheck(
+  config: ConnectorConfig,
+  metadata: () => Promise<CsdlModel>,
+): (context: CheckStepContext) => Promise<CheckProblem[]> {
+  return async ({ describe, multiCurrency }) => {
+    const model = await metadata();
+    const describes = new Map<string, SObjectDescribe | undefined>();
+    for (const sobject of sobjectsToDescribe(config, multiCurrency)) {
+      describes.set(sobject, await describe(sobject));
+    }
+    return [
+      ...checkDynamicsFields(config, model),
+      ...checkSalesforceFields(config, describes, multiCurrency, model),
+    ];
+  };
 }
 
 export type { DynamicsFieldUse, SalesforceFieldUse };
