@@ -194,7 +194,8 @@ export function checkSalesforceFields(
     }
     const field = describe.field(use.field);
     if (!field) {
-      if (use.key.startsWith('externalIds.') || use.key.startsWith('legalEntityRules')) continue;
+      if (use.optional || use.key.startsWith('externalIds.') || use.key.startsWith('legalEntityRules'))
+        continue;
       push({
         key: use.key,
         problem: `${name} does not exist or is not visible to the integration user`,

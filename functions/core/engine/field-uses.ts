@@ -43,7 +43,15 @@ export interface SalesforceFieldUse {
   readonly counterpart?: { readonly entity: string; readonly field: string } | undefined;
   /** Picklist values the connector writes into it, which must exist in the org. */
   readonly values?: readonly string[] | undefined;
+  /**
+   * A field only some orgs have, which the connector uses where it exists (the State and
+   * Country/Territory Picklists' Code fields): its absence is no problem, its access still is.
+   */
+  readonly optional?: boolean | undefined;
 }
+
+/** Account fields that exist only with State and Country/Territory Picklists enabled. */
+const PICKLIST_VARIANT_FIELDS: ReadonlySet<string> = new Set(['billingcountrycode', 'billingstatecode']);
 
 /**
  * The EDM type the connector expects of a declared field. Reads a per-field type from the
@@ -179,7 +187,20 @@ export function salesforceFieldUses(config: ConnectorConfig, multiCurrency: bool
     access: SalesforceAccess,
     key: string,
     extra: Partial<Pick<SalesforceFieldUse, 'counterpart' | 'values'>> = {},
-  ) => uses.push({ sobject, field, access, key, configured: !key.startsWith('connector:'), ...extra });
+  ) =>
+    uses.push({
+      sobject,
+      field,
+      access,
+      key,
+      configured: !key.startsWith('connector:'),
+      ...(sobject === 'Account' &&
+      PICKLIST_VARIANT_FIELDS.has(field.toLowerCase()) &&
+      key.startsWith('connector:')
+        ? { optional: true }
+        : {}),
+      ...extra,
+    });
 
   if (flows.customers.enabled) {
     add('Account', externalIds.account, 'create', 'externalIds.account');

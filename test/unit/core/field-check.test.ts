@@ -304,6 +304,19 @@ describe('checkSalesforceFields', () => {
     ]);
   });
 
+  it('accepts an org without State and Country/Territory Picklists (no BillingCountryCode)', () => {
+    const account = standardDescribes().get('Account') as SObjectDescribe;
+    const describes = standardDescribes({
+      Account: describeOf(
+        'Account',
+        account.fields
+          .filter((f) => f.name !== 'BillingCountryCode')
+          .map((f): [string, string] => [f.name, f.type]),
+      ),
+    });
+    expect(checkSalesforceFields(config(), describes, false)).toEqual([]);
+  });
+
   it('names a configured Salesforce field that is missing, with the key to remove', () => {
     const problems = checkSalesforceFields(
       config({ mappings: { salesOrders: { CustomerRequisitionNumber: 'PO_Number__c' } } }),
