@@ -301,6 +301,8 @@ export function likelyTypeNames(set: string): string[] {
 interface TypeDraft {
   key: string[];
   fields: Record<string, { type: string; nullable: boolean }>;
+  /** The BaseType as written (its key and properties are inherited). */
+  base: string | undefined;
 }
 
 /** Result of one pass: the model, and set types that were not kept (so a second pass is needed). */
@@ -361,7 +363,7 @@ export function createCsdlReader(wanted: CsdlWanted) {
         if (parent === 'Schema' && a.Name !== undefined) {
           const qualified = `${namespace}.${a.Name}`;
           if (typeNames.has(a.Name) || typeNames.has(qualified)) {
-            currentType = { key: [], fields: {} };
+            currentType = { key: [], fields: {}, base: a.BaseType };
             types.set(qualified, currentType);
           }
         }
@@ -430,13 +432,26 @@ export function createCsdlReader(wanted: CsdlWanted) {
       const entitySets: Record<string, CsdlEntitySet> = {};
       const usedEnums = new Set<string>();
       const missedTypes: string[] = [];
+      /** The type with its base types' key and properties (CSDL 4.0 §6.1.2); undefined if one was not kept. */
+      const resolve = (qualified: string, depth = 0): TypeDraft | undefined => {
+        const draft = types.get(qualified);
+        if (!draft) {
+          if (!missedTypes.includes(qualified)) missedTypes.push(qualified);
+          return undefined;
+        }
+        if (!draft.base || depth > 8) return draft;
+        const base = resolve(qualify(draft.base), depth + 1);
+        if (!base) return undefined;
+        return {
+          key: base.key.length > 0 ? base.key : draft.key,
+          fields: { ...base.fields, ...draft.fields },
+          base: undefined,
+        };
+      };
       for (const [name, written] of sets) {
         const entityType = qualify(written);
-        const draft = types.get(entityType);
-        if (!draft) {
-          missedTypes.push(entityType);
-          continue;
-        }
+        const draft = resolve(entityType);
+        if (!draft) continue;
         const fields: Record<string, CsdlProperty> = {};
         for (const [field, p] of Object.entries(draft.fields)) {
           const type = normaliseType(p.type);

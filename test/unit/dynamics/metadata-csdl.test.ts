@@ -102,6 +102,37 @@ describe('readCsdlPass', () => {
     });
   }, 120_000);
 
+  it('inherits the key and properties of a base type, reading again when the base was not kept', async () => {
+    const derived = FO_CSDL_FIXTURE.replace(
+      '<EntityType Name="Vendor">',
+      '<EntityType Name="CustomerV3Base"><Key><PropertyRef Name="dataAreaId"/><PropertyRef Name="CustomerAccount"/></Key>' +
+        '<Property Name="dataAreaId" Type="Edm.String" Nullable="false"/>' +
+        '<Property Name="CustomerAccount" Type="Edm.String" Nullable="false"/></EntityType>\n<EntityType Name="Vendor">',
+    )
+      .replace(
+        '<EntityType Name="CustomerV3">',
+        '<EntityType Name="CustomerV3" BaseType="mde.CustomerV3Base">',
+      )
+      .replace(/<Key><PropertyRef Name="dataAreaId"\/><PropertyRef Name="CustomerAccount"\/><\/Key>\n/, '')
+      .replace('  <Property Name="dataAreaId" Type="Edm.String" Nullable="false" MaxLength="4"/>\n', '')
+      .replace(
+        '  <Property Name="CustomerAccount" Type="Edm.String" Nullable="false" MaxLength="20"/>\n',
+        '',
+      );
+    const first = await readCsdlPass(once(derived), WANTED);
+    expect(first.missedTypes).toEqual(['Microsoft.Dynamics.DataEntities.CustomerV3Base']);
+    const model = await readCsdl((wanted) => readCsdlPass(once(derived), wanted), WANTED);
+    expect(model.entitySets.CustomersV3?.key).toEqual(['dataAreaId', 'CustomerAccount']);
+    expect(Object.keys(model.entitySets.CustomersV3?.fields ?? {})).toEqual([
+      'dataAreaId',
+      'CustomerAccount',
+      'OrganizationName',
+      'CreditLimit',
+      'IsOneTimeCustomer',
+      'OnHoldStatus',
+    ]);
+  });
+
   it('refuses a document whose tags do not nest', async () => {
     const broken = FO_CSDL_FIXTURE.replace('</Key>', '</PropertyRef>');
     await expect(readCsdlPass(once(broken), WANTED)).rejects.toThrow(MetadataParseError);
