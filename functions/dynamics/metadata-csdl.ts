@@ -2,12 +2,14 @@
  * A streaming reader of an F&O environment's `GET /data/$metadata` (OData v4 CSDL XML): it reads
  * the document chunk by chunk and keeps only the entity sets it is asked for, with their entity
  * types' keys and properties (EDM type, nullability), and the members of the enum types those
- * properties use. Memory stays bounded by the wanted entities plus one XML tag, whatever the size
- * of the document (tens of MB, thousands of entity types on a real environment).
+ * properties use. Memory stays bounded by the wanted entities, the names of enum types and one
+ * XML tag (at most 1 MiB), whatever the size of the document (tens of MB, thousands of entity
+ * types on a real environment).
  *
- * A small hand-written tokenizer for the subset CSDL uses (start/end/empty tags with attributes,
- * the XML declaration, comments, CDATA and a DOCTYPE are skipped; text content is ignored), not a
- * general XML parser: no dependency, nothing to audit, a few KB in any bundle.
+ * A small hand-written tokenizer for the subset CSDL uses (start/end/empty tags with attributes and
+ * their character references; the XML declaration, comments, CDATA and a DOCTYPE without internal
+ * subset are skipped; text content is ignored), not a general XML parser: no dependency, nothing to
+ * audit, a few KB, and attributes parsed only for the elements kept.
  * https://docs.oasis-open.org/odata/odata-csdl-xml/v4.01/odata-csdl-xml-v4.01.html
  */
 import { ConnectorError } from '#core/errors.ts';
@@ -315,7 +317,7 @@ export interface CsdlPass {
 /**
  * A streaming reader for one pass over a document: feed it text (`write`), then `end()` for the
  * result. Split the input anywhere: tags, attribute values and multi-byte characters may straddle
- * writes (decode bytes with a streaming TextDecoder, as {@link readCsdl} does).
+ * writes (decode bytes with a streaming TextDecoder, as {@link readCsdlPass} does).
  */
 export function createCsdlReader(wanted: CsdlWanted) {
   const wantedSets = new Set(wanted.entitySets);
