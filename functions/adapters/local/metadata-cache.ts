@@ -1,7 +1,7 @@
 /**
  * The F&O model (`$metadata`, reduced to the connector's entity sets) cached in a file beside the
  * local state, so `ping` and `start` read the large document once rather than every run. The file
- * is `<dir>/metadata-<environment host>.json` (dir: the state database's directory, by default
+ * is `<dir>/metadata-<environment host name>.json` (dir: the state database's directory, by default
  * `.ml-connector/`). It is read again when older than the maximum age (default 24 hours), when
  * the caller asks (`ping --refresh-metadata`), when it is for another environment or another set
  * of entities, or when it cannot be read.
@@ -49,9 +49,12 @@ interface CacheFile {
   readonly model: CsdlModel;
 }
 
-/** The cache file of an environment. */
+/**
+ * The cache file of an environment, named by its host name (a port is left out, so sandboxes on
+ * ever-changing loopback ports share one file; the environment recorded inside tells them apart).
+ */
 export function metadataCachePath(dir: string, environmentUrl: string): string {
-  const host = new URL(environmentUrl).host.replace(/[^A-Za-z0-9.-]/g, '_');
+  const host = new URL(environmentUrl).hostname.replace(/[^A-Za-z0-9.-]/g, '_');
   return join(dir, `metadata-${host}.json`);
 }
 
