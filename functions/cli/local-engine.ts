@@ -95,11 +95,18 @@ export async function openLocalEngine(
   const local = openLocalState(statePath);
   try {
     const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce, {
-      // The customer's $metadata, cached beside the state database (metadata-cache.ts).
-      fieldCheck: goLiveFieldCheck(
-        config,
-        async () => (await loadMetadata({ client: clients.dynamics, dir: dirname(statePath), logger })).model,
-      ),
+      // The customer's $metadata, cached beside the state database (metadata-cache.ts). If it cannot
+      // be read, the F&O half of the field check is skipped with a warning (ping reports it).
+      fieldCheck: goLiveFieldCheck(config, async () => {
+        try {
+          return (await loadMetadata({ client: clients.dynamics, dir: dirname(statePath), logger })).model;
+        } catch (error) {
+          logger.warn('metadata.unavailable', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        }
+      }),
     });
     const ctx: EngineContext = {
       config,

@@ -29,7 +29,7 @@ export interface PingReport {
 }
 
 /** The passed field check: how many fields were compared. */
-function fieldsFitCheck(config: ConnectorConfig, multiCurrency: boolean): PingCheck {
+function fieldsFitCheck(config: ConnectorConfig, multiCurrency: boolean, withMetadata: boolean): PingCheck {
   const count = (keys: string[]) => new Set(keys).size;
   const dynamics = count(dynamicsFieldUses(config).map((u) => `${u.entity}.${u.field}`));
   const salesforce = count(salesforceFieldUses(config, multiCurrency).map((u) => `${u.sobject}.${u.field}`));
@@ -37,7 +37,7 @@ function fieldsFitCheck(config: ConnectorConfig, multiCurrency: boolean): PingCh
     system: 'configuration',
     name: 'fields in $metadata and describe',
     ok: true,
-    detail: `${dynamics} F&O fields exist with the expected types; ${salesforce} Salesforce fields are visible, createable/updateable where written, of matching types`,
+    detail: `${withMetadata ? `${dynamics} F&O fields exist with the expected types` : 'F&O fields not checked (no $metadata)'}; ${salesforce} Salesforce fields are visible, createable/updateable where written, of matching types`,
   };
 }
 
@@ -164,12 +164,9 @@ export async function runPing(
   if (dynamicsOk && salesforceOk) {
     try {
       const model = metadata?.model;
-      const reference = await checkConfiguration(
-        config,
-        clients.dynamics,
-        clients.salesforce,
-        model ? { fieldCheck: goLiveFieldCheck(config, async () => model) } : {},
-      );
+      const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce, {
+        fieldCheck: goLiveFieldCheck(config, async () => model),
+      });
       checks.push({
         system: 'configuration',
         name: 'legal entities and currencies',
@@ -184,7 +181,7 @@ export async function runPing(
         ok: true,
         detail: `Account.${config.externalIds.account}, Product2.${config.externalIds.product} are unique External IDs`,
       });
-      if (model) checks.push(fieldsFitCheck(config, reference.multiCurrency));
+      checks.push(fieldsFitCheck(config, reference.multiCurrency, model !== undefined));
     } catch (error) {
       if (!(error instanceof ConfigurationCheckError)) throw error;
       for (const p of error.problems) {

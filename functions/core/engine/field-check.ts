@@ -256,10 +256,11 @@ export function sobjectsToDescribe(config: ConnectorConfig, multiCurrency: boole
 /**
  * The field check as a step of the start-up check (`checkConfiguration(…, { fieldCheck })`): reads
  * the model (cached by the caller), describes each object the uses name, and returns the problems.
+ * Without a model (`$metadata` could not be read; the caller says so) only Salesforce is checked.
  */
 export function goLiveFieldCheck(
   config: ConnectorConfig,
-  metadata: () => Promise<CsdlModel>,
+  metadata: () => Promise<CsdlModel | undefined>,
 ): (context: CheckStepContext) => Promise<CheckProblem[]> {
   return async ({ describe, multiCurrency }) => {
     const model = await metadata();
@@ -268,7 +269,7 @@ export function goLiveFieldCheck(
       describes.set(sobject, await describe(sobject));
     }
     return [
-      ...checkDynamicsFields(config, model),
+      ...(model ? checkDynamicsFields(config, model) : []),
       ...checkSalesforceFields(config, describes, multiCurrency, model),
     ];
   };

@@ -5,6 +5,7 @@ import {
   checkDynamicsFields,
   checkSalesforceFields,
   edmTypeServes,
+  goLiveFieldCheck,
   sobjectsToDescribe,
 } from '#core/engine/field-check.ts';
 import { dynamicsFieldUses } from '#core/engine/field-uses.ts';
@@ -397,6 +398,37 @@ describe('checkSalesforceFields', () => {
         problem: '"Shipped" is not an active picklist value of Order.Status',
         fix: 'add "Shipped" to the picklist of Order.Status (Setup > Object Manager), or change orders.status',
       },
+    ]);
+  });
+});
+
+describe('goLiveFieldCheck', () => {
+  it('checks Salesforce alone when $metadata could not be read', async () => {
+    const cfg = config({ mappings: { customers: { Region__c: 'ZZ_Region' } } });
+    const described: string[] = [];
+    const describes = standardDescribes();
+    const step = goLiveFieldCheck(cfg, async () => undefined);
+    const problems = await step({
+      describe: async (sobject) => {
+        described.push(sobject);
+        return describes.get(sobject);
+      },
+      multiCurrency: false,
+    });
+    expect(problems.map((p) => p.problem)).toEqual([
+      'Account.Region__c does not exist or is not visible to the integration user',
+    ]);
+    expect(described.sort()).toEqual(sobjectsToDescribe(cfg, false).sort());
+  });
+
+  it('checks both systems with a model', async () => {
+    const cfg = config({ mappings: { customers: { Region__c: 'ZZ_Region' } } });
+    const describes = standardDescribes();
+    const step = goLiveFieldCheck(cfg, async () => model(standardModel()));
+    const problems = await step({ describe: async (s) => describes.get(s), multiCurrency: false });
+    expect(problems.map((p) => p.problem)).toEqual([
+      'CustomersV3 has no field ZZ_Region',
+      'Account.Region__c does not exist or is not visible to the integration user',
     ]);
   });
 });
