@@ -288,7 +288,11 @@ export interface CsdlWanted {
   readonly entityTypes?: readonly string[] | undefined;
 }
 
-/** The short names an entity set's type is likely to have: the set name and its singular forms. */
+/**
+ * The short names an entity set's type is likely to have: the set name and its singular forms.
+ * UNCONFIRMED for every entity that F&O names types this way; a wrong guess costs a second read
+ * ({@link readCsdl}), never a wrong answer.
+ */
 export function likelyTypeNames(set: string): string[] {
   const m = /^(.*?)(V\d+)?$/.exec(set) as RegExpExecArray;
   const base = m[1] as string;

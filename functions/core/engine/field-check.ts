@@ -16,7 +16,12 @@ import {
   salesforceFieldUses,
 } from './field-uses.ts';
 
-/** A value kind both systems agree on; a mapping must join fields of one kind. */
+/**
+ * A value kind both systems agree on; a mapping must join fields of one kind. UNCONFIRMED whether
+ * Salesforce REST stores a JSON number sent to a Text field, or F&O OData a JSON string sent to an
+ * Edm.Decimal property: the check demands the same kind (the stricter), so such a mapping is
+ * reported before go-live rather than failing record by record.
+ */
 type Kind = 'text' | 'number' | 'date' | 'boolean' | 'other';
 
 /** The kind of an EDM type. F&O enums travel as their member names (text). */
