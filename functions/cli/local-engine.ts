@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { type ConnectorClients, createClients } from '#adapters/clients.ts';
 import { createConsoleLogger, type LogLevel } from '#adapters/local/console-logger.ts';
+import { loadMetadata } from '#adapters/local/metadata-cache.ts';
 import { createFileSecrets } from '#adapters/local/secrets-file.ts';
 import { openDatabase } from '#adapters/local/sqlite.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
@@ -14,6 +15,7 @@ import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import type { EngineContext } from '#core/engine/context.ts';
+import { goLiveFieldCheck } from '#core/engine/field-check.ts';
 import type { Logger } from '#core/logger.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
@@ -89,9 +91,23 @@ export async function openLocalEngine(
   const secrets = overrides.secrets ?? createFileSecrets({ env: io.env });
   const logger = cliLogger(io, values['log-level']);
   const clients = createClients(config, await secrets.credentials(), { logger });
-  const local = openLocalState(overrides.statePath ?? values.state);
+  const statePath = resolve(overrides.statePath ?? values.state ?? DEFAULT_STATE);
+  const local = openLocalState(statePath);
   try {
-    const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce);
+    const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce, {
+      // The customer's $metadata, cached beside the state database (metadata-cache.ts). If it cannot
+      // be read, the F&O half of the field check is skipped with a warning (ping reports it).
+      fieldCheck: goLiveFieldCheck(config, async () => {
+        try {
+          return (await loadMetadata({ client: clients.dynamics, dir: dirname(statePath), logger })).model;
+        } catch (error) {
+          logger.warn('metadata.unavailable', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        }
+      }),
+    });
     const ctx: EngineContext = {
       config,
       dynamics: clients.dynamics,

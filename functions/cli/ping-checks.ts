@@ -4,10 +4,14 @@
  * /limits and Pub/Sub GetTopic. Nothing is written to either system.
  */
 import type { ConnectorClients } from '#adapters/clients.ts';
+import { formatAge, loadMetadata, type MetadataSnapshot } from '#adapters/local/metadata-cache.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
+import { goLiveFieldCheck } from '#core/engine/field-check.ts';
+import { dynamicsFieldUses, salesforceFieldUses } from '#core/engine/field-uses.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
 import { AuthError, ConnectorError, HttpError } from '#core/errors.ts';
+import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import { LegalEntities } from '#dynamics/entities.ts';
 import { createPubSubClient } from '#salesforce/pubsub/channel.ts';
 import { getTopic } from '#salesforce/pubsub/rpc.ts';
@@ -23,6 +27,19 @@ export interface PingCheck {
 export interface PingReport {
   readonly ok: boolean;
   readonly checks: readonly PingCheck[];
+}
+
+/** The passed field check: how many fields were compared. */
+function fieldsFitCheck(config: ConnectorConfig, org: OrgFacts, withMetadata: boolean): PingCheck {
+  const count = (keys: string[]) => new Set(keys).size;
+  const dynamics = count(dynamicsFieldUses(config).map((u) => `${u.entity}.${u.field}`));
+  const salesforce = count(salesforceFieldUses(config, org).map((u) => `${u.sobject}.${u.field}`));
+  return {
+    system: 'configuration',
+    name: 'fields in $metadata and describe',
+    ok: true,
+    detail: `${withMetadata ? `${dynamics} F&O fields exist with the expected types` : 'F&O fields not checked (no $metadata)'}; ${salesforce} Salesforce fields are visible, createable/updateable where written, of matching types`,
+  };
 }
 
 function failure(system: PingCheck['system'], name: string, error: unknown): PingCheck {
@@ -84,7 +101,57 @@ export function customerNumbersCheck(config: ConnectorConfig): PingCheck {
   };
 }
 
-export async function runPing(config: ConnectorConfig, clients: ConnectorClients): Promise<PingReport> {
+/** Where ping keeps the F&O model it read from `$metadata`, and whether to read it again. */
+export interface PingOptions {
+  /** The directory of the `$metadata` cache (default `.ml-connector`, beside the local state). */
+  readonly metadataDir?: string | undefined;
+  /** Read `$metadata` again whatever the cache holds. */
+  readonly refreshMetadata?: boolean | undefined;
+  readonly now?: (() => number) | undefined;
+}
+
+/** Reads (or takes from the cache) the customer's `$metadata`; the check shows its age. */
+async function metadataCheck(
+  clients: ConnectorClients,
+  options: PingOptions,
+): Promise<{ check: PingCheck; snapshot: MetadataSnapshot | undefined }> {
+  const now = options.now ?? Date.now;
+  try {
+    const snapshot = await loadMetadata({
+      client: clients.dynamics,
+      dir: options.metadataDir ?? '.ml-connector',
+      refresh: options.refreshMetadata,
+      now,
+    });
+    const sets = Object.keys(snapshot.model.entitySets).length;
+    const age = snapshot.fromCache
+      ? `cached ${formatAge(now() - snapshot.fetchedAt)} (${new Date(snapshot.fetchedAt).toISOString()}) in ${snapshot.path}; --refresh-metadata reads it again`
+      : `read just now, cached in ${snapshot.path}`;
+    return {
+      snapshot,
+      check: {
+        system: 'dynamics',
+        name: '$metadata',
+        ok: true,
+        detail: `${sets} entity sets the connector uses; ${age}`,
+      },
+    };
+  } catch (error) {
+    return {
+      snapshot: undefined,
+      check: {
+        ...failure('dynamics', '$metadata', error),
+        fix: "the field check needs GET /data/$metadata: check that the connector's user may read it, then run ping again",
+      },
+    };
+  }
+}
+
+export async function runPing(
+  config: ConnectorConfig,
+  clients: ConnectorClients,
+  options: PingOptions = {},
+): Promise<PingReport> {
   const checks: PingCheck[] = [];
 
   let dynamicsOk = false;
@@ -128,9 +195,19 @@ export async function runPing(config: ConnectorConfig, clients: ConnectorClients
     checks.push(failure('salesforce', 'token and REST API', error));
   }
 
+  let metadata: MetadataSnapshot | undefined;
+  if (dynamicsOk) {
+    const read = await metadataCheck(clients, options);
+    checks.push(read.check);
+    metadata = read.snapshot;
+  }
+
   if (dynamicsOk && salesforceOk) {
     try {
-      const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce);
+      const model = metadata?.model;
+      const reference = await checkConfiguration(config, clients.dynamics, clients.salesforce, {
+        fieldCheck: goLiveFieldCheck(config, async () => model),
+      });
       checks.push({
         system: 'configuration',
         name: 'legal entities and currencies',
@@ -145,6 +222,7 @@ export async function runPing(config: ConnectorConfig, clients: ConnectorClients
         ok: true,
         detail: `Account.${config.externalIds.account}, Product2.${config.externalIds.product} are unique External IDs`,
       });
+      checks.push(fieldsFitCheck(config, reference, model !== undefined));
     } catch (error) {
       if (!(error instanceof ConfigurationCheckError)) throw error;
       for (const p of error.problems) {

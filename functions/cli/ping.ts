@@ -13,6 +13,8 @@ const options = {
   config: { type: 'string' },
   credentials: { type: 'string' },
   json: { type: 'boolean' },
+  'refresh-metadata': { type: 'boolean' },
+  'metadata-cache': { type: 'string' },
   ...stackOption,
 } as const;
 
@@ -37,13 +39,17 @@ export const pingCommand: CommandSpec<typeof options> = {
   brief: 'check the configuration against your real systems; writes nothing',
   summary:
     'Checks the configuration and credentials against your real Dynamics and Salesforce: tokens, the OData\n' +
-    'service, legal entities and currencies, External ID fields, Pub/Sub topics and the API allocation.\n' +
+    'service, legal entities and currencies, External ID fields, Pub/Sub topics and the API allocation,\n' +
+    "and every field the connector and the configuration use against F&O's $metadata and Salesforce\n" +
+    'describe (existence, type, field-level security).\n' +
     'It writes nothing to either system. Exit code 1 when anything needs fixing.',
-  usage: 'ping [--config <file> | --stack <name>] [--json]',
+  usage: 'ping [--config <file> | --stack <name>] [--refresh-metadata] [--json]',
   optionHelp: [
     ['--config <file>', 'the configuration file (default ./ml-connector.yaml)'],
     ['--credentials <file>', 'the encrypted credentials file (default: the one `credentials set` writes)'],
     ['--json', 'print the report as JSON'],
+    ['--refresh-metadata', "read F&O's $metadata again instead of the cached copy (kept 24 hours)"],
+    ['--metadata-cache <dir>', 'where the $metadata copy is cached (default .ml-connector)'],
     [stackOptionHelp[0], "use the deployed stack's configuration and its Secrets Manager credentials"],
   ],
   options,
@@ -67,7 +73,10 @@ export const pingCommand: CommandSpec<typeof options> = {
     }
     const clients = createClients(config, secrets);
     try {
-      const report = await runPing(config, clients);
+      const report = await runPing(config, clients, {
+        metadataDir: values['metadata-cache'],
+        refreshMetadata: values['refresh-metadata'],
+      });
       io.stdout.write(
         values.json
           ? `${JSON.stringify(report)}\n`

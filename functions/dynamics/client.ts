@@ -135,6 +135,14 @@ export interface DynamicsClient {
   ): Promise<void>;
   /** DELETEs one record; false when it did not exist. */
   delete<E extends AnyEntity>(entity: E, key: EntityKey<E>, options?: CallOptions): Promise<boolean>;
+  /**
+   * `GET /data/$metadata` (CSDL XML, tens of MB on a real environment), streamed into `read`
+   * chunk by chunk instead of buffered; `read` is called afresh if the request is retried.
+   */
+  streamMetadata(
+    read: (body: AsyncIterable<Uint8Array>) => Promise<void>,
+    options?: CallOptions & { readonly timeoutMs?: number | undefined },
+  ): Promise<void>;
   /** Token statistics (when the client owns its Entra auth). */
   authStats(): EntraAuthStats | undefined;
   close(): Promise<void>;
@@ -380,6 +388,18 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       }
       const missing = [...wanted.values()].filter((w) => !found.has(w.formatted)).map((w) => w.key);
       return { found, missing, requests };
+    },
+
+    async streamMetadata(read, callOptions) {
+      await http.send({
+        method: 'GET',
+        url: `${odataUrl}$metadata`,
+        operation: 'odata.metadata',
+        headers: { accept: 'application/xml' },
+        readBody: read,
+        timeoutMs: callOptions?.timeoutMs ?? 300_000,
+        signal: callOptions?.signal,
+      });
     },
 
     async get(entity, key, callOptions) {

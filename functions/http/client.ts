@@ -45,6 +45,11 @@ export interface HttpRequest {
   readonly authenticate?: boolean;
   /** Overrides the client's retry policy for this call. */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Streams a 2xx body into this function instead of buffering it (the response's `text` is then
+   * empty); called afresh on each attempt. Error bodies are still buffered for HttpError.
+   */
+  readonly readBody?: (body: AsyncIterable<Uint8Array>) => Promise<void>;
 }
 
 export interface HttpResponse {
@@ -163,6 +168,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         dispatcher,
         signal,
       });
+      if (req.readBody && res.statusCode >= 200 && res.statusCode < 300) {
+        await req.readBody(res.body);
+        return toResponse(res.statusCode, res.headers, '', req.operation);
+      }
       const text = await res.body.text();
       return toResponse(res.statusCode, res.headers, text, req.operation);
     } catch (error) {

@@ -8,6 +8,7 @@ import type { SandboxClock } from '#sandbox/shared/clock.ts';
 import { type FaultInjector, type FaultPlan, validateFaultPlan } from '#sandbox/shared/faults.ts';
 import { type ChangeEventInput, publishChangeEvent } from './change-events.ts';
 import type { ChangeFeed, ChangeType } from './change-feed.ts';
+import { type FieldAccess, setFieldAccess } from './field-security.ts';
 import type { ApiUsage, CallCounters } from './limits.ts';
 import type { Org } from './org.ts';
 import type { QueryPage } from './query.ts';
@@ -73,6 +74,8 @@ export interface SalesforceControl {
   advanceClock(ms: number): void;
   apiUsage(): { used: number; max: number; remaining: number };
   setApiUsage(input: { used?: number; max?: number }): void;
+  /** Field-level security of the integration user, as describe shows it (field-security.ts). */
+  setFieldAccess(sobject: string, field: string, access: FieldAccess): void;
   /** Publishes a GAP_* event (with recordIds) or GAP_OVERFLOW (entity only) on the change feed. */
   injectGap(input: { entityName: string; changeType: GapChangeType; recordIds?: readonly string[] }): void;
   /** Publishes one change event for several records changed alike, or for a wildcard id (`001*`). */
@@ -159,6 +162,7 @@ export function createControl(deps: ControlDeps): SalesforceControl {
   };
 
   return {
+    setFieldAccess: (sobject, field, access) => setFieldAccess(org, tableOf(sobject).def.name, field, access),
     createAccount: (fields) => write((tx) => org.dml.insert(tx, 'Account', fields)),
     createOpportunity(input) {
       requireString(input.accountId, 'accountId');

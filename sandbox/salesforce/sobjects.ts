@@ -5,6 +5,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_upsert.htm
  */
 import { describeGlobal, describeObject } from './describe.ts';
+import { applyFieldSecurity } from './field-security.ts';
 import { ApiError, jsonBody, notFound, type Reply, type RestRequest } from './http.ts';
 import type { Org } from './org.ts';
 import { RecordError, type Row, type Table } from './store.ts';
@@ -109,7 +110,7 @@ export function handleSobjects(
   }
   if (a === 'describe' && b === undefined) {
     if (req.method !== 'GET') throw methodNotAllowed(req.method);
-    return { status: 200, body: describeObject(table.def, req.version) };
+    return { status: 200, body: applyFieldSecurity(org, describeObject(table.def, req.version)) };
   }
   if (b === undefined) return byId(org, req, table, a);
   return byExternalId(org, req, table, a, b, options);

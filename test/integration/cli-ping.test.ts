@@ -46,7 +46,7 @@ describe('ml-connector ping', () => {
     return path;
   }
 
-  function ping(config: string, secretOverrides: Record<string, string> = {}) {
+  function ping(config: string, secretOverrides: Record<string, string> = {}, args: string[] = []) {
     const { dynamics, salesforce } = sandboxes.info;
     const env = {
       ...process.env,
@@ -61,7 +61,7 @@ describe('ml-connector ping', () => {
     return new Promise<{ code: number; report: PingReport | undefined; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [bin, 'ping', '--config', config, '--json'],
+        [bin, 'ping', '--config', config, '--json', '--metadata-cache', join(dir, 'cache'), ...args],
         { env, timeout: 30_000 },
         (error, stdout, stderr) => {
           const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
@@ -139,6 +139,79 @@ describe('ml-connector ping', () => {
     expect(code).toBe(1);
     expect(failed(report).map((c) => c.name)).toEqual(['legalEntities', 'externalIds.account']);
     expect(failed(report).every((c) => c.fix)).toBe(true);
+  });
+
+  it('names a mapped field the F&O entity lacks, with its configuration key and fix', async () => {
+    const config = configFile('extension-field', {
+      extra: [
+        'mappings:',
+        '  customers:',
+        '    Description: ZZ_Region',
+        'modifiedFields:',
+        '  ReleasedProductsV2: ZZ_Modified',
+      ],
+    });
+    const { code, report } = await ping(config);
+    expect(code).toBe(1);
+    expect(failed(report)).toEqual([
+      {
+        system: 'configuration',
+        name: 'mappings.customers.Description',
+        ok: false,
+        detail: 'CustomersV3 has no field ZZ_Region',
+        fix: 'add it to the entity by extension, or remove mappings.customers.Description',
+      },
+      expect.objectContaining({
+        name: 'modifiedFields.ReleasedProductsV2',
+        detail: 'ReleasedProductsV2 has no field ZZ_Modified',
+        fix: expect.stringContaining('remove modifiedFields.ReleasedProductsV2'),
+      }),
+    ]);
+  });
+
+  it('shows the age of the cached $metadata and reads it again on --refresh-metadata', async () => {
+    const config = configFile('good');
+    const first = await ping(config, {}, ['--refresh-metadata']);
+    const metadata = (r: PingReport | undefined) => r?.checks.find((c) => c.name === '$metadata');
+    expect(metadata(first.report)).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining('read just now'),
+    });
+    const reads = sandboxes.dynamics.control.counters()['odata.read:$metadata'] ?? 0;
+    const second = await ping(config);
+    expect(metadata(second.report)).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/cached just now \(\d{4}-/),
+    });
+    expect(sandboxes.dynamics.control.counters()['odata.read:$metadata'] ?? 0).toBe(reads);
+    expect(second.report?.checks.find((c) => c.name === 'fields in $metadata and describe')).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('says to grant field access in the permission set for a field the integration user cannot see or edit', async () => {
+    const { control } = sandboxes.salesforce;
+    control.setFieldAccess('Account', 'Phone', 'read');
+    control.setFieldAccess('Opportunity', 'IsWon', 'hidden');
+    try {
+      const { code, report } = await ping(configFile('good'));
+      expect(code).toBe(1);
+      expect(failed(report)).toEqual([
+        expect.objectContaining({
+          name: 'connector: customers flow (Account fields)',
+          detail: 'Account.Phone is not createable or updateable for the integration user',
+          fix: expect.stringContaining('grant field access in the permission set (Edit on Account.Phone)'),
+        }),
+        expect.objectContaining({
+          name: 'connector: won opportunities flow',
+          detail: 'Opportunity.IsWon does not exist or is not visible to the integration user',
+          fix: 'grant field access in the permission set (Read on Opportunity.IsWon)',
+        }),
+      ]);
+    } finally {
+      control.setFieldAccess('Account', 'Phone', 'edit');
+      control.setFieldAccess('Opportunity', 'IsWon', 'edit');
+    }
   });
 
   it('exits 2 with the fix when there is no configuration file', async () => {

@@ -6,6 +6,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConnectorError, HttpError } from '#core/errors.ts';
+import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import {
   type AnyEntity,
@@ -81,11 +82,30 @@ async function checkDynamicsFields(config: ConnectorConfig, dynamics: DynamicsAp
   return problems;
 }
 
+/** What an added step of the start-up check gets: the shared describe (one call per object). */
+export interface CheckStepContext {
+  readonly describe: (sobject: string) => Promise<SObjectDescribe | undefined>;
+  /** What the org has (multi-currency, State and Country/Territory Picklists, Orders). */
+  readonly org: OrgFacts;
+}
+
+/** Optional steps of the start-up check. */
+export interface CheckOptions {
+  /**
+   * The go-live field check (`goLiveFieldCheck` in field-check.ts): every field the connector and
+   * the configuration use against the customer's `$metadata` and Salesforce describe. Ping and the
+   * local engine pass it; the Lambda start-up check does not, so neither it nor the CSDL reader
+   * weighs on the Lambda bundles (`ping --stack` runs it for a deployed stage).
+   */
+  readonly fieldCheck?: ((context: CheckStepContext) => Promise<readonly CheckProblem[]>) | undefined;
+}
+
 /** Reads the reference data and checks the configuration against it; throws ConfigurationCheckError. */
 export async function checkConfiguration(
   config: ConnectorConfig,
   dynamics: DynamicsApi,
   salesforce: SalesforceApi,
+  options: CheckOptions = {},
 ): Promise<ReferenceData> {
   const problems: CheckProblem[] = [];
 
@@ -228,6 +248,9 @@ export async function checkConfiguration(
       });
     }
   }
+
+  if (options.fieldCheck)
+    problems.push(...(await options.fieldCheck({ describe, org: { multiCurrency, salesforceOrg } })));
 
   if (problems.length > 0) throw new ConfigurationCheckError(problems);
   return { legalEntities, currencies, standardPricebookId, multiCurrency, salesforceOrg };

@@ -32,6 +32,27 @@ describe('createHttpClient', () => {
       ...extra,
     });
 
+  it('streams a 2xx body into readBody, afresh on each attempt, and buffers error bodies', async () => {
+    const pool = agent.get(origin);
+    pool.intercept({ path: '/data/$metadata', method: 'GET' }).reply(503, 'busy');
+    pool.intercept({ path: '/data/$metadata', method: 'GET' }).reply(200, '<edmx:Edmx/>');
+    const bodies: string[] = [];
+    const res = await client().send({
+      method: 'GET',
+      url: `${origin}/data/$metadata`,
+      operation: 'odata.metadata',
+      readBody: async (body) => {
+        let text = '';
+        for await (const chunk of body) text += Buffer.from(chunk).toString('utf8');
+        bodies.push(text);
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('');
+    expect(bodies).toEqual(['<edmx:Edmx/>']);
+    expect(waits).toHaveLength(1);
+  });
+
   it('honours Retry-After in seconds on 429 and succeeds on the retry', async () => {
     const pool = agent.get(origin);
     pool
