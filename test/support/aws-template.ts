@@ -157,7 +157,8 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
   const ddb = new DynamoDBClient(cfg);
   const sm = new SecretsManagerClient(cfg);
   const cw = new CloudWatchClient(cfg);
-  const arnOf = (service: string, rest: string) => `arn:aws:${service}:${MOTO_AWS.region}:${MOTO_ACCOUNT}:${rest}`;
+  const arnOf = (service: string, rest: string) =>
+    `arn:aws:${service}:${MOTO_AWS.region}:${MOTO_ACCOUNT}:${rest}`;
 
   // Resources the emulator does not run (functions, roles, …) still have names and ARNs others refer to.
   for (const [id, r] of resources) {
@@ -165,7 +166,10 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
       const name = `${stackName}-${id}`;
       physical.set(id, { ref: name, attrs: { Arn: arnOf('lambda', `function:${name}`) } });
     } else if (r.Type === 'AWS::IAM::Role') {
-      physical.set(id, { ref: `${stackName}-${id}`, attrs: { Arn: `arn:aws:iam::${MOTO_ACCOUNT}:role/${id}` } });
+      physical.set(id, {
+        ref: `${stackName}-${id}`,
+        attrs: { Arn: `arn:aws:iam::${MOTO_ACCOUNT}:role/${id}` },
+      });
     }
   }
 
@@ -297,7 +301,10 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
     },
     'AWS::SNS::Topic': async (id, r) => {
       const p = props(r);
-      const form = new URLSearchParams({ Action: 'CreateTopic', Name: String(p.TopicName ?? `${stackName}-${id}`) });
+      const form = new URLSearchParams({
+        Action: 'CreateTopic',
+        Name: String(p.TopicName ?? `${stackName}-${id}`),
+      });
       if (p.KmsMasterKeyId) {
         form.set('Attributes.entry.1.key', 'KmsMasterKeyId');
         form.set('Attributes.entry.1.value', String(p.KmsMasterKeyId));
@@ -372,7 +379,8 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
         reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
           'ReportBatchItemFailures',
         ),
-        maximumConcurrency: (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
+        maximumConcurrency: (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)
+          ?.MaximumConcurrency,
       };
     },
   );
@@ -391,7 +399,11 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
   const receiverArn = /functions\/(arn:[^/]+)\/invocations/.exec(uri)?.[1] ?? '';
   const resourceId = (mp.ResourceId as { Ref?: string }).Ref ?? '';
   const pathPart = String(template.Resources[resourceId]?.Properties?.PathPart ?? '');
-  const api = { method: String(mp.HttpMethod), path: `/${pathPart}`, functionLogicalId: functionByArn(receiverArn) };
+  const api = {
+    method: String(mp.HttpMethod),
+    path: `/${pathPart}`,
+    functionLogicalId: functionByArn(receiverArn),
+  };
   void methodId;
 
   const [scheduleId, scheduleResource] = ofType('AWS::Scheduler::Schedule')[0] ?? [];
