@@ -87,7 +87,13 @@ export interface AwsShape {
   send(queueUrl: string, body: unknown): Promise<void>;
   /** Starts the stream task (functions/stream/main.ts) as a child process. */
   startStream(): StreamChild;
-  /** Resolves once every poller's queue is empty and no invocation runs (bounded). */
+  /** How often `idle` compressed a back-off wait. */
+  readonly compressedWaits: number;
+  /**
+   * Resolves once every poller's queue is empty and no invocation runs (bounded). While nothing
+   * runs and only backed-off records remain, their wait is compressed: the clock moves on by
+   * 15 minutes (SQS's longest back-off the workers set) and they are made visible.
+   */
   idle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -97,6 +103,9 @@ export interface AwsShapeOptions {
   readonly sandboxes: SandboxesInfo;
   readonly receiverSecret: string;
 }
+
+/** The workers put a record back for at most 900 s (SQS's ChangeMessageVisibility cap they use). */
+const COMPRESSED_WAIT_MS = 900_000;
 
 function capture(lines: string[]): Logger {
   const stream = new PassThrough();
@@ -316,7 +325,11 @@ async function build(moto: Moto, options: AwsShapeOptions): Promise<AwsShape> {
   for (const p of Object.values(pollers)) p.start();
 
   const children: StreamChild[] = [];
+  let compressedWaits = 0;
   return {
+    get compressedWaits() {
+      return compressedWaits;
+    },
     moto,
     deployed,
     clock,
@@ -383,10 +396,24 @@ async function build(moto: Moto, options: AwsShapeOptions): Promise<AwsShape> {
       const deadline = Date.now() + timeoutMs;
       // Two quiet looks in a row: a worker may enqueue for the other queue as it finishes.
       let quiet = 0;
+      let waiting = 0;
       while (quiet < 2) {
-        if (Date.now() > deadline) throw new Error('timed out waiting for the queues to drain');
-        const both = await Promise.all(Object.values(pollers).map((p) => p.idle()));
-        quiet = both.every(Boolean) ? quiet + 1 : 0;
+        const states = await Promise.all(Object.values(pollers).map((p) => p.state()));
+        if (Date.now() > deadline) {
+          throw new Error(`timed out waiting for the queues to drain: ${JSON.stringify(states)}`);
+        }
+        const busy = states.some((s) => s.busy || s.visible > 0);
+        const held = states.some((s) => s.inFlight + s.delayed > 0);
+        quiet = !busy && !held ? quiet + 1 : 0;
+        // Nothing runs and only backed-off records remain: compress their wait (see elapse()),
+        // and the leases they wait for with it.
+        waiting = !busy && held ? waiting + 1 : 0;
+        if (waiting >= 3) {
+          waiting = 0;
+          clock.advance(COMPRESSED_WAIT_MS);
+          compressedWaits++;
+          for (const p of Object.values(pollers)) await p.elapse();
+        }
         await sleep(200);
       }
     },

@@ -18,6 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -52,6 +53,13 @@ export interface EventSourcePoller {
   stop(): Promise<void>;
   /** True when no invocation runs and the queue holds nothing visible, in flight or delayed. */
   idle(): Promise<boolean>;
+  /** What the queue holds now, and whether an invocation runs. */
+  state(): Promise<{ visible: number; inFlight: number; delayed: number; busy: boolean }>;
+  /**
+   * Time compressed: the records reported as batch item failures (each put back by the worker
+   * with a back-off of at most 900 s) are made visible now.
+   */
+  elapse(): Promise<number>;
 }
 
 function toRecord(m: Message, mapping: EventSourceMapping): SQSRecord {
@@ -109,6 +117,8 @@ export function createEventSourcePoller(options: EventSourcePollerOptions): Even
   let running = false;
   let busy = 0;
   let loops: Promise<void>[] = [];
+  /** Records reported failed, by message id → their latest receipt handle. */
+  const failed = new Map<string, string>();
 
   const receive = async (max: number, wait: number) =>
     (
@@ -149,6 +159,10 @@ export function createEventSourcePoller(options: EventSourcePollerOptions): Even
       keep = reported.every((id) => id && ids.has(id)) ? new Set(reported) : new Set(ids as Set<string>);
     }
     const done = batch.filter((m) => !keep.has(m.MessageId ?? ''));
+    for (const m of batch) {
+      if (keep.has(m.MessageId ?? '')) failed.set(m.MessageId ?? '', m.ReceiptHandle ?? '');
+      else failed.delete(m.MessageId ?? '');
+    }
     for (let i = 0; i < done.length; i += 10) {
       await sqs.send(
         new DeleteMessageBatchCommand({
@@ -214,7 +228,10 @@ export function createEventSourcePoller(options: EventSourcePollerOptions): Even
       loops = [];
     },
     async idle() {
-      if (busy > 0) return false;
+      const now = await this.state();
+      return !now.busy && now.visible + now.inFlight + now.delayed === 0;
+    },
+    async state() {
       const { Attributes = {} } = await sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl,
@@ -225,11 +242,23 @@ export function createEventSourcePoller(options: EventSourcePollerOptions): Even
           ],
         }),
       );
-      const held =
-        Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-        Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-        Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
-      return held === 0 && busy === 0;
+      return {
+        visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+        busy: busy > 0,
+      };
+    },
+    async elapse() {
+      const handles = [...failed.values()];
+      failed.clear();
+      for (const ReceiptHandle of handles) {
+        // A stale handle (received again, or deleted since) is fine: nothing to make visible.
+        await sqs
+          .send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle, VisibilityTimeout: 0 }))
+          .catch(() => undefined);
+      }
+      return handles.length;
     },
   };
 }
