@@ -85,6 +85,8 @@ export interface DeployedQueue {
   readonly url: string;
   readonly arn: string;
   readonly visibilityTimeoutSeconds: number;
+  /** The redrive policy's maxReceiveCount, when the queue has one. */
+  readonly maxReceiveCount: number | undefined;
 }
 
 export interface Deployed {
@@ -357,6 +359,8 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
     url: physical.get(id)?.ref ?? '',
     arn: physical.get(id)?.attrs.Arn ?? '',
     visibilityTimeoutSeconds: Number(r.Properties?.VisibilityTimeout ?? 30),
+    maxReceiveCount: (r.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined)
+      ?.maxReceiveCount,
   }));
   const queueByArn = (arn: string) => {
     const q = queues.find((x) => x.arn === arn);
