@@ -113,6 +113,52 @@ export interface Deployed {
   queueByUrl(url: string): DeployedQueue;
 }
 
+/**
+ * Creates a table on moto from an AWS::DynamoDB::Table's (resolved) properties: keys, indexes,
+ * billing, encryption, deletion protection, then TTL and point-in-time recovery as CloudFormation
+ * applies them. Returns the table's ARN.
+ */
+export async function createTable(
+  ddb: DynamoDBClient,
+  name: string,
+  properties: Record<string, unknown>,
+): Promise<string> {
+  const p = properties as Record<string, never>;
+  const { TableDescription } = await ddb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: p.AttributeDefinitions,
+      KeySchema: p.KeySchema,
+      GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
+      LocalSecondaryIndexes: p.LocalSecondaryIndexes,
+      BillingMode: p.BillingMode,
+      ProvisionedThroughput: p.ProvisionedThroughput,
+      SSESpecification: p.SSESpecification,
+      DeletionProtectionEnabled: p.DeletionProtectionEnabled,
+    }),
+  );
+  const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
+  if (ttl) await ddb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: ttl }));
+  const pitr = p.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled: boolean } | undefined;
+  if (pitr) {
+    await ddb.send(
+      new UpdateContinuousBackupsCommand({ TableName: name, PointInTimeRecoverySpecification: pitr }),
+    );
+  }
+  return String(TableDescription?.TableArn);
+}
+
+/**
+ * The state table's properties from the template, its KMS key left to DynamoDB's own (for suites
+ * that need the table alone, many times over).
+ */
+export function stateTableProperties(template: CfnTemplate): Record<string, unknown> {
+  const tables = Object.values(template.Resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+  if (tables.length !== 1) throw new Error(`expected one table in the template, found ${tables.length}`);
+  const { SSESpecification: _sse, ...rest } = tables[0]?.Properties ?? {};
+  return rest;
+}
+
 /** A template value that references a resource the provisioner has not created (yet). */
 class Unresolved extends Error {}
 
@@ -237,32 +283,9 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
       return { ref: url, attrs: { Arn: String(Attributes?.QueueArn), QueueName: name, QueueUrl: url } };
     },
     'AWS::DynamoDB::Table': async (id, r) => {
-      const p = props(r) as Record<string, never>;
+      const p = props(r);
       const name = String(p.TableName ?? `${stackName}-${id}`);
-      const { TableDescription } = await ddb.send(
-        new CreateTableCommand({
-          TableName: name,
-          AttributeDefinitions: p.AttributeDefinitions,
-          KeySchema: p.KeySchema,
-          GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
-          LocalSecondaryIndexes: p.LocalSecondaryIndexes,
-          BillingMode: p.BillingMode,
-          ProvisionedThroughput: p.ProvisionedThroughput,
-          SSESpecification: p.SSESpecification,
-          DeletionProtectionEnabled: p.DeletionProtectionEnabled,
-        }),
-      );
-      const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
-      if (ttl) {
-        await ddb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: ttl }));
-      }
-      const pitr = p.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled: boolean } | undefined;
-      if (pitr) {
-        await ddb.send(
-          new UpdateContinuousBackupsCommand({ TableName: name, PointInTimeRecoverySpecification: pitr }),
-        );
-      }
-      return { ref: name, attrs: { Arn: String(TableDescription?.TableArn) } };
+      return { ref: name, attrs: { Arn: await createTable(ddb, name, p) } };
     },
     'AWS::SecretsManager::Secret': async (id, r) => {
       const p = props(r);
