@@ -28,6 +28,8 @@ export class MotoUnavailableError extends Error {
 }
 
 export interface Moto {
+  /** The server's process id. */
+  readonly pid: number;
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
   /** Settings for an AWS SDK v3 client (region, credentials, endpoint). */
@@ -46,6 +48,8 @@ export interface MotoOptions {
   readonly lifetimeMs?: number;
   /** The Python interpreter. Default `MOTO_PYTHON` or `python3`. */
   readonly python?: string;
+  /** Interpreter flags before the script (the harness's own test hides site-packages with `-S`). */
+  readonly pythonFlags?: readonly string[];
 }
 
 /**
@@ -75,7 +79,7 @@ let exitHookInstalled = false;
 export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   const python = options.python ?? process.env.MOTO_PYTHON ?? 'python3';
   const lifetimeS = (options.lifetimeMs ?? 10 * 60_000) / 1000;
-  const child = spawn(python, ['-u', '-c', BOOT, String(lifetimeS)], {
+  const child = spawn(python, [...(options.pythonFlags ?? []), '-u', '-c', BOOT, String(lifetimeS)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
@@ -124,6 +128,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
+    pid: child.pid ?? 0,
     endpoint,
     clientConfig: { ...MOTO_AWS, endpoint },
     env: {
