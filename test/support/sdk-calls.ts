@@ -20,9 +20,9 @@ export interface SdkCall {
 }
 
 /** Starts recording `client`'s commands; returns the live list. */
-export function recordSdkCalls(client: MiddlewareClient): SdkCall[] {
+export function recordSdkCalls(client: { readonly middlewareStack: object }): SdkCall[] {
   const calls: SdkCall[] = [];
-  client.middlewareStack.add(
+  (client as MiddlewareClient).middlewareStack.add(
     (next, context) => async (args) => {
       calls.push({ command: context.commandName ?? '', input: args.input as Record<string, unknown> });
       return next(args);
