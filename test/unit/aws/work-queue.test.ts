@@ -15,7 +15,7 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSqsWorkQueue, QueueError, type SqsWorkQueue } from '#adapters/aws/work-queue.ts';
 import { ValidationError } from '#core/errors.ts';
@@ -224,7 +224,7 @@ describe('createSqsWorkQueue on moto', () => {
 /** What moto cannot do: see the module doc. */
 describe('createSqsWorkQueue where moto has no equivalent (client mock)', () => {
   // Mocking SQSClient stubs its prototype: only while this block runs, not while the moto block does.
-  let sqs: ReturnType<typeof mockClient<SQSClient>>;
+  let sqs: AwsClientStub<SQSClient>;
   beforeAll(() => {
     sqs = mockClient(SQSClient);
   });
