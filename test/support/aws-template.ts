@@ -22,11 +22,13 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { ENV } from '#adapters/aws/contract.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConnectorStack, type ConnectorStackProps } from '../../lib/connector-stack.ts';
+import { StateTable } from '../../lib/constructs/state-table.ts';
 import { MOTO_ACCOUNT, MOTO_AWS, type Moto } from './moto.ts';
 
 export interface CfnResource {
@@ -157,6 +159,17 @@ export function stateTableProperties(template: CfnTemplate): Record<string, unkn
   if (tables.length !== 1) throw new Error(`expected one table in the template, found ${tables.length}`);
   const { SSESpecification: _sse, ...rest } = tables[0]?.Properties ?? {};
   return rest;
+}
+
+/**
+ * The state table's properties as the stack's StateTable construct synthesizes them, alone (a
+ * fraction of the whole stack's synth time), for suites that need only the table.
+ */
+export function synthesizeStateTable(): Record<string, unknown> {
+  const app = new App();
+  const stack = new Stack(app, 'StateTableOnly', { env: { account: MOTO_ACCOUNT, region: MOTO_AWS.region } });
+  new StateTable(stack, 'State', { key: new Key(stack, 'Key') });
+  return stateTableProperties(app.synth().getStackByName(stack.stackName).template as CfnTemplate);
 }
 
 /** A template value that references a resource the provisioner has not created (yet). */
