@@ -7,11 +7,12 @@
  * Dynamics exactly once, a re-run writes nothing, and no secret reaches a log.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAwsEnvironment } from '#adapters/aws/bootstrap.ts';
-import { ENV, TABLE } from '#adapters/aws/contract.ts';
+import { ENV, METRICS, TABLE } from '#adapters/aws/contract.ts';
 import { type AwsShape, type StreamChild, startAwsShape, streamSubscribed } from '#test/support/aws-shape.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 
@@ -102,6 +103,18 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
     }
     // The workers answer with partial batch responses: the mappings must ask for them.
     expect(deployed.eventSourceMappings.map((m) => m.reportBatchItemFailures)).toEqual([true, true]);
+
+    // Every alarm on a custom metric watches one the code emits, and notifies someone.
+    const cw = new CloudWatchClient(shape.moto.clientConfig);
+    const { MetricAlarms = [] } = await cw.send(new DescribeAlarmsCommand({}));
+    cw.destroy();
+    const emitted: readonly string[] = Object.entries(METRICS)
+      .filter(([k]) => k !== 'namespace')
+      .map(([, v]) => v);
+    const custom = MetricAlarms.filter((a) => !a.Namespace?.startsWith('AWS/'));
+    expect(custom.length).toBeGreaterThan(0);
+    for (const alarm of custom) expect(emitted).toContain(alarm.MetricName);
+    for (const alarm of MetricAlarms) expect(alarm.AlarmActions?.[0]).toMatch(/^arn:aws:sns:/);
   });
 
   it('brings every customer and product of the example business into Salesforce from the scheduled backfill', async () => {
