@@ -1,3 +1,10 @@
+/**
+ * The CLI's `--stack` commands. CloudFormation DescribeStacks, Secrets Manager, SQS and CloudWatch
+ * stay on aws-sdk-client-mock here: the stack lookup needs a deployed stack's outputs, and moto's
+ * CloudFormation cannot deploy the connector's template (ECS, custom resources, Lambda assets), so
+ * the outputs are mocked and the calls that follow them with them; SQS StartMessageMoveTask (the
+ * redrive) is not in moto 5.2 at all. The audit/replay block reads a real table on moto.
+ */
 import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
