@@ -430,7 +430,7 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
     if (!found) throw new Error(`no function with ARN ${arn}`);
     return found[0];
   };
-  const [methodId, method] = ofType('AWS::ApiGateway::Method').find(
+  const [, method] = ofType('AWS::ApiGateway::Method').find(
     ([, r]) => (r.Properties?.Integration as { Type?: string } | undefined)?.Type === 'AWS_PROXY',
   ) ?? [undefined, undefined];
   if (!method) throw new Error('the template has no Lambda proxy method');
@@ -444,7 +444,6 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
     path: `/${pathPart}`,
     functionLogicalId: functionByArn(receiverArn),
   };
-  void methodId;
 
   const [scheduleId, scheduleResource] = ofType('AWS::Scheduler::Schedule')[0] ?? [];
   if (!scheduleId || !scheduleResource) throw new Error('the template has no schedule');

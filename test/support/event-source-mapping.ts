@@ -190,7 +190,11 @@ export function createEventSourcePoller(options: EventSourcePollerOptions): Even
 
   async function loop() {
     while (running) {
-      const batch = await gather().catch(() => [] as Message[]);
+      const batch = await gather().catch(async () => {
+        // The emulator is gone or refused: back off instead of spinning (stop() ends the loop).
+        await sleep(500);
+        return [] as Message[];
+      });
       if (batch.length === 0) continue;
       busy++;
       try {
