@@ -209,7 +209,9 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
       ).records;
       return a?.Phone === '+44 20 7946 0003' ? true : undefined;
     });
-    // Through the to-Salesforce event source mapping, batched as the template says.
+    // Through the to-Salesforce event source mapping, batched as the template says (the
+    // invocation is recorded once its batch is settled, just after the Account changed).
+    await shape.idle();
     const mapping = shape.deployed.eventSourceMappings.find(
       (m) => m.queueUrl === shape.deployed.function('to-salesforce').environment[ENV.toSalesforceQueueUrl],
     );
