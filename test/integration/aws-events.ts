@@ -1,6 +1,10 @@
-/** Factories of the events AWS hands the Lambda handlers (API Gateway REST proxy, SQS, Scheduler) and a Lambda context. */
+/**
+ * Factories of the events AWS hands the Lambda handlers (API Gateway REST proxy, Scheduler) and a
+ * Lambda context. SQS events come from real moto deliveries (aws-handlers.test.ts,
+ * test/support/event-source-mapping.ts).
+ */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 
 /** A Lambda context with a generous deadline. */
 export function lambdaContext(remainingMs = 60_000): Context {
@@ -19,35 +23,6 @@ export function lambdaContext(remainingMs = 60_000): Context {
     succeed: () => {},
   };
 }
-
-let seq = 0;
-
-/** One SQS record as Lambda's event source mapping delivers it; `body` is sent as JSON unless a string. */
-export function sqsRecordFactory(
-  queueArn: string,
-  body: unknown,
-  overrides: { readonly receiveCount?: number; readonly raw?: boolean } = {},
-): SQSRecord {
-  const n = ++seq;
-  return {
-    messageId: `0f6c3b2e-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    receiptHandle: `AQEB-receipt-${n}`,
-    body: overrides.raw ? String(body) : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(overrides.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AROAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: 'd41d8cd98f00b204e9800998ecf8427e',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'eu-west-1',
-  };
-}
-
-export const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
 /** A REST API (v1) proxy event of a POST. */
 export function apiGatewayPost(

@@ -1,22 +1,35 @@
 /**
  * The Lambda handlers invoked with realistic API Gateway, SQS and Scheduler events against both
- * sandboxes: state on dynalite, SQS and Secrets Manager through aws-sdk-client-mock. The module
- * entry points are imported as Lambda would load them, after the environment the stack sets.
+ * sandboxes, with the stack's table, queues and secrets created on moto from the synthesized
+ * template (test/support/aws-template.ts). The module entry points are imported as Lambda loads
+ * them, after the environment the template gives the functions; SQS records are real deliveries
+ * from moto, so receipt handles, visibility changes and dead letters are the service's own.
  */
 import { randomUUID } from 'node:crypto';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsRuntime } from '#adapters/aws/bootstrap.ts';
 import { ENV } from '#adapters/aws/contract.ts';
 import { createEngineRuntime } from '#adapters/aws/engine.ts';
 import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
+import { createAwsClients, documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import { staticSecrets } from '#core/ports/secrets.ts';
+import { type Deployed, deployTemplate, synthesizeTemplate } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
-import { type Dynalite, LOCAL_AWS, startDynalite } from '../unit/aws/dynalite.ts';
-import { apiGatewayPost, lambdaContext, schedulerEvent, sqsEvent, sqsRecordFactory } from './aws-events.ts';
+import { MOTO_AWS, type Moto, startMoto } from '#test/support/moto.ts';
+import { recordSdkCalls } from '#test/support/sdk-calls.ts';
+import { apiGatewayPost, lambdaContext, schedulerEvent } from './aws-events.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
@@ -25,30 +38,6 @@ import {
 } from './engine-to-dynamics-fixtures.ts';
 
 const RECEIVER_SECRET = 'receiver-secret-5a1f3e9c7b2d4e6f8a0c';
-const ACCOUNT = 'arn:aws:sqs:eu-west-1:123456789012';
-const URLS = {
-  toSalesforce: 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-salesforce',
-  toSalesforceDlq: 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-salesforce-dlq',
-  toDynamics: 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-dynamics',
-  toDynamicsDlq: 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-dynamics-dlq',
-};
-
-const sqs = mockClient(SQSClient);
-const secretsManager = mockClient(SecretsManagerClient);
-
-const secret = (arn: string, value: unknown) =>
-  secretsManager
-    .on(GetSecretValueCommand, { SecretId: arn })
-    .resolves({ SecretString: JSON.stringify(value) });
-
-/** The bodies sent to a queue URL, parsed. */
-function sent(url: string): { body: unknown; reason?: string | undefined }[] {
-  return sqs
-    .commandCalls(SendMessageBatchCommand)
-    .filter((c) => c.args[0].input.QueueUrl === url)
-    .flatMap((c) => c.args[0].input.Entries ?? [])
-    .map((e) => ({ body: parse(e.MessageBody ?? ''), reason: e.MessageAttributes?.reason?.StringValue }));
-}
 
 function parse(text: string): unknown {
   try {
@@ -58,10 +47,14 @@ function parse(text: string): unknown {
   }
 }
 
-describe('AWS Lambda handlers against both sandboxes', () => {
+describe('AWS Lambda handlers against both sandboxes and moto', () => {
   let h: EngineHarness;
-  let dynamo: Dynalite;
+  let moto: Moto;
+  let deployed: Deployed;
+  let sqs: SQSClient;
+  let sm: SecretsManagerClient;
   let env: Record<string, string>;
+  let url: (name: (typeof ENV)[keyof typeof ENV]) => string;
   let handlers: {
     businessEvents: typeof import('#handlers/business-events.ts');
     toDynamics: typeof import('#handlers/to-dynamics.ts');
@@ -69,35 +62,94 @@ describe('AWS Lambda handlers against both sandboxes', () => {
     backfill: typeof import('#handlers/backfill.ts');
   };
 
+  /** Every message on a queue now, taken off it, with the dead-letter reason when there is one. */
+  async function sent(queueUrl: string): Promise<{ body: unknown; reason?: string | undefined }[]> {
+    const out: { body: unknown; reason?: string | undefined }[] = [];
+    for (let i = 0; i < 20; i++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 60,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) break;
+      out.push(
+        ...Messages.map((m) => ({
+          body: parse(m.Body ?? ''),
+          reason: m.MessageAttributes?.reason?.StringValue,
+        })),
+      );
+    }
+    return out;
+  }
+
+  /** Sends bodies to a queue and receives them back: an SQS event as the event source mapping builds it. */
+  async function deliver(queueUrl: string, bodies: readonly unknown[]): Promise<SQSEvent> {
+    for (const body of bodies) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      );
+    }
+    const messages: Message[] = [];
+    for (let i = 0; i < 10 && messages.length < bodies.length; i++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      messages.push(...Messages);
+    }
+    const arn = deployed.queueByUrl(queueUrl).arn;
+    return {
+      Records: messages.map((m) => ({
+        messageId: m.MessageId ?? '',
+        receiptHandle: m.ReceiptHandle ?? '',
+        body: m.Body ?? '',
+        attributes: {
+          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+          SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
+          SenderId: m.Attributes?.SenderId ?? '',
+          ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
+        },
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: arn,
+        awsRegion: MOTO_AWS.region,
+      })),
+    };
+  }
+
   beforeAll(async () => {
     h = await startEngineHarness({
       sandboxes: { dynamics: { customers: 30, products: 12, salesOrders: 2 } },
     });
     createSalesforceProducts(h, ['P000001', 'P000002']);
-    dynamo = await startDynalite();
-    const table = await dynamo.createStateTable();
+    moto = await startMoto();
+    deployed = await deployTemplate(moto, synthesizeTemplate(h.config));
+    sqs = new SQSClient(moto.clientConfig);
+    sm = new SecretsManagerClient(moto.clientConfig);
+    const fn = deployed.function('to-dynamics');
+    url = (name) => fn.environment[name] ?? '';
     const { dynamics, salesforce } = h.sandboxes.info;
-    const secret = (arn: string, value: unknown) =>
-      secretsManager
-        .on(GetSecretValueCommand, { SecretId: arn })
-        .resolves({ SecretString: JSON.stringify(value) });
-    secret('arn:dynamics', { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret });
-    secret('arn:salesforce', { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret });
-    secret('arn:receiver', { current: RECEIVER_SECRET });
+    const put = (name: (typeof ENV)[keyof typeof ENV], value: unknown) =>
+      sm.send(new PutSecretValueCommand({ SecretId: url(name), SecretString: JSON.stringify(value) }));
+    await put(ENV.dynamicsSecretArn, { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret });
+    await put(ENV.salesforceSecretArn, {
+      clientId: salesforce.clientId,
+      clientSecret: salesforce.clientSecret,
+    });
+    await put(ENV.receiverSecretArn, { current: RECEIVER_SECRET });
     env = {
-      [ENV.config]: JSON.stringify(h.config),
-      [ENV.stateTable]: table,
-      [ENV.toSalesforceQueueUrl]: URLS.toSalesforce,
-      [ENV.toSalesforceDlqUrl]: URLS.toSalesforceDlq,
-      [ENV.toDynamicsQueueUrl]: URLS.toDynamics,
-      [ENV.toDynamicsDlqUrl]: URLS.toDynamicsDlq,
-      [ENV.dynamicsSecretArn]: 'arn:dynamics',
-      [ENV.salesforceSecretArn]: 'arn:salesforce',
-      [ENV.receiverSecretArn]: 'arn:receiver',
-      AWS_REGION: LOCAL_AWS.region,
-      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      ...fn.environment,
+      ...moto.env,
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     };
@@ -108,20 +160,15 @@ describe('AWS Lambda handlers against both sandboxes', () => {
       toSalesforce: await import('#handlers/to-salesforce.ts'),
       backfill: await import('#handlers/backfill.ts'),
     };
-  });
+  }, 120_000);
   afterAll(async () => {
-    await dynamo?.close();
+    sqs?.destroy();
+    sm?.destroy();
+    await moto?.close();
     await h?.close();
-    sqs.restore();
-    secretsManager.restore();
   });
-  beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
-      Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: '' })),
-      Failed: [],
-    }));
-    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  beforeEach(async () => {
+    for (const q of deployed.queues) await sqs.send(new PurgeQueueCommand({ QueueUrl: q.url }));
   });
 
   const opportunityStub = (id: string) => ({
@@ -137,10 +184,14 @@ describe('AWS Lambda handlers against both sandboxes', () => {
       'P000001',
       'P000002',
     ]);
-    const event = () => sqsEvent(sqsRecordFactory(`${ACCOUNT}:to-dynamics`, opportunityStub(oppId)));
+    const event = () => deliver(url(ENV.toDynamicsQueueUrl), [opportunityStub(oppId)]);
 
-    expect(await handlers.toDynamics.handler(event(), lambdaContext())).toEqual({ batchItemFailures: [] });
-    expect(await handlers.toDynamics.handler(event(), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await handlers.toDynamics.handler(await event(), lambdaContext())).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await handlers.toDynamics.handler(await event(), lambdaContext())).toEqual({
+      batchItemFailures: [],
+    });
 
     const orders = dynamicsOrdersFor(h, oppId);
     expect(orders).toHaveLength(1);
@@ -148,63 +199,86 @@ describe('AWS Lambda handlers against both sandboxes', () => {
     expect(h.sandboxes.salesforce.control.get('Opportunity', oppId)?.D365_Sales_Order__c).toBe(
       orders[0]?.header.SalesOrderNumber,
     );
-    expect(sent(URLS.toDynamicsDlq)).toEqual([]);
+    expect(await sent(url(ENV.toDynamicsDlqUrl))).toEqual([]);
   });
 
   it('dead-letters only the bad records of a batch and reports none as failed', async () => {
     const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000002'), ['P000001']);
-    const arn = `${ACCOUNT}:to-dynamics`;
-    const response = await handlers.toDynamics.handler(
-      sqsEvent(
-        sqsRecordFactory(arn, '{not json', { raw: true }),
-        sqsRecordFactory(arn, opportunityStub(oppId)),
-        sqsRecordFactory(arn, { kind: 'salesforce-stub', sobject: 'Opportunity', id: 'not-an-id' }),
-      ),
-      lambdaContext(),
-    );
+    const event = await deliver(url(ENV.toDynamicsQueueUrl), [
+      '{not json',
+      opportunityStub(oppId),
+      { kind: 'salesforce-stub', sobject: 'Opportunity', id: 'not-an-id' },
+    ]);
+    const response = await handlers.toDynamics.handler(event, lambdaContext());
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
-    const dead = sent(URLS.toDynamicsDlq);
-    expect(dead.map((d) => d.reason)).toEqual([
-      'the message body is not JSON',
+    const dead = await sent(url(ENV.toDynamicsDlqUrl));
+    expect(dead.map((d) => d.reason).sort()).toEqual([
       'not a Salesforce stub (kind, sobject or id invalid)',
+      'the message body is not JSON',
     ]);
-    expect(sent(URLS.toDynamics)).toEqual([]);
+    // The event source mapping deletes the batch (no failures reported): nothing else was sent back.
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url(ENV.toDynamicsQueueUrl),
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    expect(Attributes?.ApproximateNumberOfMessages).toBe('0');
   });
 
   it('leaves a bad record on its queue as a batch item failure when the DLQ cannot take it', async () => {
-    sqs
-      .on(SendMessageBatchCommand, { QueueUrl: URLS.toDynamicsDlq })
-      .rejects(new Error('ServiceUnavailable'));
-    const bad = sqsRecordFactory(`${ACCOUNT}:to-dynamics`, 'garbage', { raw: true });
-    const response = await handlers.toDynamics.handler(sqsEvent(bad), lambdaContext());
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: bad.messageId }] });
+    // A DLQ the function cannot reach: its URL names a queue moto does not have.
+    const runtime = createEngineRuntime({
+      env: { ...env, [ENV.toDynamicsDlqUrl]: `${url(ENV.toDynamicsDlqUrl)}-gone` },
+      aws: createAwsClients(moto.clientConfig),
+    });
+    const event = await deliver(url(ENV.toDynamicsQueueUrl), ['garbage']);
+    const response = await handlers.toDynamics.createToDynamicsHandler(runtime)(event, lambdaContext());
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]?.messageId }] });
+    await runtime.close();
   });
 
   it('reports a record another worker holds as a batch item failure, visible again when its lease ends', async () => {
     const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000003'), ['P000001']);
-    const state = createDynamoStateStore({ client: dynamo.client, tableName: env[ENV.stateTable] ?? '' });
+    const aws = createAwsClients(moto.clientConfig);
+    const calls = recordSdkCalls(aws.sqs);
+    const state = createDynamoStateStore({
+      client: documentClient(new DynamoDBClient(moto.clientConfig)),
+      tableName: env[ENV.stateTable] ?? '',
+    });
     const key = `salesorder:Opportunity:${oppId}`;
     const { record } = await state.beginIdempotent(key);
     await state.updateIdempotent(key, record.version, {
       leaseOwner: 'another-worker',
       leaseUntil: Date.now() + 30_000,
     });
-    const event = sqsEvent(
-      sqsRecordFactory(`${ACCOUNT}:to-dynamics`, opportunityStub(oppId), { receiveCount: 2 }),
-    );
+    const event = await deliver(url(ENV.toDynamicsQueueUrl), [opportunityStub(oppId)]);
+    const runtime = createEngineRuntime({ env, aws });
 
-    const response = await handlers.toDynamics.handler(event, lambdaContext());
+    const response = await handlers.toDynamics.createToDynamicsHandler(runtime)(event, lambdaContext());
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]?.messageId }]);
-    const visibility = sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input;
+    const visibility = calls.find((c) => c.command === 'ChangeMessageVisibilityCommand')?.input;
     expect(visibility).toMatchObject({
-      QueueUrl: URLS.toDynamics,
+      QueueUrl: url(ENV.toDynamicsQueueUrl),
       ReceiptHandle: event.Records[0]?.receiptHandle,
     });
     expect(visibility?.VisibilityTimeout).toBeGreaterThanOrEqual(29);
+    // moto holds it back for the lease: not receivable now, one message in flight.
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url(ENV.toDynamicsQueueUrl),
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '1',
+    });
     expect(dynamicsOrdersFor(h, oppId)).toEqual([]);
+    await runtime.close();
   });
 
   it('syncs a Dynamics customer stub to a Salesforce Account', async () => {
@@ -216,7 +290,7 @@ describe('AWS Lambda handlers against both sandboxes', () => {
       observedAt: Date.now(),
     };
     const response = await handlers.toSalesforce.handler(
-      sqsEvent(sqsRecordFactory(`${ACCOUNT}:to-salesforce`, stub)),
+      await deliver(url(ENV.toSalesforceQueueUrl), [stub]),
       lambdaContext(),
     );
     expect(response).toEqual({ batchItemFailures: [] });
@@ -243,7 +317,7 @@ describe('AWS Lambda handlers against both sandboxes', () => {
       status: 'accepted',
       results: [{ outcome: 'enqueued' }],
     });
-    expect(sent(URLS.toSalesforce)).toMatchObject([
+    expect(await sent(url(ENV.toSalesforceQueueUrl))).toMatchObject([
       {
         body: {
           kind: 'dynamics-stub',
@@ -258,7 +332,7 @@ describe('AWS Lambda handlers against both sandboxes', () => {
       lambdaContext(),
     );
     expect(JSON.parse(again.body)).toMatchObject({ results: [{ outcome: 'duplicate' }] });
-    expect(sent(URLS.toSalesforce)).toHaveLength(1);
+    expect(await sent(url(ENV.toSalesforceQueueUrl))).toHaveLength(0);
   });
 
   it('answers a wrong secret with 401 and enqueues nothing', async () => {
@@ -267,7 +341,7 @@ describe('AWS Lambda handlers against both sandboxes', () => {
       lambdaContext(),
     );
     expect(response.statusCode).toBe(401);
-    expect(sent(URLS.toSalesforce)).toEqual([]);
+    expect(await sent(url(ENV.toSalesforceQueueUrl))).toEqual([]);
   });
 
   it('answers an unmapped Dataverse data event 202, ignored, with the BusinessEventsIgnored metric', async () => {
@@ -299,7 +373,9 @@ describe('AWS Lambda handlers against both sandboxes', () => {
 
   it('picks up a rotated receiver secret by re-reading the secrets after a 401, at most once a minute', async () => {
     let clock = Date.now();
-    const runtime = createAwsRuntime({ env });
+    const aws = createAwsClients(moto.clientConfig);
+    const calls = recordSdkCalls(aws.secretsManager);
+    const runtime = createAwsRuntime({ env, aws });
     const handler = handlers.businessEvents.createBusinessEventsHandler(runtime, { now: () => clock });
     const post = (secret: string, controlNumber: number) =>
       handler(
@@ -318,10 +394,11 @@ describe('AWS Lambda handlers against both sandboxes', () => {
     expect((await post(RECEIVER_SECRET, 5_637_145_001)).statusCode).toBe(202);
 
     const rotated = 'receiver-secret-rotated-0c7d9e2f4a6b8c1d';
-    secretsManager
-      .on(GetSecretValueCommand, { SecretId: 'arn:receiver' })
-      .resolves({ SecretString: JSON.stringify({ current: rotated, previous: RECEIVER_SECRET }) });
-    const reads = () => secretsManager.commandCalls(GetSecretValueCommand).length;
+    const receiverArn = url(ENV.receiverSecretArn);
+    const rotate = (value: unknown) =>
+      sm.send(new PutSecretValueCommand({ SecretId: receiverArn, SecretString: JSON.stringify(value) }));
+    await rotate({ current: rotated, previous: RECEIVER_SECRET });
+    const reads = () => calls.filter((c) => c.command === 'GetSecretValueCommand').length;
     const before = reads();
     expect((await post(rotated, 5_637_145_002)).statusCode).toBe(202);
     expect(reads()).toBe(before + 1); // only the receiver secret is re-read
@@ -333,7 +410,7 @@ describe('AWS Lambda handlers against both sandboxes', () => {
     clock += 61_000;
     expect((await post('wrong', 5_637_145_005)).statusCode).toBe(401);
     expect(reads()).toBe(before + 2);
-    secret('arn:receiver', { current: RECEIVER_SECRET });
+    await rotate({ current: RECEIVER_SECRET });
     await runtime.close();
   });
 
@@ -341,7 +418,9 @@ describe('AWS Lambda handlers against both sandboxes', () => {
     const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000006'), ['P000002']);
     const result = await handlers.backfill.handler(schedulerEvent(), lambdaContext());
     expect(result.dynamics.runs.length).toBeGreaterThan(0);
-    expect(sent(URLS.toDynamics).map((s) => (s.body as { id: string }).id)).toContain(oppId);
+    expect((await sent(url(ENV.toDynamicsQueueUrl))).map((s) => (s.body as { id: string }).id)).toContain(
+      oppId,
+    );
   });
 
   it('records a failed backfill and throws, so the Scheduler retries', async () => {

@@ -1,19 +1,24 @@
 /**
  * The Fargate entry point (functions/stream/main.ts) as a child process against the Salesforce
- * sandbox's Pub/Sub server, with its state on dynalite and SQS / Secrets Manager on a loopback
- * stand-in: it subscribes, drains and exits 0 on SIGTERM, and the next start resumes from the
- * DynamoDB checkpoint, so events published while it was down arrive once, and nothing twice.
+ * sandbox's Pub/Sub server, with the task definition's environment and the stack's table, queues
+ * and secrets created on moto from the synthesized template: it subscribes, drains and exits 0 on
+ * SIGTERM, and the next start resumes from the DynamoDB checkpoint, so events published while it
+ * was down arrive once, and nothing twice.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#adapters/aws/contract.ts';
+import { documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import { cdcCheckpointName } from '#core/engine/replay-store.ts';
 import type { SalesforceStub } from '#core/work/items.ts';
+import { deployTemplate, synthesizeTemplate } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
-import { type Dynalite, LOCAL_AWS, startDynalite } from '../unit/aws/dynalite.ts';
-import { type AwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
@@ -37,9 +42,12 @@ interface Child {
 
 describe('the stream task entry point', () => {
   let h: EngineHarness;
-  let dynamo: Dynalite;
-  let standIn: AwsStandIn;
+  let moto: Moto;
+  let sqs: SQSClient;
+  let ddb: DynamoDBClient;
   let env: NodeJS.ProcessEnv;
+  /** Every stub the task sent to the to-Dynamics queue, taken off the queue as it arrives. */
+  const taken: (SalesforceStub & { source: string })[] = [];
   const children: Child[] = [];
 
   function start(): Child {
@@ -85,49 +93,58 @@ describe('the stream task entry point', () => {
     );
   }
 
-  const stubs = (): (SalesforceStub & { source: string })[] =>
-    standIn.sent
-      .filter((m) => m.queueUrl === `${standIn.endpoint}/123456789012/to-dynamics`)
-      .map((m) => JSON.parse(m.body));
+  async function stubs(): Promise<(SalesforceStub & { source: string })[]> {
+    for (let i = 0; i < 10; i++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: String(env[ENV.toDynamicsQueueUrl]), MaxNumberOfMessages: 10 }),
+      );
+      if (Messages.length === 0) break;
+      taken.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}')));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: String(env[ENV.toDynamicsQueueUrl]),
+          Entries: Messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+    return taken;
+  }
 
   beforeAll(async () => {
     h = await startEngineHarness({ sandboxes: { dynamics: { customers: 10, products: 5, salesOrders: 1 } } });
     createSalesforceProducts(h, ['P000001']);
-    dynamo = await startDynalite();
-    const table = await dynamo.createStateTable();
+    moto = await startMoto();
+    const deployed = await deployTemplate(moto, synthesizeTemplate(h.config));
+    sqs = new SQSClient(moto.clientConfig);
+    ddb = new DynamoDBClient(moto.clientConfig);
+    const task = deployed.streamEnvironment;
     const { dynamics, salesforce } = h.sandboxes.info;
-    standIn = await startAwsStandIn({
-      'arn:dynamics': { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
-      'arn:salesforce': { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
-      'arn:receiver': { current: 'receiver-secret' },
-    });
+    const sm = new SecretsManagerClient(moto.clientConfig);
+    for (const [arn, value] of [
+      [task[ENV.dynamicsSecretArn], { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret }],
+      [
+        task[ENV.salesforceSecretArn],
+        { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
+      ],
+    ] as const) {
+      await sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }));
+    }
+    sm.destroy();
     env = {
       ...process.env,
-      [ENV.config]: JSON.stringify(h.config),
-      [ENV.stateTable]: table,
-      // The SQS client sends to the queue URL's host, so the URLs point at the stand-in.
-      [ENV.toSalesforceQueueUrl]: `${standIn.endpoint}/123456789012/to-salesforce`,
-      [ENV.toSalesforceDlqUrl]: `${standIn.endpoint}/123456789012/to-salesforce-dlq`,
-      [ENV.toDynamicsQueueUrl]: `${standIn.endpoint}/123456789012/to-dynamics`,
-      [ENV.toDynamicsDlqUrl]: `${standIn.endpoint}/123456789012/to-dynamics-dlq`,
-      [ENV.dynamicsSecretArn]: 'arn:dynamics',
-      [ENV.salesforceSecretArn]: 'arn:salesforce',
-      [ENV.receiverSecretArn]: 'arn:receiver',
+      ...task,
+      // Any free port on a shared machine, as HEALTH_PORT allows (the task definition says 8080).
       [ENV.healthPort]: '0',
-      AWS_REGION: LOCAL_AWS.region,
-      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: standIn.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.endpoint,
+      ...moto.env,
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     };
-  });
+  }, 120_000);
   afterAll(async () => {
     for (const c of children) if (c.process.exitCode === null) c.process.kill('SIGKILL');
-    await standIn?.close();
-    await dynamo?.close();
+    sqs?.destroy();
+    ddb?.destroy();
+    await moto?.close();
     await h?.close();
   });
 
@@ -137,15 +154,20 @@ describe('the stream task entry point', () => {
     expect((await health(first)).status).toBe(200);
 
     const before = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000001'), ['P000001']);
-    await waitFor(() => stubs().some((s) => s.id === before), 15_000, 'the first opportunity’s stub').catch(
-      async (error: Error) => {
-        throw new Error(`${error.message}: ${JSON.stringify((await health(first)).body)}`);
-      },
-    );
+    await waitFor(
+      async () => (await stubs()).some((s) => s.id === before),
+      15_000,
+      'the first opportunity’s stub',
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify((await health(first)).body)}`);
+    });
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output.some((l) => l.includes('stream.stopped'))).toBe(true);
-    const state = createDynamoStateStore({ client: dynamo.client, tableName: String(env[ENV.stateTable]) });
+    const state = createDynamoStateStore({
+      client: documentClient(ddb),
+      tableName: String(env[ENV.stateTable]),
+    });
     const checkpoint = await state.getCheckpoint(cdcCheckpointName('/data/OpportunityChangeEvent'));
     expect(checkpoint?.value).toBeTruthy();
 
@@ -154,16 +176,16 @@ describe('the stream task entry point', () => {
 
     const second = start();
     await waitFor(
-      () => stubs().some((s) => s.id === whileDown),
+      async () => (await stubs()).some((s) => s.id === whileDown),
       30_000,
       'the opportunity published while down',
     );
     await subscribed(second);
     await sleep(500);
 
-    const sources = stubs().map((s) => `${s.sobject}:${s.id}:${s.source}`);
+    const sources = (await stubs()).map((s) => `${s.sobject}:${s.id}:${s.source}`);
     expect(new Set(sources).size).toBe(sources.length);
-    expect(stubs().filter((s) => s.id === before).length).toBeGreaterThan(0);
+    expect(taken.filter((s) => s.id === before).length).toBeGreaterThan(0);
 
     expect(
       (await state.getCheckpoint(cdcCheckpointName('/data/OpportunityChangeEvent')))?.version,

@@ -1,6 +1,14 @@
+/**
+ * The CLI's `--stack` commands. CloudFormation DescribeStacks, Secrets Manager, SQS and CloudWatch
+ * stay on aws-sdk-client-mock here: the stack lookup needs a deployed stack's outputs, and moto's
+ * CloudFormation cannot deploy the connector's template (ECS, custom resources, Lambda assets), so
+ * the outputs are mocked and the calls that follow them with them; SQS StartMessageMoveTask (the
+ * redrive) is not in moto 5.2 at all. The audit/replay block reads a real table on moto.
+ */
 import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -16,6 +24,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_CLIENT_ID, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
+import { documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import type { CliIo } from '#cli/command.ts';
 import { setCredentialsOnStack } from '#cli/credentials.ts';
@@ -24,7 +33,8 @@ import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
 import { validateConfig } from '#core/config/validate.ts';
-import { type Dynalite, LOCAL_AWS, startDynalite } from './aws/dynalite.ts';
+import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
 
 const config = validateConfig({
   dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
@@ -378,18 +388,22 @@ describe('ping --stack', () => {
 });
 
 describe('audit and replay --stack', () => {
-  let db: Dynalite;
+  let moto: Moto;
+  let db: DynamoDBClient;
+  let tableProperties: Record<string, unknown>;
   const saved = { ...process.env };
   beforeAll(async () => {
-    db = await startDynalite();
-    // The CLI builds its SDK clients from the usual chain: point DynamoDB at the loopback stand-in.
+    moto = await startMoto();
+    tableProperties = synthesizeStateTable();
+    db = new DynamoDBClient(moto.clientConfig);
+    // The CLI builds its SDK clients from the usual chain: point DynamoDB at moto.
     Object.assign(process.env, {
-      AWS_REGION: LOCAL_AWS.region,
-      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      AWS_REGION: moto.env.AWS_REGION,
+      AWS_ACCESS_KEY_ID: moto.env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: moto.env.AWS_SECRET_ACCESS_KEY,
+      AWS_ENDPOINT_URL_DYNAMODB: moto.endpoint,
     });
-  });
+  }, 60_000);
   afterAll(async () => {
     for (const key of [
       'AWS_REGION',
@@ -400,13 +414,17 @@ describe('audit and replay --stack', () => {
       if (saved[key] === undefined) delete process.env[key];
       else process.env[key] = saved[key];
     }
-    await db?.close();
+    db?.destroy();
+    await moto?.close();
   });
 
-  it('reads a record history from the deployed table and replays a parked item onto the deployed queue', async () => {
-    const table = await db.createStateTable();
+  it('reads a record history from the deployed table and replays a parked item onto the deployed queue', {
+    timeout: 30_000,
+  }, async () => {
+    const table = 'Prod-StateTable-1';
+    await createTable(db, table, tableProperties);
     stackWith({ ...OUTPUTS, [STACK_OUTPUTS.stateTableName]: table });
-    const state = createDynamoStateStore({ client: db.client, tableName: table });
+    const state = createDynamoStateStore({ client: documentClient(db), tableName: table });
     const work = {
       kind: 'salesforce-stub',
       sobject: 'Opportunity',

@@ -1,35 +1,62 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSecretsManagerSecrets } from '#adapters/aws/secrets.ts';
+/** The Secrets Manager adapter against moto's Secrets Manager (test/support/moto.ts). */
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSecretsManagerSecrets, type SecretArns } from '#adapters/aws/secrets.ts';
 import { ConfigError } from '#core/errors.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
+import { recordSdkCalls, type SdkCall } from '#test/support/sdk-calls.ts';
 
-const sm = mockClient(SecretsManagerClient);
-const arns = { dynamics: 'arn:dyn', salesforce: 'arn:sf', receiver: 'arn:rx' };
+let moto: Moto;
+let admin: SecretsManagerClient;
+let client: SecretsManagerClient;
+let calls: SdkCall[];
+let arns: SecretArns;
+let run = 0;
 
-function serve(values: Record<string, unknown>) {
-  for (const [arn, value] of Object.entries(values)) {
-    sm.on(GetSecretValueCommand, { SecretId: arn }).resolves({ SecretString: JSON.stringify(value) });
-  }
+beforeAll(async () => {
+  moto = await startMoto();
+  admin = new SecretsManagerClient(moto.clientConfig);
+  client = new SecretsManagerClient(moto.clientConfig);
+  calls = recordSdkCalls(client);
+}, 30_000);
+afterAll(async () => {
+  admin?.destroy();
+  client?.destroy();
+  await moto?.close();
+});
+
+async function create(name: string, value: unknown): Promise<string> {
+  const { ARN } = await admin.send(
+    new CreateSecretCommand({ Name: `${name}-${run}`, SecretString: JSON.stringify(value) }),
+  );
+  return String(ARN);
 }
+const put = (arn: string, value: unknown) =>
+  admin.send(
+    new PutSecretValueCommand({
+      SecretId: arn,
+      SecretString: typeof value === 'string' ? value : JSON.stringify(value),
+    }),
+  );
+const reads = () => calls.filter((c) => c.command === 'GetSecretValueCommand').map((c) => c.input.SecretId);
 
 describe('createSecretsManagerSecrets', () => {
   let clock = 0;
-  const secrets = () =>
-    createSecretsManagerSecrets({
-      client: new SecretsManagerClient({ region: 'eu-west-1' }),
-      arns,
-      now: () => clock,
-    });
-  beforeEach(() => {
+  const secrets = () => createSecretsManagerSecrets({ client, arns, now: () => clock });
+  beforeEach(async () => {
     clock = 1_000_000;
-    serve({
-      'arn:dyn': { clientId: 'd-id', clientSecret: 'd-secret' },
-      'arn:sf': { clientId: 's-id', clientSecret: 's-secret' },
-      'arn:rx': { current: 'now', previous: 'before' },
-    });
+    run++;
+    arns = {
+      dynamics: await create('dynamics', { clientId: 'd-id', clientSecret: 'd-secret' }),
+      salesforce: await create('salesforce', { clientId: 's-id', clientSecret: 's-secret' }),
+      receiver: await create('receiver', { current: 'now', previous: 'before' }),
+    };
+    calls.length = 0;
   });
-  afterEach(() => sm.reset());
 
   it('reads the three secrets into the port’s shape', async () => {
     expect(await secrets().get()).toEqual({
@@ -42,15 +69,10 @@ describe('createSecretsManagerSecrets', () => {
   it('reads only the receiver secret for the receiver, and only the credentials for the workers', async () => {
     const s = secrets();
     expect(await s.receiver()).toEqual({ current: 'now', previous: 'before' });
-    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual(['arn:rx']);
-    sm.resetHistory();
+    expect(reads()).toEqual([arns.receiver]);
+    calls.length = 0;
     expect((await s.credentials()).dynamics.clientId).toBe('d-id');
-    expect(
-      sm
-        .commandCalls(GetSecretValueCommand)
-        .map((c) => c.args[0].input.SecretId)
-        .sort(),
-    ).toEqual(['arn:dyn', 'arn:sf']);
+    expect(reads().sort()).toEqual([arns.dynamics, arns.salesforce].sort());
   });
 
   it('serves from the cache within the TTL and reads again after it', async () => {
@@ -58,28 +80,42 @@ describe('createSecretsManagerSecrets', () => {
     await Promise.all([s.get(), s.get()]);
     clock += 4 * 60_000;
     await s.get();
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(reads()).toHaveLength(3);
     clock += 2 * 60_000;
     await s.get();
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(6);
+    expect(reads()).toHaveLength(6);
   });
 
   it('bypasses the cache on refresh and returns the rotated value', async () => {
     const s = secrets();
     await s.get();
-    serve({ 'arn:rx': { current: 'rotated', previous: 'now' } });
+    await put(arns.receiver, { current: 'rotated', previous: 'now' });
     expect((await s.get()).businessEvents.current).toBe('now');
     expect((await s.get({ refresh: true })).businessEvents.current).toBe('rotated');
   });
 
   it('names the broken secret without echoing its value, and does not cache the failure', async () => {
-    serve({ 'arn:sf': { clientId: 's-id' } });
+    await put(arns.salesforce, { clientId: 's-id' });
     const s = secrets();
     const error = await s.get().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe('secrets.salesforce.clientSecret');
-    sm.on(GetSecretValueCommand, { SecretId: 'arn:dyn' }).resolves({ SecretString: 'not json d-secret' });
+    await put(arns.dynamics, 'not json d-secret');
     const again = await s.get().catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(ConfigError);
     expect((again as Error).message).not.toContain('d-secret');
+  });
+
+  it('fails with the service’s error when a secret does not exist, and reads it once it does', async () => {
+    const s = createSecretsManagerSecrets({
+      client,
+      arns: { ...arns, receiver: `receiver-missing-${run}` },
+      now: () => clock,
+    });
+    await expect(s.receiver()).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await admin.send(
+      new CreateSecretCommand({ Name: `receiver-missing-${run}`, SecretString: '{"current":"late"}' }),
+    );
+    expect(await s.receiver()).toEqual({ current: 'late', previous: undefined });
   });
 });

@@ -1,3 +1,9 @@
+/**
+ * The DynamoDB state store's batch limits and retries of unprocessed items. These stay on
+ * aws-sdk-client-mock: moto never answers BatchGetItem / BatchWriteItem with UnprocessedKeys or
+ * UnprocessedItems, so only a mocked client can show the retries (the batch sizes against a real
+ * table are in state-store.test.ts, on moto).
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';

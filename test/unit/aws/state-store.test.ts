@@ -1,21 +1,40 @@
+/**
+ * The StateStore behaviours against SQLite and against DynamoDB on moto (test/support/moto.ts),
+ * each DynamoDB run on a fresh table created from the synthesized AWS::DynamoDB::Table of the
+ * stack's StateTable construct (keys, indexes, TTL), so a table that no longer fits the adapter
+ * fails here. (The construct alone synthesizes in a fraction of the whole stack's time.)
+ */
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
+import { documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
-import { type Dynalite, startDynalite } from './dynalite.ts';
+import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
 import { describeStateStoreBehaviour } from './state-store-behaviour.ts';
 
-let dynamo: Dynalite;
+let moto: Moto;
+let raw: DynamoDBClient;
+let table: Record<string, unknown>;
+let tables = 0;
 beforeAll(async () => {
-  dynamo = await startDynalite();
-});
+  moto = await startMoto();
+  raw = new DynamoDBClient(moto.clientConfig);
+  table = synthesizeStateTable();
+  // The first SDK call pays for loading the client's modules: not inside a behaviour's time limit.
+  await raw.send(new ListTablesCommand({}));
+}, 60_000);
 afterAll(async () => {
-  await dynamo.close();
+  raw?.destroy();
+  await moto?.close();
 });
 
 describeStateStoreBehaviour('createSqliteStateStore', async (now) =>
   createSqliteStateStore({ database: ':memory:', now }),
 );
 
-describeStateStoreBehaviour('createDynamoStateStore', async (now) =>
-  createDynamoStateStore({ client: dynamo.client, tableName: await dynamo.createStateTable(), now }),
-);
+describeStateStoreBehaviour('createDynamoStateStore', async (now) => {
+  const tableName = `state-${++tables}`;
+  await createTable(raw, tableName, table);
+  return createDynamoStateStore({ client: documentClient(raw), tableName, now });
+});

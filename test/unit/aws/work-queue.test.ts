@@ -1,42 +1,245 @@
+/**
+ * The SQS WorkQueue against moto's SQS (test/support/moto.ts): a queue and its DLQ with a redrive
+ * policy, as the stack creates them. Three behaviours stay on aws-sdk-client-mock, because moto
+ * cannot produce them: StartMessageMoveTask (moto 5.2 does not implement it), SendMessageBatch
+ * entries failed on the service's side (moto never fails them), and a sender-fault entry (moto
+ * reports one only for a DelaySeconds the port already refuses before sending).
+ */
+import { randomUUID } from 'node:crypto';
 import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageBatchCommand,
-  DeleteMessageCommand,
+  CreateQueueCommand,
+  GetQueueAttributesCommand as GetAttributes,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSqsWorkQueue, QueueError } from '#adapters/aws/work-queue.ts';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSqsWorkQueue, QueueError, type SqsWorkQueue } from '#adapters/aws/work-queue.ts';
 import { ValidationError } from '#core/errors.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
+import { recordSdkCalls, type SdkCall } from '#test/support/sdk-calls.ts';
 
-const sqs = mockClient(SQSClient);
-const URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-salesforce';
-const DLQ = 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-salesforce-dlq';
-const queue = () =>
-  createSqsWorkQueue({
-    client: new SQSClient({ region: 'eu-west-1' }),
-    queues: { 'to-salesforce': { url: URL, dlqUrl: DLQ } },
-    retryDelayMs: 1,
+const MAX_RECEIVE_COUNT = 3;
+
+describe('createSqsWorkQueue on moto', () => {
+  let moto: Moto;
+  let client: SQSClient;
+  let calls: SdkCall[];
+  let url: string;
+  let dlqUrl: string;
+  let q: SqsWorkQueue;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    client = new SQSClient(moto.clientConfig);
+    calls = recordSdkCalls(client);
+  }, 30_000);
+  afterAll(async () => {
+    client?.destroy();
+    await moto?.close();
+  });
+  beforeEach(async () => {
+    const name = `q-${randomUUID().slice(0, 8)}`;
+    dlqUrl = String((await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl);
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    url = String(
+      (
+        await client.send(
+          new CreateQueueCommand({
+            QueueName: name,
+            Attributes: {
+              VisibilityTimeout: '300',
+              RedrivePolicy: JSON.stringify({
+                deadLetterTargetArn: Attributes?.QueueArn,
+                maxReceiveCount: MAX_RECEIVE_COUNT,
+              }),
+            },
+          }),
+        )
+      ).QueueUrl,
+    );
+    q = createSqsWorkQueue({
+      client,
+      queues: { 'to-salesforce': { url, dlqUrl } },
+      retryDelayMs: 1,
+      waitTimeSeconds: 0,
+      peekVisibilitySeconds: 0,
+    });
+    calls.length = 0;
+  });
+  const sent = (command: string) =>
+    calls.filter((c) => c.command === command).map((c) => (c.input.Entries as unknown[]).length);
+  const count = async (queueUrl: string) => {
+    const { Attributes = {} } = await client.send(
+      new GetAttributes({
+        QueueUrl: queueUrl,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    return [
+      Number(Attributes.ApproximateNumberOfMessages),
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+      Number(Attributes.ApproximateNumberOfMessagesDelayed),
+    ];
+  };
+
+  it('sends in SendMessageBatch calls of at most 10, with a message’s delay', async () => {
+    await q.send(
+      'to-salesforce',
+      Array.from({ length: 23 }, (_, i) => ({ body: { n: i }, ...(i === 0 ? { delaySeconds: 5 } : {}) })),
+    );
+    expect(sent('SendMessageBatchCommand')).toEqual([10, 10, 3]);
+    expect(await count(url)).toEqual([22, 0, 1]);
   });
 
-/** An SQS message as ReceiveMessage returns it. */
-function sqsMessage(n: number, body: unknown = { n }, attributes: Record<string, string> = {}) {
-  return {
-    MessageId: `m-${n}`,
-    ReceiptHandle: `rh-${n}`,
-    Body: JSON.stringify(body),
-    Attributes: { ApproximateReceiveCount: '2', SentTimestamp: '1764158400000', ...attributes },
-  };
-}
+  it('keeps each SendMessageBatch call under 256 KiB in total', async () => {
+    await q.send(
+      'to-salesforce',
+      Array.from({ length: 4 }, () => ({ body: 'x'.repeat(100 * 1024) })),
+    );
+    expect(sent('SendMessageBatchCommand')).toEqual([2, 2]);
+    expect((await count(url))[0]).toBe(4);
+  });
 
-afterEach(() => sqs.reset());
+  it('refuses a body over 256 KiB before sending anything', async () => {
+    await expect(
+      q.send('to-salesforce', [{ body: 'ok' }, { body: 'x'.repeat(256 * 1024) }]),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(sent('SendMessageBatchCommand')).toEqual([]);
+  });
 
-describe('createSqsWorkQueue', () => {
-  it('sends in SendMessageBatch calls of at most 10 and retries only the entries SQS failed', async () => {
+  it('receives with the receive count and the parsed body', async () => {
+    await q.send('to-salesforce', [{ body: { n: 1 } }]);
+    const [first] = await q.receive('to-salesforce', { max: 50, visibilityTimeoutSeconds: 60 });
+    expect(first).toMatchObject({ body: { n: 1 }, receiveCount: 1 });
+    expect(calls.find((c) => c.command === 'ReceiveMessageCommand')?.input).toMatchObject({
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 60,
+    });
+    await q.release('to-salesforce', first?.receiptHandle ?? '', 0);
+    const [again] = await q.receive('to-salesforce');
+    expect(again).toMatchObject({ messageId: first?.messageId, body: { n: 1 }, receiveCount: 2 });
+    expect(again?.sentAt).toBeGreaterThan(0);
+  });
+
+  it('acknowledges in DeleteMessageBatch calls of 10, ignoring stale handles', async () => {
+    await q.send(
+      'to-salesforce',
+      Array.from({ length: 12 }, (_, i) => ({ body: { n: i } })),
+    );
+    const handles: string[] = [];
+    for (let i = 0; i < 5 && handles.length < 12; i++) {
+      handles.push(...(await q.receive('to-salesforce')).map((m) => m.receiptHandle));
+    }
+    expect(handles).toHaveLength(12);
+    await q.ack('to-salesforce', [...handles, 'not-a-receipt-handle']);
+    expect(sent('DeleteMessageBatchCommand')).toEqual([10, 3]);
+    expect(await count(url)).toEqual([0, 0, 0]);
+  });
+
+  it('releases a message by changing its visibility', async () => {
+    await q.send('to-salesforce', [{ body: 'a' }]);
+    const [m] = await q.receive('to-salesforce');
+    await q.release('to-salesforce', m?.receiptHandle ?? '', 30);
+    expect(await count(url)).toEqual([0, 1, 0]);
+    expect(await q.receive('to-salesforce')).toEqual([]);
+    await q.release('to-salesforce', m?.receiptHandle ?? '', 0);
+    expect(await count(url)).toEqual([1, 0, 0]);
+  });
+
+  it('dead-letters a received message to the DLQ with its reason, then deletes it', async () => {
+    await q.send('to-salesforce', [{ body: { n: 1 } }]);
+    const [m] = await q.receive('to-salesforce');
+    await q.deadLetter('to-salesforce', m?.receiptHandle ?? '', 'REQUIRED_FIELD_MISSING: Name');
+    expect(await count(url)).toEqual([0, 0, 0]);
+    expect(await q.listDeadLetters('to-salesforce')).toMatchObject([
+      { messageId: m?.messageId, reason: 'REQUIRED_FIELD_MISSING: Name', body: { n: 1 }, receiveCount: 1 },
+    ]);
+    await expect(q.deadLetter('to-salesforce', 'rh-unknown', 'x')).rejects.toBeInstanceOf(QueueError);
+  });
+
+  it('parks a message received maxReceiveCount times in the DLQ by the redrive policy', async () => {
+    await q.send('to-salesforce', [{ body: { poison: true } }]);
+    for (let i = 1; i <= MAX_RECEIVE_COUNT; i++) {
+      const [m] = await q.receive('to-salesforce');
+      expect(m?.receiveCount).toBe(i);
+      await q.release('to-salesforce', m?.receiptHandle ?? '', 0);
+    }
+    expect(await q.receive('to-salesforce')).toEqual([]);
+    expect(await q.depth('to-salesforce')).toMatchObject({ visible: 0, inFlight: 0, deadLettered: 1 });
+    const [letter] = await q.listDeadLetters('to-salesforce');
+    expect(letter).toMatchObject({ body: { poison: true }, reason: undefined });
+  });
+
+  it('reports depth from the queue and DLQ attributes', async () => {
+    await q.send('to-salesforce', [{ body: 1 }, { body: 2 }, { body: 3 }, { body: 4, delaySeconds: 60 }]);
+    const [m] = await q.receive('to-salesforce', { max: 1 });
+    const dlq = await q.receive('to-salesforce', { max: 1 });
+    await q.deadLetter('to-salesforce', dlq[0]?.receiptHandle ?? '', 'refused');
+    expect(m).toBeDefined();
+    expect(await q.depth('to-salesforce')).toEqual({
+      visible: 1,
+      inFlight: 1,
+      delayed: 1,
+      deadLettered: 1,
+      oldestDeadLetterAt: undefined,
+    });
+  });
+
+  it('lists dead letters with their reasons without deleting them', async () => {
+    await q.send('to-salesforce', [{ body: { kind: 'dynamics-stub', n: 1 } }, { body: { n: 2 } }]);
+    for (const m of await q.receive('to-salesforce')) {
+      await q.deadLetter('to-salesforce', m.receiptHandle, `refused ${JSON.stringify(m.body)}`);
+    }
+    const dead = await q.listDeadLetters('to-salesforce');
+    expect(dead.map((d) => d.reason).sort()).toEqual([
+      'refused {"kind":"dynamics-stub","n":1}',
+      'refused {"n":2}',
+    ]);
+    expect(await q.listDeadLetters('to-salesforce')).toHaveLength(2);
+    expect((await q.depth('to-salesforce')).deadLettered).toBe(2);
+  });
+
+  it('redrives selected dead letters by their source id: sends them back and deletes them from the DLQ', async () => {
+    await q.send('to-salesforce', [{ body: { n: 1 } }, { body: { n: 2 } }]);
+    const received = await q.receive('to-salesforce');
+    for (const m of received) await q.deadLetter('to-salesforce', m.receiptHandle, 'refused');
+    const two = received.find((m) => (m.body as { n: number }).n === 2);
+    expect(await q.redrive('to-salesforce', [two?.messageId ?? ''])).toBe(1);
+    const back = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+    expect(back.Messages?.map((m) => m.Body)).toEqual(['{"n":2}']);
+    expect((await q.depth('to-salesforce')).deadLettered).toBe(1);
+  });
+});
+
+/** What moto cannot do: see the module doc. */
+describe('createSqsWorkQueue where moto has no equivalent (client mock)', () => {
+  // Mocking SQSClient stubs its prototype: only while this block runs, not while the moto block does.
+  let sqs: AwsClientStub<SQSClient>;
+  beforeAll(() => {
+    sqs = mockClient(SQSClient);
+  });
+  const URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-salesforce';
+  const DLQ = 'https://sqs.eu-west-1.amazonaws.com/123456789012/to-salesforce-dlq';
+  const queue = () =>
+    createSqsWorkQueue({
+      client: new SQSClient({ region: 'eu-west-1' }),
+      queues: { 'to-salesforce': { url: URL, dlqUrl: DLQ } },
+      retryDelayMs: 1,
+    });
+  afterEach(() => sqs.reset());
+  afterAll(() => sqs.restore());
+
+  it('retries only the entries SQS failed on its side', async () => {
     let failOnce = true;
     sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
       if (failOnce) {
@@ -50,31 +253,11 @@ describe('createSqsWorkQueue', () => {
     });
     await queue().send(
       'to-salesforce',
-      Array.from({ length: 23 }, (_, i) => ({ body: { n: i }, ...(i === 0 ? { delaySeconds: 5 } : {}) })),
+      Array.from({ length: 23 }, (_, i) => ({ body: { n: i } })),
     );
     const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
     expect(calls.map((c) => c.Entries?.length)).toEqual([10, 1, 10, 3]);
-    expect(calls.every((c) => c.QueueUrl === URL)).toBe(true);
     expect(calls[1]?.Entries?.[0]?.MessageBody).toBe('{"n":3}');
-    expect(calls[0]?.Entries?.[0]?.DelaySeconds).toBe(5);
-  });
-
-  it('keeps each SendMessageBatch call under 256 KiB in total', async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-    await queue().send(
-      'to-salesforce',
-      Array.from({ length: 4 }, () => ({ body: 'x'.repeat(100 * 1024) })),
-    );
-    expect(sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.length)).toEqual([
-      2, 2,
-    ]);
-  });
-
-  it('refuses a body over 256 KiB before sending anything', async () => {
-    await expect(
-      queue().send('to-salesforce', [{ body: 'ok' }, { body: 'x'.repeat(256 * 1024) }]),
-    ).rejects.toBeInstanceOf(ValidationError);
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 
   it('fails with QueueError on an entry SQS refuses as the sender’s fault', async () => {
@@ -85,120 +268,10 @@ describe('createSqsWorkQueue', () => {
     await expect(queue().send('to-salesforce', [{ body: 1 }])).rejects.toBeInstanceOf(QueueError);
   });
 
-  it('receives with the receive count and maps the messages', async () => {
-    sqs.on(ReceiveMessageCommand).resolves({ Messages: [sqsMessage(1), sqsMessage(2)] });
-    const got = await queue().receive('to-salesforce', { max: 50, visibilityTimeoutSeconds: 60 });
-    expect(got).toEqual([
-      { messageId: 'm-1', receiptHandle: 'rh-1', body: { n: 1 }, receiveCount: 2, sentAt: 1764158400000 },
-      { messageId: 'm-2', receiptHandle: 'rh-2', body: { n: 2 }, receiveCount: 2, sentAt: 1764158400000 },
-    ]);
-    expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input).toMatchObject({
-      QueueUrl: URL,
-      MaxNumberOfMessages: 10,
-      VisibilityTimeout: 60,
-      MessageSystemAttributeNames: expect.arrayContaining(['ApproximateReceiveCount']),
-    });
-  });
-
-  it('acknowledges in DeleteMessageBatch calls of 10, ignoring stale handles', async () => {
-    sqs.on(DeleteMessageBatchCommand).resolves({
-      Successful: [],
-      Failed: [{ Id: '0', Code: 'ReceiptHandleIsInvalid', SenderFault: true }],
-    });
-    await queue().ack(
-      'to-salesforce',
-      Array.from({ length: 12 }, (_, i) => `rh-${i}`),
-    );
-    expect(sqs.commandCalls(DeleteMessageBatchCommand).map((c) => c.args[0].input.Entries?.length)).toEqual([
-      10, 2,
-    ]);
-  });
-
-  it('releases a message by changing its visibility', async () => {
-    sqs.on(ChangeMessageVisibilityCommand).resolves({});
-    await queue().release('to-salesforce', 'rh-1', 30);
-    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input).toEqual({
-      QueueUrl: URL,
-      ReceiptHandle: 'rh-1',
-      VisibilityTimeout: 30,
-    });
-  });
-
-  it('dead-letters a received message to the DLQ with its reason, then deletes it', async () => {
-    sqs.on(ReceiveMessageCommand).resolves({ Messages: [sqsMessage(1)] });
-    sqs
-      .on(SendMessageBatchCommand)
-      .resolves({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: 'x' }], Failed: [] });
-    sqs.on(DeleteMessageCommand).resolves({});
-    const q = queue();
-    await q.receive('to-salesforce');
-    await q.deadLetter('to-salesforce', 'rh-1', 'REQUIRED_FIELD_MISSING: Name');
-    const sent = sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input;
-    expect(sent?.QueueUrl).toBe(DLQ);
-    expect(sent?.Entries?.[0]).toMatchObject({
-      MessageBody: '{"n":1}',
-      MessageAttributes: {
-        reason: { DataType: 'String', StringValue: 'REQUIRED_FIELD_MISSING: Name' },
-        sourceMessageId: { StringValue: 'm-1' },
-      },
-    });
-    expect(sqs.commandCalls(DeleteMessageCommand)[0]?.args[0].input).toEqual({
-      QueueUrl: URL,
-      ReceiptHandle: 'rh-1',
-    });
-    await expect(q.deadLetter('to-salesforce', 'rh-unknown', 'x')).rejects.toBeInstanceOf(QueueError);
-  });
-
-  it('reports depth from the queue and DLQ attributes', async () => {
-    sqs.on(GetQueueAttributesCommand, { QueueUrl: URL }).resolves({
-      Attributes: {
-        ApproximateNumberOfMessages: '7',
-        ApproximateNumberOfMessagesNotVisible: '3',
-        ApproximateNumberOfMessagesDelayed: '1',
-      },
-    });
-    sqs
-      .on(GetQueueAttributesCommand, { QueueUrl: DLQ })
-      .resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
-    expect(await queue().depth('to-salesforce')).toEqual({
-      visible: 7,
-      inFlight: 3,
-      delayed: 1,
-      deadLettered: 2,
-      oldestDeadLetterAt: undefined,
-    });
-  });
-
-  it('lists dead letters with their reasons without deleting them', async () => {
-    const letter = {
-      ...sqsMessage(9, { kind: 'dynamics-stub' }),
-      MessageAttributes: {
-        reason: { DataType: 'String', StringValue: 'refused' },
-        sourceMessageId: { DataType: 'String', StringValue: 'm-original' },
-        receiveCount: { DataType: 'Number', StringValue: '5' },
-      },
-    };
-    sqs
-      .on(ReceiveMessageCommand)
-      .resolvesOnce({ Messages: [letter] })
-      .resolves({ Messages: [] });
-    const dead = await queue().listDeadLetters('to-salesforce');
-    expect(dead).toMatchObject([
-      { messageId: 'm-original', reason: 'refused', receiveCount: 5, body: { kind: 'dynamics-stub' } },
-    ]);
-    expect(sqs.commandCalls(ReceiveMessageCommand)[0]?.args[0].input).toMatchObject({
-      QueueUrl: DLQ,
-      VisibilityTimeout: 2,
-    });
-    expect(sqs.commandCalls(DeleteMessageBatchCommand)).toHaveLength(0);
-  });
-
-  it('redrives the whole DLQ with StartMessageMoveTask', async () => {
+  it('redrives the whole DLQ with StartMessageMoveTask (moto 5.2 does not implement it)', async () => {
     sqs
       .on(GetQueueAttributesCommand, { QueueUrl: DLQ, AttributeNames: ['ApproximateNumberOfMessages'] })
-      .resolves({
-        Attributes: { ApproximateNumberOfMessages: '4' },
-      });
+      .resolves({ Attributes: { ApproximateNumberOfMessages: '4' } });
     sqs.on(GetQueueAttributesCommand, { QueueUrl: DLQ, AttributeNames: ['QueueArn'] }).resolves({
       Attributes: { QueueArn: 'arn:aws:sqs:eu-west-1:123456789012:to-salesforce-dlq' },
     });
@@ -210,30 +283,6 @@ describe('createSqsWorkQueue', () => {
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]?.args[0].input).toEqual({
       SourceArn: 'arn:aws:sqs:eu-west-1:123456789012:to-salesforce-dlq',
       DestinationArn: 'arn:aws:sqs:eu-west-1:123456789012:to-salesforce',
-    });
-  });
-
-  it('redrives selected dead letters by id: sends them back and deletes them from the DLQ', async () => {
-    const letter = (n: number) => ({
-      ...sqsMessage(n),
-      MessageAttributes: { sourceMessageId: { DataType: 'String', StringValue: `src-${n}` } },
-    });
-    sqs
-      .on(ReceiveMessageCommand)
-      .resolvesOnce({ Messages: [letter(1), letter(2)] })
-      .resolves({ Messages: [] });
-    sqs
-      .on(SendMessageBatchCommand)
-      .resolves({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: 'x' }], Failed: [] });
-    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }], Failed: [] });
-    expect(await queue().redrive('to-salesforce', ['src-2'])).toBe(1);
-    expect(sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input).toMatchObject({
-      QueueUrl: URL,
-      Entries: [{ MessageBody: '{"n":2}' }],
-    });
-    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]?.args[0].input).toMatchObject({
-      QueueUrl: DLQ,
-      Entries: [{ ReceiptHandle: 'rh-2' }],
     });
   });
 });
