@@ -367,7 +367,7 @@ describe('AWS Lambda handlers against both sandboxes and moto', () => {
     expect(response.statusCode).toBe(202);
     expect(JSON.parse(response.body)).toMatchObject({ results: [{ outcome: 'ignored' }] });
     expect(recorded).toEqual([['BusinessEventsIgnored', 1, { shape: 'remote-execution-context' }]]);
-    expect(sent(URLS.toSalesforce)).toEqual([]);
+    expect(await sent(url(ENV.toSalesforceQueueUrl))).toEqual([]);
     await runtime.close();
   });
 

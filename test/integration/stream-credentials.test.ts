@@ -1,11 +1,23 @@
 /**
  * The stream task (functions/stream/task.ts) on a first deploy and through a credential change,
- * in process against both sandboxes, its state on dynalite and SQS / Secrets Manager on the
- * loopback stand-in: healthy and saying "waiting for credentials" while the secrets hold the
+ * in process against both sandboxes, its table, queue and secrets on moto (the table as the
+ * stack's StateTable construct synthesizes it): healthy and saying "waiting for credentials" while the secrets hold the
  * stack's placeholders, healthy but alarming while they are refused, streaming once Secrets
  * Manager holds working ones; and 503 once it cannot reach Pub/Sub for longer than the bound.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, PLACEHOLDER_CLIENT_ID } from '#adapters/aws/contract.ts';
 import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts';
@@ -14,9 +26,9 @@ import { createAwsClients } from '#adapters/aws/sdk-clients.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { Logger } from '#core/logger.ts';
 import { type StreamTask, startStreamTask } from '#stream/task.ts';
+import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
-import { type Dynalite, LOCAL_AWS, startDynalite } from '../unit/aws/dynalite.ts';
-import { type AwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
@@ -46,9 +58,21 @@ async function health(task: StreamTask): Promise<Health> {
 
 describe('the stream task', () => {
   let h: EngineHarness;
-  let dynamo: Dynalite;
-  let standIn: AwsStandIn;
-  const secrets: Record<string, unknown> = {};
+  let moto: Moto;
+  let ddb: DynamoDBClient;
+  let sqs: SQSClient;
+  let secretsManager: SecretsManagerClient;
+  let tableProperties: Record<string, unknown>;
+  let tables = 0;
+  const queues: Record<string, string> = {};
+  const arns: Record<string, string> = {};
+  /** Every stub taken off the to-Dynamics queue so far. */
+  const taken: { id: string }[] = [];
+  /** Stores a new version of a secret in Secrets Manager, as `credentials set --stack` does. */
+  const putSecret = (name: string, value: unknown) =>
+    secretsManager.send(
+      new PutSecretValueCommand({ SecretId: arns[name], SecretString: JSON.stringify(value) }),
+    );
   const cleanup: (() => Promise<void>)[] = [];
 
   function runtimeFor(config: ConnectorConfig, clock: () => number) {
@@ -66,25 +90,21 @@ describe('the stream task', () => {
 
   async function start(config: ConnectorConfig, clock: () => number = Date.now) {
     const r = runtimeFor(config, clock);
-    const table = await dynamo.createStateTable();
+    const table = `state-${++tables}`;
+    await createTable(ddb, table, tableProperties);
     const runtime: EngineRuntime = createEngineRuntime({
       env: {
         [ENV.config]: JSON.stringify(config),
         [ENV.stateTable]: table,
-        [ENV.toSalesforceQueueUrl]: `${standIn.endpoint}/123456789012/to-salesforce`,
-        [ENV.toSalesforceDlqUrl]: `${standIn.endpoint}/123456789012/to-salesforce-dlq`,
-        [ENV.toDynamicsQueueUrl]: `${standIn.endpoint}/123456789012/to-dynamics`,
-        [ENV.toDynamicsDlqUrl]: `${standIn.endpoint}/123456789012/to-dynamics-dlq`,
-        [ENV.dynamicsSecretArn]: 'arn:dynamics',
-        [ENV.salesforceSecretArn]: 'arn:salesforce',
-        [ENV.receiverSecretArn]: 'arn:receiver',
+        [ENV.toSalesforceQueueUrl]: String(queues['to-salesforce']),
+        [ENV.toSalesforceDlqUrl]: String(queues['to-salesforce-dlq']),
+        [ENV.toDynamicsQueueUrl]: String(queues['to-dynamics']),
+        [ENV.toDynamicsDlqUrl]: String(queues['to-dynamics-dlq']),
+        [ENV.dynamicsSecretArn]: String(arns.dynamics),
+        [ENV.salesforceSecretArn]: String(arns.salesforce),
+        [ENV.receiverSecretArn]: String(arns.receiver),
       },
-      aws: createAwsClients({
-        ...LOCAL_AWS,
-        dynamodb: { endpoint: dynamo.endpoint },
-        sqs: { endpoint: standIn.endpoint },
-        secretsManager: { endpoint: standIn.endpoint },
-      }),
+      aws: createAwsClients(moto.clientConfig),
       logger: r.logger,
       metrics: r.recorder,
       now: clock,
@@ -104,34 +124,61 @@ describe('the stream task', () => {
     return { ...r, task, runtime };
   }
 
-  const real = () => {
+  const real = async () => {
     const { dynamics, salesforce } = h.sandboxes.info;
-    secrets['arn:dynamics'] = { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret };
-    secrets['arn:salesforce'] = { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret };
+    await putSecret('dynamics', { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret });
+    await putSecret('salesforce', { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret });
   };
-  const stubs = () =>
-    standIn.sent
-      .filter((m) => m.queueUrl.endsWith('/to-dynamics'))
-      .map((m) => JSON.parse(m.body) as { id: string });
+  /** The stubs the task sent to the to-Dynamics queue (taken off it as they arrive). */
+  const stubs = async () => {
+    const QueueUrl = String(queues['to-dynamics']);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    if (Messages.length > 0) {
+      taken.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as { id: string }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl,
+          Entries: Messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+    return taken;
+  };
   const last = (metrics: [string, number][], name: string) => metrics.filter(([n]) => n === name).at(-1)?.[1];
 
   beforeAll(async () => {
     h = await startEngineHarness({ sandboxes: { dynamics: { customers: 10, products: 5, salesOrders: 1 } } });
     createSalesforceProducts(h, ['P000001']);
-    dynamo = await startDynalite();
-    secrets['arn:receiver'] = { current: 'receiver-secret' };
-    standIn = await startAwsStandIn(secrets);
+    moto = await startMoto();
+    ddb = new DynamoDBClient(moto.clientConfig);
+    sqs = new SQSClient(moto.clientConfig);
+    secretsManager = new SecretsManagerClient(moto.clientConfig);
+    tableProperties = synthesizeStateTable();
+    for (const name of ['to-salesforce', 'to-salesforce-dlq', 'to-dynamics', 'to-dynamics-dlq']) {
+      queues[name] = String((await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl);
+    }
+    const initial: Record<string, unknown> = {
+      dynamics: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-a' },
+      salesforce: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-b' },
+      receiver: { current: 'receiver-secret' },
+    };
+    for (const [name, value] of Object.entries(initial)) {
+      const created = await secretsManager.send(
+        new CreateSecretCommand({ Name: `ml-connector/${name}`, SecretString: JSON.stringify(value) }),
+      );
+      arns[name] = String(created.ARN);
+    }
   });
   afterAll(async () => {
     for (const c of cleanup.splice(0)) await c().catch(() => undefined);
-    await standIn?.close();
-    await dynamo?.close();
+    for (const client of [ddb, sqs, secretsManager]) client?.destroy();
+    await moto?.close();
     await h?.close();
   });
 
   it('waits healthy for credentials, stays up while they are refused, and streams once Secrets Manager holds working ones', async () => {
-    secrets['arn:dynamics'] = { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-a' };
-    secrets['arn:salesforce'] = { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-b' };
     const t = await start(h.config);
 
     // Healthy from the first check, saying why nothing streams yet, in /health, the logs and the metrics.
@@ -149,8 +196,8 @@ describe('the stream task', () => {
 
     // Credentials Salesforce refuses: still up (restarting cannot help), but the alarm's metric says 0.
     const { salesforce } = h.sandboxes.info;
-    real();
-    secrets['arn:salesforce'] = { clientId: salesforce.clientId, clientSecret: 'not-the-secret' };
+    await real();
+    await putSecret('salesforce', { clientId: salesforce.clientId, clientSecret: 'not-the-secret' });
     await waitFor(
       async () => (await health(t.task)).body.status === 'credentials rejected: waiting for new credentials',
       'the refusal',
@@ -160,7 +207,7 @@ describe('the stream task', () => {
     expect(last(t.metrics, 'AwaitingCredentials')).toBe(1);
 
     // The rotation lands in Secrets Manager: picked up without a restart.
-    real();
+    await real();
     await t.task.subscribed;
     await waitFor(
       async () => (await health(t.task)).body.topics.every((topic) => topic.keepalives > 0),
@@ -169,7 +216,7 @@ describe('the stream task', () => {
     const answer = await health(t.task);
     expect(answer).toMatchObject({ status: 200, body: { status: 'streaming', healthy: true } });
     const opportunity = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000001'), ['P000001']);
-    await waitFor(() => stubs().some((s) => s.id === opportunity), 'the opportunity’s stub');
+    await waitFor(async () => (await stubs()).some((s) => s.id === opportunity), 'the opportunity’s stub');
     await waitFor(
       () => last(t.metrics, 'StreamHealthy') === 1 && last(t.metrics, 'AwaitingCredentials') === 0,
       'StreamHealthy 1',
@@ -180,7 +227,7 @@ describe('the stream task', () => {
   });
 
   it('answers 503 once it has not reached Pub/Sub for longer than the bound (e.g. its port blocked)', async () => {
-    real();
+    await real();
     let clock = Date.now();
     // A port nothing listens on stands for a security group that lets 7443 out to nowhere.
     const config = {

@@ -1,15 +1,16 @@
 /**
- * The Fargate entry point (functions/stream/main.ts) as a child process on a first deploy: the
+ * The Fargate entry point (functions/stream/main.ts) as a child process on a first deploy, its secrets on moto: the
  * secrets still hold the stack's placeholders. It must answer its health check at once, say it
  * waits for credentials, write its metrics as EMF lines the stack's metric filters read, and stop
  * cleanly on SIGTERM while waiting (ECS stops tasks at any moment, deployments included).
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD } from '#adapters/aws/contract.ts';
 import { sandboxConfig } from '#cli/demo-config.ts';
-import { type AwsStandIn, startAwsStandIn } from './aws-stand-in.ts';
+import { type Moto, startMoto } from '#test/support/moto.ts';
 
 async function waitFor(check: () => boolean, what: string, output: string[]): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -20,15 +21,26 @@ async function waitFor(check: () => boolean, what: string, output: string[]): Pr
 }
 
 describe('the stream task entry point before onboarding', () => {
-  let standIn: AwsStandIn;
+  let moto: Moto;
+  /** The three secrets as the stack creates them: placeholders until `credentials set --stack`. */
+  const arns: Record<string, string> = {};
   beforeAll(async () => {
-    standIn = await startAwsStandIn({
-      'arn:dynamics': { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-1' },
-      'arn:salesforce': { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-2' },
-      'arn:receiver': { [PLACEHOLDER_FIELD]: true, current: 'generated-3' },
-    });
+    moto = await startMoto();
+    const secrets = new SecretsManagerClient(moto.clientConfig);
+    const placeholders: Record<string, unknown> = {
+      dynamics: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-1' },
+      salesforce: { clientId: PLACEHOLDER_CLIENT_ID, clientSecret: 'generated-2' },
+      receiver: { [PLACEHOLDER_FIELD]: true, current: 'generated-3' },
+    };
+    for (const [name, value] of Object.entries(placeholders)) {
+      const created = await secrets.send(
+        new CreateSecretCommand({ Name: `ml-connector/${name}`, SecretString: JSON.stringify(value) }),
+      );
+      arns[name] = String(created.ARN);
+    }
+    secrets.destroy();
   });
-  afterAll(() => standIn?.close());
+  afterAll(() => moto?.close());
 
   it('is healthy and says it waits for credentials, publishes a first reading, and exits 0 on SIGTERM', async () => {
     const config = sandboxConfig({
@@ -45,20 +57,16 @@ describe('the stream task entry point before onboarding', () => {
         ...process.env,
         [ENV.config]: JSON.stringify(config),
         [ENV.stateTable]: 'state',
-        [ENV.toSalesforceQueueUrl]: `${standIn.endpoint}/1/to-salesforce`,
-        [ENV.toSalesforceDlqUrl]: `${standIn.endpoint}/1/to-salesforce-dlq`,
-        [ENV.toDynamicsQueueUrl]: `${standIn.endpoint}/1/to-dynamics`,
-        [ENV.toDynamicsDlqUrl]: `${standIn.endpoint}/1/to-dynamics-dlq`,
-        [ENV.dynamicsSecretArn]: 'arn:dynamics',
-        [ENV.salesforceSecretArn]: 'arn:salesforce',
-        [ENV.receiverSecretArn]: 'arn:receiver',
+        [ENV.toSalesforceQueueUrl]: `${moto.endpoint}/123456789012/to-salesforce`,
+        [ENV.toSalesforceDlqUrl]: `${moto.endpoint}/123456789012/to-salesforce-dlq`,
+        [ENV.toDynamicsQueueUrl]: `${moto.endpoint}/123456789012/to-dynamics`,
+        [ENV.toDynamicsDlqUrl]: `${moto.endpoint}/123456789012/to-dynamics-dlq`,
+        [ENV.dynamicsSecretArn]: String(arns.dynamics),
+        [ENV.salesforceSecretArn]: String(arns.salesforce),
+        [ENV.receiverSecretArn]: String(arns.receiver),
         [ENV.healthPort]: '0',
         [ENV.metricsNamespace]: 'MlConnector/MlConnector-test',
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL_SQS: standIn.endpoint,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.endpoint,
+        ...moto.env,
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
     });
