@@ -30,6 +30,7 @@ runtime = createEngineRuntime({ immediateMetrics: true });
 const started = await startStreamTask({
   runtime,
   healthPort: runtime.env.healthPort ?? DEFAULT_HEALTH_PORT,
+  ...(runtime.env.healthHost ? { healthHost: runtime.env.healthHost } : {}),
 });
 task = started;
 // A signal that arrived while the health endpoint was starting found no task to stop.

@@ -187,13 +187,17 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
       'the key on the new Account',
       () => sf.get('Account', newAccount)?.D365_Customer_Key__c as string | undefined,
     );
-    expect(key).toMatch(/^demf:SF-\d{6}$/);
+    expect(key).toMatch(/^demf:DE-\d{6}$/);
     expect(
       h.sandboxes.dynamics.control.getRecord('CustomersV3', {
         dataAreaId: 'demf',
         CustomerAccount: key.split(':')[1] ?? '',
       }),
-    ).toMatchObject({ OrganizationName: 'Nordsee Kompressoren AG', SalesCurrencyCode: 'EUR' });
+    ).toMatchObject({
+      OrganizationName: 'Nordsee Kompressoren AG',
+      SalesCurrencyCode: 'EUR',
+      IdentificationNumber: newAccount,
+    });
   });
 
   it('carries a Dynamics change announced by a business event through API Gateway to its Account', async () => {

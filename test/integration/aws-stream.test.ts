@@ -135,6 +135,7 @@ describe('the stream task entry point', () => {
       ...task,
       // Any free port on a shared machine, as HEALTH_PORT allows (the task definition says 8080).
       [ENV.healthPort]: '0',
+      [ENV.healthHost]: '127.0.0.1',
       ...moto.env,
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -65,6 +65,7 @@ describe('the stream task entry point before onboarding', () => {
         [ENV.salesforceSecretArn]: String(arns.salesforce),
         [ENV.receiverSecretArn]: String(arns.receiver),
         [ENV.healthPort]: '0',
+        [ENV.healthHost]: '127.0.0.1',
         [ENV.metricsNamespace]: 'MlConnector/MlConnector-test',
         ...moto.env,
         POWERTOOLS_LOG_LEVEL: 'INFO',

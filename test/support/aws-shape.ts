@@ -368,6 +368,7 @@ async function build(moto: Moto, options: AwsShapeOptions): Promise<AwsShape> {
           ...deployed.streamEnvironment,
           // The container's port 8080 would collide on a shared machine: any free port, as HEALTH_PORT allows.
           [ENV.healthPort]: '0',
+          [ENV.healthHost]: '127.0.0.1',
           ...moto.env,
           POWERTOOLS_METRICS_DISABLED: 'true',
           POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -29,6 +29,8 @@ export interface AwsEnvironment {
   readonly secretArns: SecretArns;
   /** The Fargate task's health port, when set (0: any free port, reported in the start-up log). */
   readonly healthPort: number | undefined;
+  /** The address of the health endpoint, when set (ENV.healthHost). */
+  readonly healthHost: string | undefined;
   /** The custom metrics' namespace (ENV.metricsNamespace; default METRICS.namespace). */
   readonly metricsNamespace: string;
 }
@@ -81,6 +83,7 @@ export function readAwsEnvironment(env: Env): AwsEnvironment {
       receiver: required(env, ENV.receiverSecretArn),
     }),
     healthPort,
+    healthHost: env[ENV.healthHost]?.trim() || undefined,
     metricsNamespace: env[ENV.metricsNamespace]?.trim() || METRICS.namespace,
   });
 }

@@ -18,6 +18,8 @@ export const ENV = {
   receiverSecretArn: 'RECEIVER_SECRET_ARN',
   /** Port of the Fargate task's health endpoint. */
   healthPort: 'HEALTH_PORT',
+  /** Address the health endpoint listens on (default every interface, as the container needs; tests: 127.0.0.1). */
+  healthHost: 'HEALTH_HOST',
   /**
    * The CloudWatch namespace of the custom metrics: `MlConnector/<stack name>`, so two stages in
    * one account and region never mix their metrics. Unset (tests, tools): `METRICS.namespace`.
