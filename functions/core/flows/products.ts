@@ -85,7 +85,12 @@ async function readTranslations(
   const result = await ctx.dynamics.readByKeys(
     ProductTranslations,
     numbers.map((ProductNumber) => ({ ProductNumber, LanguageId: language })),
-    { select: ['ProductNumber', 'LanguageId', 'ProductName', 'Description'], ...(signal ? { signal } : {}) },
+    {
+      select: ['ProductNumber', 'LanguageId', 'ProductName', 'Description'],
+      // The URL-length chunks of a page's key set together in $batch requests, as the worker's reads.
+      batch: ctx.config.batches.odataBatchReads,
+      ...(signal ? { signal } : {}),
+    },
   );
   for (const t of result.found.values()) out.set(String(t.ProductNumber).toUpperCase(), t);
   return out;

@@ -329,7 +329,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
           outcome: 'ignored',
           error: note,
         });
-        deps.logger.warn('business-event.ignored', { shape, reason: note });
+        deps.logger.info('business-event.ignored', { shape, reason: note });
         deps.onIgnored?.({ shape, reason: note });
         results.push({ ...id, outcome: 'ignored', reason: note });
         continue;
