@@ -147,7 +147,8 @@ describe('ConnectorStack', () => {
   });
 
   it('sets every contract environment variable on each Lambda and the task, with the validated config as JSON', () => {
-    const expected = Object.values(ENV).filter((name) => name !== ENV.healthPort);
+    // The health endpoint's port is the task's alone; its address is left at every interface (tests set it).
+    const expected = Object.values(ENV).filter((name) => name !== ENV.healthPort && name !== ENV.healthHost);
     for (const f of [stack.receiver, stack.toSalesforceWorker, stack.toDynamicsWorker, stack.backfill]) {
       const props = resources[logicalId(stack, f.function)]?.Properties ?? {};
       const vars = (props.Environment as { Variables: Record<string, unknown> }).Variables;
