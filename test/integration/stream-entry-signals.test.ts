@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD } from '#adapters/aws/contract.ts';
-import { sandboxConfig } from '#cli/demo-config.ts';
+import { unreachableEnvironment } from '#test/support/aws-environment.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 
 async function waitFor(check: () => boolean, what: string, output: string[]): Promise<void> {
@@ -43,24 +43,11 @@ describe('the stream task entry point before onboarding', () => {
   afterAll(() => moto?.close());
 
   it('is healthy and says it waits for credentials, publishes a first reading, and exits 0 on SIGTERM', async () => {
-    const config = sandboxConfig({
-      dynamics: {
-        environmentUrl: 'https://127.0.0.1:9/',
-        tenantId: '00000000-0000-4000-8000-000000000001',
-        authorityHost: 'https://127.0.0.1:9/',
-      },
-      salesforce: { myDomainUrl: 'https://127.0.0.1:9', pubsubEndpoint: '127.0.0.1:9' },
-    } as never);
     const child = spawn(process.execPath, ['functions/stream/main.ts'], {
       cwd: process.cwd(),
       env: {
         ...process.env,
-        [ENV.config]: JSON.stringify(config),
-        [ENV.stateTable]: 'state',
-        [ENV.toSalesforceQueueUrl]: `${moto.endpoint}/123456789012/to-salesforce`,
-        [ENV.toSalesforceDlqUrl]: `${moto.endpoint}/123456789012/to-salesforce-dlq`,
-        [ENV.toDynamicsQueueUrl]: `${moto.endpoint}/123456789012/to-dynamics`,
-        [ENV.toDynamicsDlqUrl]: `${moto.endpoint}/123456789012/to-dynamics-dlq`,
+        ...unreachableEnvironment(`${moto.endpoint}/123456789012`),
         [ENV.dynamicsSecretArn]: String(arns.dynamics),
         [ENV.salesforceSecretArn]: String(arns.salesforce),
         [ENV.receiverSecretArn]: String(arns.receiver),

@@ -3,29 +3,10 @@ import { EnvironmentError, readAwsEnvironment } from '#adapters/aws/bootstrap.ts
 import { ENV } from '#adapters/aws/contract.ts';
 import { createEngineRuntime } from '#adapters/aws/engine.ts';
 import { createAwsClients } from '#adapters/aws/sdk-clients.ts';
-import { sandboxConfig } from '#cli/demo-config.ts';
 import { type ConnectorSecrets, type Secrets, secretsFrom } from '#core/ports/secrets.ts';
+import { unreachableEnvironment } from '#test/support/aws-environment.ts';
 
-const config = sandboxConfig({
-  dynamics: {
-    environmentUrl: 'https://127.0.0.1:9/',
-    tenantId: '00000000-0000-4000-8000-000000000001',
-    authorityHost: 'https://127.0.0.1:9/',
-  },
-  salesforce: { myDomainUrl: 'https://127.0.0.1:9', pubsubEndpoint: '127.0.0.1:9' },
-} as never);
-
-const ENVIRONMENT = {
-  [ENV.config]: JSON.stringify(config),
-  [ENV.stateTable]: 'state',
-  [ENV.toSalesforceQueueUrl]: 'http://127.0.0.1:9/1/to-salesforce',
-  [ENV.toSalesforceDlqUrl]: 'http://127.0.0.1:9/1/to-salesforce-dlq',
-  [ENV.toDynamicsQueueUrl]: 'http://127.0.0.1:9/1/to-dynamics',
-  [ENV.toDynamicsDlqUrl]: 'http://127.0.0.1:9/1/to-dynamics-dlq',
-  [ENV.dynamicsSecretArn]: 'arn:d',
-  [ENV.salesforceSecretArn]: 'arn:s',
-  [ENV.receiverSecretArn]: 'arn:r',
-};
+const ENVIRONMENT = unreachableEnvironment();
 
 describe('readAwsEnvironment', () => {
   it('reads the contract’s variables into a frozen, validated environment', () => {

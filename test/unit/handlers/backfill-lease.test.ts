@@ -5,33 +5,16 @@ import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts
 import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
-import { sandboxConfig } from '#cli/demo-config.ts';
 import { AuthError } from '#core/errors.ts';
 import type { Logger } from '#core/logger.ts';
 import { secretsFrom } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import { acquireLease, leaseName } from '#handlers/lease.ts';
+import { unreachableConfig, unreachableEnvironment } from '#test/support/aws-environment.ts';
 
-const config = sandboxConfig({
-  dynamics: {
-    environmentUrl: 'https://127.0.0.1:9/',
-    tenantId: '00000000-0000-4000-8000-000000000001',
-    authorityHost: 'https://127.0.0.1:9/',
-  },
-  salesforce: { myDomainUrl: 'https://127.0.0.1:9', pubsubEndpoint: '127.0.0.1:9' },
-} as never);
+const config = unreachableConfig;
 
-const env = {
-  [ENV.config]: JSON.stringify(config),
-  [ENV.stateTable]: 'state',
-  [ENV.toSalesforceQueueUrl]: 'http://127.0.0.1:9/1/to-salesforce',
-  [ENV.toSalesforceDlqUrl]: 'http://127.0.0.1:9/1/to-salesforce-dlq',
-  [ENV.toDynamicsQueueUrl]: 'http://127.0.0.1:9/1/to-dynamics',
-  [ENV.toDynamicsDlqUrl]: 'http://127.0.0.1:9/1/to-dynamics-dlq',
-  [ENV.dynamicsSecretArn]: 'arn:d',
-  [ENV.salesforceSecretArn]: 'arn:s',
-  [ENV.receiverSecretArn]: 'arn:r',
-};
+const env = unreachableEnvironment();
 
 const context = (requestId: string) =>
   ({ awsRequestId: requestId, getRemainingTimeInMillis: () => 60_000 }) as unknown as Context;
