@@ -1,6 +1,5 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENV } from '#adapters/aws/contract.ts';
 import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts';
 import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
