@@ -12,6 +12,24 @@ describe('checkConfiguration', () => {
     await h?.close();
   });
 
+  /** Runs the check with clients of its own and returns the problems it refused to run with. */
+  async function refusal(config: ReturnType<typeof sandboxConfig>) {
+    const { dynamics, salesforce } = h.sandboxes.info;
+    const clients = createClients(config, {
+      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
+      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
+    });
+    try {
+      const error = await checkConfiguration(config, clients.dynamics, clients.salesforce).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigurationCheckError);
+      return (error as ConfigurationCheckError).problems;
+    } finally {
+      await clients.close();
+    }
+  }
+
   it('resolves legal entities with their currencies, the Standard Price Book and multi-currency', () => {
     expect([...h.ctx.reference.legalEntities.values()].map((le) => [le.id, le.currency])).toEqual(
       expect.arrayContaining([
@@ -30,27 +48,14 @@ describe('checkConfiguration', () => {
       legalEntityRules: [{ field: 'Legal_Entity_Missing__c' }],
       externalIds: { account: 'D365_Legal_Entity__c' },
     });
-    const { dynamics, salesforce } = h.sandboxes.info;
-    const clients = createClients(config, {
-      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
-      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
-    });
-    try {
-      const error = await checkConfiguration(config, clients.dynamics, clients.salesforce).catch(
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(ConfigurationCheckError);
-      const problems = (error as ConfigurationCheckError).problems;
-      expect(problems.map((p) => p.key)).toEqual([
-        'legalEntities',
-        'externalIds.account',
-        'legalEntityRules.0.field',
-      ]);
-      expect(problems[0]?.problem).toMatch(/"frrt" does not exist/);
-      expect(problems[1]?.fix).toMatch(/External ID and Unique/);
-    } finally {
-      await clients.close();
-    }
+    const problems = await refusal(config);
+    expect(problems.map((p) => p.key)).toEqual([
+      'legalEntities',
+      'externalIds.account',
+      'legalEntityRules.0.field',
+    ]);
+    expect(problems[0]?.problem).toMatch(/"frrt" does not exist/);
+    expect(problems[1]?.fix).toMatch(/External ID and Unique/);
   });
 
   it('names a configured Salesforce-id field that the Dynamics entity lacks, with its fix', async () => {
@@ -58,22 +63,9 @@ describe('checkConfiguration', () => {
       accountWriteBack: { salesforceIdField: 'SalesforceAccountId' },
       salesOrders: { lineIdField: 'OrderLineReference' },
     });
-    const { dynamics, salesforce } = h.sandboxes.info;
-    const clients = createClients(config, {
-      dynamics: { clientId: dynamics.clientId, clientSecret: dynamics.clientSecret },
-      salesforce: { clientId: salesforce.clientId, clientSecret: salesforce.clientSecret },
-    });
-    try {
-      const error = await checkConfiguration(config, clients.dynamics, clients.salesforce).catch(
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(ConfigurationCheckError);
-      const problems = (error as ConfigurationCheckError).problems;
-      expect(problems.map((p) => p.key)).toEqual(['accountWriteBack.salesforceIdField']);
-      expect(problems[0]?.problem).toMatch(/^CustomersV3\.SalesforceAccountId does not exist in Dynamics/);
-      expect(problems[0]?.fix).toMatch(/text field of CustomersV3 \(at least 18 characters\)/);
-    } finally {
-      await clients.close();
-    }
+    const problems = await refusal(config);
+    expect(problems.map((p) => p.key)).toEqual(['accountWriteBack.salesforceIdField']);
+    expect(problems[0]?.problem).toMatch(/^CustomersV3\.SalesforceAccountId does not exist in Dynamics/);
+    expect(problems[0]?.fix).toMatch(/text field of CustomersV3 \(at least 18 characters\)/);
   });
 });

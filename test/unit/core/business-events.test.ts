@@ -127,23 +127,32 @@ function dataEvent(
   };
 }
 
+/** A receiver over in-memory state and queue, recording what it ignores. */
+function receiverOnMemory(secrets: { readonly current: string; readonly previous?: string }) {
+  const state = createSqliteStateStore({ database: ':memory:' });
+  const queue = createSqliteWorkQueue({ database: ':memory:' });
+  const ignored: IgnoredEvent[] = [];
+  const receive = createBusinessEventReceiver({
+    config,
+    state,
+    queue,
+    logger: silentLogger,
+    secrets: async () => secrets,
+    onIgnored: (event) => ignored.push(event),
+  });
+  return { state, queue, receive, ignored };
+}
+
 describe('createBusinessEventReceiver', () => {
   let state: StateStore;
   let queue: WorkQueue;
   let receive: ReturnType<typeof createBusinessEventReceiver>;
   let ignored: IgnoredEvent[];
   beforeEach(() => {
-    state = createSqliteStateStore({ database: ':memory:' });
-    queue = createSqliteWorkQueue({ database: ':memory:' });
-    ignored = [];
-    receive = createBusinessEventReceiver({
-      config,
-      state,
-      queue,
-      logger: silentLogger,
-      secrets: async () => ({ current: SECRET, previous: 'old-secret-still-valid-during-rotation' }),
-      onIgnored: (event) => ignored.push(event),
-    });
+    ({ state, queue, receive, ignored } = receiverOnMemory({
+      current: SECRET,
+      previous: 'old-secret-still-valid-during-rotation',
+    }));
   });
   const queued = async () => (await queue.depth(QUEUES.toSalesforce)).visible;
 
@@ -301,17 +310,7 @@ describe('createBusinessEventReceiver with Dataverse RemoteExecutionContext bodi
   let receive: ReturnType<typeof createBusinessEventReceiver>;
   let ignored: IgnoredEvent[];
   beforeEach(() => {
-    state = createSqliteStateStore({ database: ':memory:' });
-    queue = createSqliteWorkQueue({ database: ':memory:' });
-    ignored = [];
-    receive = createBusinessEventReceiver({
-      config,
-      state,
-      queue,
-      logger: silentLogger,
-      secrets: async () => ({ current: SECRET }),
-      onIgnored: (event) => ignored.push(event),
-    });
+    ({ state, queue, receive, ignored } = receiverOnMemory({ current: SECRET }));
   });
   const stubs = async () => (await queue.receive(QUEUES.toSalesforce, { max: 10 })).map((m) => m.body);
 
