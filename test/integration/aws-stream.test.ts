@@ -5,7 +5,6 @@
  * SIGTERM, and the next start resumes from the DynamoDB checkpoint, so events published while it
  * was down arrive once, and nothing twice.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,6 +15,7 @@ import { documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import { cdcCheckpointName } from '#core/engine/replay-store.ts';
 import type { SalesforceStub } from '#core/work/items.ts';
+import { type StreamChild, spawnStreamTask } from '#test/support/aws-shape.ts';
 import { deployTemplate, synthesizeTemplate } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
@@ -33,13 +33,6 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what
   }
 }
 
-interface Child {
-  readonly process: ChildProcessWithoutNullStreams;
-  readonly output: string[];
-  readonly exited: Promise<number | null>;
-  healthPort(): number | undefined;
-}
-
 describe('the stream task entry point', () => {
   let h: EngineHarness;
   let moto: Moto;
@@ -48,39 +41,23 @@ describe('the stream task entry point', () => {
   let env: NodeJS.ProcessEnv;
   /** Every stub the task sent to the to-Dynamics queue, taken off the queue as it arrives. */
   const taken: (SalesforceStub & { source: string })[] = [];
-  const children: Child[] = [];
+  const children: StreamChild[] = [];
 
-  function start(): Child {
-    const child = spawn(process.execPath, ['functions/stream/main.ts'], { env, cwd: process.cwd() });
-    const output: string[] = [];
-    child.stdout.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
-    child.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const handle: Child = {
-      process: child,
-      output,
-      exited,
-      healthPort() {
-        for (const line of output) {
-          if (!line.includes('stream.started')) continue;
-          return Number((JSON.parse(line) as { healthPort: number }).healthPort);
-        }
-        return undefined;
-      },
-    };
+  function start(): StreamChild {
+    const handle = spawnStreamTask(env);
     children.push(handle);
     return handle;
   }
 
   async function health(
-    child: Child,
+    child: StreamChild,
   ): Promise<{ status: number; body: { topics: { keepalives: number }[] } }> {
     const res = await fetch(`http://127.0.0.1:${child.healthPort()}/health`);
     return { status: res.status, body: (await res.json()) as { topics: { keepalives: number }[] } };
   }
 
   /** Started, and every subscription confirmed by a keepalive (so LATEST is behind us). */
-  async function subscribed(child: Child): Promise<void> {
+  async function subscribed(child: StreamChild): Promise<void> {
     await waitFor(
       () => child.healthPort() !== undefined,
       30_000,

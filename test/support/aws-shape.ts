@@ -361,35 +361,16 @@ async function build(moto: Moto, options: AwsShapeOptions): Promise<AwsShape> {
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }));
     },
     startStream() {
-      const child = spawn(process.execPath, ['functions/stream/main.ts'], {
-        cwd: process.cwd(),
-        env: {
-          ...process.env,
-          ...deployed.streamEnvironment,
-          // The container's port 8080 would collide on a shared machine: any free port, as HEALTH_PORT allows.
-          [ENV.healthPort]: '0',
-          [ENV.healthHost]: '127.0.0.1',
-          ...moto.env,
-          POWERTOOLS_METRICS_DISABLED: 'true',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-        },
+      const handle = spawnStreamTask({
+        ...process.env,
+        ...deployed.streamEnvironment,
+        // The container's port 8080 would collide on a shared machine: any free port, as HEALTH_PORT allows.
+        [ENV.healthPort]: '0',
+        [ENV.healthHost]: '127.0.0.1',
+        ...moto.env,
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
       });
-      const output: string[] = [];
-      child.stdout.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
-      child.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const handle: StreamChild = {
-        process: child,
-        output,
-        exited,
-        healthPort() {
-          for (const line of output) {
-            if (!line.includes('stream.started')) continue;
-            return Number((JSON.parse(line) as { healthPort: number }).healthPort);
-          }
-          return undefined;
-        },
-      };
       children.push(handle);
       return handle;
     },
@@ -442,6 +423,27 @@ async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
+}
+
+/** Runs functions/stream/main.ts as the container would, with `env`; its output is kept line by line. */
+export function spawnStreamTask(env: NodeJS.ProcessEnv): StreamChild {
+  const child = spawn(process.execPath, ['functions/stream/main.ts'], { cwd: process.cwd(), env });
+  const output: string[] = [];
+  child.stdout.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    output,
+    exited,
+    healthPort() {
+      for (const line of output) {
+        if (!line.includes('stream.started')) continue;
+        return Number((JSON.parse(line) as { healthPort: number }).healthPort);
+      }
+      return undefined;
+    },
+  };
 }
 
 /** Started, and every subscription confirmed by a keepalive (so LATEST is behind us). */
