@@ -1,25 +1,17 @@
 /**
- * Microsoft Entra client-credentials auth for F&O through @azure/msal-node: one
- * ConfidentialClientApplication per client (MSAL caches the token in memory and renews it before
- * expiry), scope `{environment}/.default`, a forced re-mint (`skipCache`) after a 401.
+ * Microsoft Entra client-credentials auth for F&O: one token client per Dynamics client
+ * (`token-endpoint.ts`: the token cached in memory and renewed five minutes before expiry), scope
+ * `{environment}/.default`, a forced re-mint after a 401.
  * https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
- * https://learn.microsoft.com/en-us/entra/msal/javascript/node/  (msal-node)
  */
-import {
-  type AuthenticationResult,
-  ConfidentialClientApplication,
-  type Configuration,
-} from '@azure/msal-node';
 import { AuthError, ConfigError } from '#core/errors.ts';
 import { type Logger, silentLogger } from '#core/logger.ts';
 import type { AuthProvider } from '#http/client.ts';
 import type { CallCounter } from '#http/counters.ts';
-import {
-  authorityHostFor,
-  isMicrosoftAuthority,
-  normaliseAuthorityHost,
-  normaliseEnvironmentUrl,
-} from './host.ts';
+import { authorityHostFor, normaliseAuthorityHost, normaliseEnvironmentUrl } from './host.ts';
+import { type ClientCredentialApp, createTokenEndpointApp, type TokenResult } from './token-endpoint.ts';
+
+export type { ClientCredentialApp } from './token-endpoint.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -71,22 +63,20 @@ const ERROR_HINTS: Readonly<Record<string, string>> = {
     'the scope (environment URL + /.default) is not a resource in this tenant: check the environment URL',
   invalid_resource: 'the environment URL is not a resource in this tenant: check the environment URL',
   invalid_request: 'the token request was rejected: check tenantId and clientId',
-  // MSAL could not read {authority}/v2.0/.well-known/openid-configuration (Entra answers an
-  // unknown tenant there with AADSTS90002).
-  endpoints_resolution_error:
-    'the authority has no OpenID metadata for this tenant: check tenantId and authorityHost',
+  http_404: 'the authority has no token endpoint for this tenant: check tenantId and authorityHost',
 };
 
-interface MsalLikeError {
+/** A token endpoint failure (token-endpoint.ts) or a network error, as the mapping reads them. */
+interface TokenLikeError {
   readonly errorCode?: unknown;
   readonly errorMessage?: unknown;
   readonly errorNo?: unknown;
   readonly message?: unknown;
 }
 
-/** Maps an MSAL failure to an AuthError with a hint; never includes the secret or a token. */
+/** Maps a token request failure to an AuthError with a hint; never includes the secret or a token. */
 export function toAuthError(error: unknown): AuthError {
-  const e = (error ?? {}) as MsalLikeError;
+  const e = (error ?? {}) as TokenLikeError;
   const code = typeof e.errorCode === 'string' && e.errorCode !== '' ? e.errorCode : undefined;
   const detail =
     typeof e.errorMessage === 'string' ? e.errorMessage : typeof e.message === 'string' ? e.message : '';
@@ -95,7 +85,7 @@ export function toAuthError(error: unknown): AuthError {
       ? String(e.errorNo)
       : /AADSTS(\d+)/.exec(detail)?.[1];
   const hint = (aadsts ? AADSTS_HINTS[aadsts] : undefined) ?? (code ? ERROR_HINTS[code] : undefined);
-  // MSAL formats server errors as "Error(s): … - Timestamp: … - Description: … - Correlation ID: …".
+  // Older clients formatted server errors as "Error(s): … - Description: … - Correlation ID: …".
   const description = /Description: ([\s\S]*?)(?: - Correlation ID:|$)/.exec(detail)?.[1] ?? detail;
   const first = (description.split(/\r?\n/)[0] ?? '').replace(/\s*Trace ID:[\s\S]*$/, '').trim();
   const label = [code, aadsts ? `AADSTS${aadsts}` : undefined].filter(Boolean).join(' ');
@@ -105,14 +95,6 @@ export function toAuthError(error: unknown): AuthError {
     errorCode: aadsts ? `AADSTS${aadsts}` : code,
     hint,
   });
-}
-
-/** The slice of ConfidentialClientApplication the auth provider uses (injectable for tests). */
-export interface ClientCredentialApp {
-  acquireTokenByClientCredential(request: {
-    scopes: string[];
-    skipCache?: boolean;
-  }): Promise<AuthenticationResult | null>;
 }
 
 /** Options of {@link createEntraAuth}; every value is validated up front. */
@@ -126,9 +108,9 @@ export interface EntraAuthOptions {
   readonly logger?: Logger | undefined;
   /** Records every token minted over the network as operation `token`. */
   readonly counter?: CallCounter | undefined;
-  /** Replaces the MSAL application (tests only). */
+  /** Replaces the token endpoint client (tests only). */
   readonly app?: ClientCredentialApp | undefined;
-  /** Longest wait for a token, ms (MSAL sets no time-out on the token POST). Default 30 000. */
+  /** Longest wait for a token, ms. Default 30 000. */
   readonly timeoutMs?: number | undefined;
 }
 
@@ -136,7 +118,7 @@ export interface EntraAuthOptions {
 export interface EntraAuthStats {
   /** Tokens fetched from the token endpoint. */
   readonly minted: number;
-  /** Token requests MSAL answered from its cache. */
+  /** Token requests answered from the in-memory cache. */
   readonly cached: number;
   /** Forced re-mints (after a 401). */
   readonly forced: number;
@@ -146,26 +128,6 @@ export interface EntraAuthStats {
 export interface EntraAuth extends AuthProvider {
   readonly scope: string;
   stats(): EntraAuthStats;
-}
-
-/** MSAL config: for a non-Microsoft authority, `knownAuthorities` makes MSAL trust the host without instance discovery. */
-export function msalConfiguration(options: {
-  readonly authorityHost: string;
-  readonly tenantId: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-}): Configuration {
-  const authority = `${options.authorityHost}/${options.tenantId}`;
-  return {
-    auth: {
-      clientId: options.clientId,
-      clientSecret: options.clientSecret,
-      authority,
-      // Keep MSAL's own discovery for Microsoft's hosts; any other host (sovereign stand-in,
-      // local Entra stand-in) is trusted as configured and its OpenID metadata read from it.
-      ...(isMicrosoftAuthority(options.authorityHost) ? {} : { knownAuthorities: [options.authorityHost] }),
-    },
-  };
 }
 
 /**
@@ -189,14 +151,12 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
   const scope = `${environment}/.default`;
   const app: ClientCredentialApp =
     options.app ??
-    new ConfidentialClientApplication(
-      msalConfiguration({
-        authorityHost,
-        tenantId,
-        clientId: options.clientId.trim(),
-        clientSecret: options.clientSecret,
-      }),
-    );
+    createTokenEndpointApp({
+      authorityHost,
+      tenantId,
+      clientId: options.clientId.trim(),
+      clientSecret: options.clientSecret,
+    });
   const counterHost = new URL(authorityHost).host;
   let minted = 0;
   let cached = 0;
@@ -206,7 +166,7 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
   const timeoutMs = options.timeoutMs ?? 30_000;
 
   async function acquire(force: boolean): Promise<string> {
-    let result: AuthenticationResult | null;
+    let result: TokenResult | null;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -236,7 +196,7 @@ export function createEntraAuth(options: EntraAuthOptions): EntraAuth {
     } else {
       minted += 1;
       options.counter?.record(counterHost, 'token', false);
-      logger.debug('dynamics.token', { forced: force, expiresOn: result.expiresOn?.toISOString() });
+      logger.debug('dynamics.token', { forced: force, expiresOn: result.expiresOn.toISOString() });
     }
     return result.accessToken;
   }

@@ -148,16 +148,3 @@ export function normaliseAuthorityHost(
   }
   return url.origin;
 }
-
-/** Whether an authority origin is one of Microsoft's public Entra hosts, whose metadata MSAL knows. */
-export function isMicrosoftAuthority(origin: string): boolean {
-  const host = new URL(origin).hostname;
-  return (
-    host === 'login.microsoftonline.com' ||
-    host === 'login.microsoft.com' ||
-    host === 'login.windows.net' ||
-    host === 'login.microsoftonline.us' ||
-    host === 'login.partner.microsoftonline.cn' ||
-    host === 'login.chinacloudapi.cn'
-  );
-}

@@ -1,5 +1,7 @@
 import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthError } from '#core/errors.ts';
+import { createEntraAuth } from '#dynamics/auth.ts';
 import { type DynamicsSandbox, startDynamicsSandbox } from '#sandbox/dynamics/index.ts';
 
 let sandbox: DynamicsSandbox;
@@ -82,6 +84,39 @@ describe('dynamics sandbox Entra stand-in', () => {
       headers: { authorization: `Bearer ${fresh?.accessToken}` },
     });
     expect(res.status).toBe(200);
+  });
+
+  it("issues a token to the connector's own token client, and a fresh one when forced", async () => {
+    const { clientId, clientSecret, authorityHost, tenantId, environmentUrl } = sandbox.info;
+    const auth = createEntraAuth({
+      environment: environmentUrl,
+      tenantId,
+      clientId,
+      clientSecret,
+      authorityHost,
+    });
+    const first = await auth.headers({ force: false });
+    expect(await auth.headers({ force: false })).toEqual(first);
+    const forced = await auth.headers({ force: true });
+    expect(forced).not.toEqual(first);
+    expect(auth.stats()).toEqual({ minted: 2, cached: 1, forced: 1 });
+    const res = await fetch(`${sandbox.info.odataUrl}LegalEntities`, { headers: forced });
+    expect(res.status).toBe(200);
+
+    const wrong = createEntraAuth({
+      environment: environmentUrl,
+      tenantId,
+      clientId,
+      clientSecret: 'not-the-secret',
+      authorityHost,
+    });
+    const error = await wrong.headers({ force: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({
+      errorCode: 'AADSTS7000215',
+      hint: expect.stringMatching(/client secret is wrong/),
+    });
+    expect(String((error as Error).message)).not.toContain('not-the-secret');
   });
 
   it('answers a wrong client secret with invalid_client and AADSTS7000215', async () => {

@@ -1,14 +1,8 @@
-import type { AuthenticationResult } from '@azure/msal-node';
-import { ServerError } from '@azure/msal-node';
+import { MockAgent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigError } from '#core/errors.ts';
-import {
-  type ClientCredentialApp,
-  createEntraAuth,
-  msalConfiguration,
-  toAuthError,
-  validateTenantId,
-} from '#dynamics/auth.ts';
+import { type ClientCredentialApp, createEntraAuth, toAuthError, validateTenantId } from '#dynamics/auth.ts';
+import { createTokenEndpointApp, RENEWAL_OFFSET_MS, tokenFailure } from '#dynamics/token-endpoint.ts';
 import { createCallCounter } from '#http/counters.ts';
 
 const base = {
@@ -27,7 +21,7 @@ function fakeApp(): ClientCredentialApp & { calls: { scopes: string[]; skipCache
       calls.push(request);
       const fromCache = n > 0 && !request.skipCache;
       if (!fromCache) n += 1;
-      return { accessToken: `token-${n}`, fromCache, expiresOn: new Date() } as AuthenticationResult;
+      return { accessToken: `token-${n}`, fromCache, expiresOn: new Date() };
     },
   };
 }
@@ -44,20 +38,6 @@ describe('validateTenantId', () => {
 
   it.each(['', 'not a tenant', 'contoso', '72f988bf-86f1'])('refuses %j', (tenant) => {
     expect(() => validateTenantId(tenant)).toThrow(ConfigError);
-  });
-});
-
-describe('msalConfiguration', () => {
-  it('keeps MSAL discovery for the Microsoft authority', () => {
-    const config = msalConfiguration({ ...base, authorityHost: 'https://login.microsoftonline.com' });
-    expect(config.auth.authority).toBe(`https://login.microsoftonline.com/${base.tenantId}`);
-    expect(config.auth.knownAuthorities).toBeUndefined();
-  });
-
-  it('trusts a custom authority host as known, so MSAL skips instance discovery', () => {
-    const config = msalConfiguration({ ...base, authorityHost: 'https://127.0.0.1:9443' });
-    expect(config.auth.authority).toBe(`https://127.0.0.1:9443/${base.tenantId}`);
-    expect(config.auth.knownAuthorities).toEqual(['https://127.0.0.1:9443']);
   });
 });
 
@@ -118,16 +98,17 @@ describe('createEntraAuth', () => {
     ).toThrow(ConfigError);
   });
 
-  it('maps an MSAL failure to an AuthError without the secret', async () => {
+  it('maps a token endpoint failure to an AuthError without the secret', async () => {
     const app: ClientCredentialApp = {
       async acquireTokenByClientCredential() {
-        throw new ServerError(
-          'invalid_client',
-          'corr',
-          "Error(s): 7000215 - Timestamp: x - Description: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '00000000'.",
-          '',
-          '7000215',
+        throw tokenFailure(
           401,
+          JSON.stringify({
+            error: 'invalid_client',
+            error_description:
+              "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '00000000'.\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2026-12-03 18:00:00Z",
+            error_codes: [7000215],
+          }),
         );
       },
     };
@@ -158,15 +139,103 @@ describe('toAuthError', () => {
     expect(e.system).toBe('dynamics');
   });
 
-  it('gives a hint when MSAL cannot resolve the tenant endpoints', () => {
-    expect(
-      toAuthError({ errorCode: 'endpoints_resolution_error', errorMessage: 'See https://aka.ms/...' }).hint,
-    ).toMatch(/tenantId/);
+  it('gives a hint when the authority has no token endpoint for the tenant', () => {
+    expect(toAuthError(tokenFailure(404, '<html>Not Found</html>')).hint).toMatch(/tenantId/);
   });
 
   it('gives a hint for invalid_scope without an AADSTS number', () => {
     expect(toAuthError({ errorCode: 'invalid_scope', errorMessage: 'bad scope' }).hint).toMatch(
       /environment URL/,
     );
+  });
+});
+
+describe('createTokenEndpointApp', () => {
+  const authorityHost = 'https://login.example.test';
+  const tokenPath = `/${base.tenantId}/oauth2/v2.0/token`;
+
+  function endpoint(answers: { status: number; body: unknown }[]) {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const forms: URLSearchParams[] = [];
+    const pool = agent.get(authorityHost);
+    for (const answer of answers) {
+      pool.intercept({ path: tokenPath, method: 'POST' }).reply(({ body }) => {
+        forms.push(new URLSearchParams(String(body)));
+        return {
+          statusCode: answer.status,
+          data: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body),
+        };
+      });
+    }
+    return { agent, forms };
+  }
+
+  it('posts the client-credentials form and reuses the token until five minutes before expiry', async () => {
+    const { agent, forms } = endpoint([
+      { status: 200, body: { token_type: 'Bearer', expires_in: 3599, access_token: 'a1' } },
+      { status: 200, body: { token_type: 'Bearer', expires_in: '3599', access_token: 'a2' } },
+    ]);
+    let clock = 1_000_000;
+    const app = createTokenEndpointApp({ ...base, authorityHost, dispatcher: agent, now: () => clock });
+    const scopes = ['https://contoso.operations.dynamics.com/.default'];
+    const first = await app.acquireTokenByClientCredential({ scopes });
+    expect(first).toMatchObject({ accessToken: 'a1', fromCache: false });
+    expect(Object.fromEntries(forms[0] ?? [])).toEqual({
+      client_id: base.clientId,
+      client_secret: base.clientSecret,
+      scope: scopes[0],
+      grant_type: 'client_credentials',
+    });
+    clock += 3599_000 - RENEWAL_OFFSET_MS - 1000;
+    expect(await app.acquireTokenByClientCredential({ scopes })).toMatchObject({
+      accessToken: 'a1',
+      fromCache: true,
+    });
+    clock += 2000;
+    expect(await app.acquireTokenByClientCredential({ scopes })).toMatchObject({
+      accessToken: 'a2',
+      fromCache: false,
+    });
+    expect(forms).toHaveLength(2);
+  });
+
+  it('goes to the endpoint when the cache is skipped', async () => {
+    const { agent, forms } = endpoint([
+      { status: 200, body: { expires_in: 3599, access_token: 'a1' } },
+      { status: 200, body: { expires_in: 3599, access_token: 'a2' } },
+    ]);
+    const app = createTokenEndpointApp({ ...base, authorityHost, dispatcher: agent });
+    const scopes = ['https://contoso.operations.dynamics.com/.default'];
+    await app.acquireTokenByClientCredential({ scopes });
+    const fresh = await app.acquireTokenByClientCredential({ scopes, skipCache: true });
+    expect(fresh.accessToken).toBe('a2');
+    expect(forms).toHaveLength(2);
+  });
+
+  it('throws the Entra error code and AADSTS number, and refuses an answer without a token', async () => {
+    const { agent } = endpoint([
+      {
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: 'AADSTS90002: Tenant not found.',
+          error_codes: [90002],
+        },
+      },
+      { status: 200, body: { token_type: 'Bearer' } },
+    ]);
+    const app = createTokenEndpointApp({ ...base, authorityHost, dispatcher: agent });
+    const scopes = ['https://contoso.operations.dynamics.com/.default'];
+    const failure = await app.acquireTokenByClientCredential({ scopes }).catch((e: unknown) => e);
+    expect(failure).toEqual({
+      errorCode: 'invalid_request',
+      errorMessage: 'AADSTS90002: Tenant not found.',
+      errorNo: '90002',
+      status: 400,
+    });
+    expect(toAuthError(failure).hint).toMatch(/tenant was not found/);
+    const empty = await app.acquireTokenByClientCredential({ scopes }).catch((e: unknown) => e);
+    expect(empty).toMatchObject({ errorCode: 'invalid_answer' });
   });
 });
