@@ -224,7 +224,7 @@ describe('DynamicsClient writes and key reads against the sandbox', () => {
     const { info } = sandbox;
     const cases = [
       [{ clientId: '11111111-1111-1111-1111-111111111111' }, 'AADSTS700016'],
-      [{ tenantId: '22222222-2222-2222-2222-222222222222' }, 'endpoints_resolution_error'],
+      [{ tenantId: '22222222-2222-2222-2222-222222222222' }, 'AADSTS90002'],
       [{ environment: 'https://127.0.0.1:1' }, 'AADSTS500011'],
     ] as const;
     for (const [override, code] of cases) {
