@@ -6,9 +6,14 @@
  */
 import type { ConnectorClients } from '#adapters/clients.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { CustomersV3, ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
-import { and, eq } from '#dynamics/odata.ts';
-import { soql, soqlIdent, soqlLike } from '#salesforce/soql.ts';
+import {
+  CustomersV3,
+  ReleasedProductsV2,
+  SalesOrderHeadersV2,
+  SalesOrderLines,
+} from '#core/ports/dynamics/entities.ts';
+import { and, eq } from '#core/ports/dynamics/odata.ts';
+import { soql, soqlIdent, soqlLike } from '#core/ports/salesforce/soql.ts';
 import type { Sandboxes } from '#sandbox/index.ts';
 
 export type DemoSay = (line: string) => void;

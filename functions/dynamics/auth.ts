@@ -10,8 +10,8 @@ import {
   ConfidentialClientApplication,
   type Configuration,
 } from '@azure/msal-node';
-import { AuthError, ConfigError } from '#core/errors.ts';
-import { type Logger, silentLogger } from '#core/logger.ts';
+import { AuthError, ConfigError } from '#base/errors.ts';
+import { type Logger, silentLogger } from '#base/logger.ts';
 import type { AuthProvider } from '#http/client.ts';
 import type { CallCounter } from '#http/counters.ts';
 import {

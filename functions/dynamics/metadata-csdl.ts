@@ -12,7 +12,7 @@
  * audit, a few KB, and attributes parsed only for the elements kept.
  * https://docs.oasis-open.org/odata/odata-csdl-xml/v4.01/odata-csdl-xml-v4.01.html
  */
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 
 /** One property of an entity type. */
 export interface CsdlProperty {

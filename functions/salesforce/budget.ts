@@ -6,7 +6,7 @@
  * after `403 REQUEST_LIMIT_EXCEEDED`
  * (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm).
  */
-import { ApiBudgetError } from './errors.ts';
+import { ApiBudgetError } from '#core/ports/salesforce/errors.ts';
 
 export interface ApiBudgetOptions {
   /** Share of the daily allocation kept for people and other integrations. Default 0.1 (10 %). */

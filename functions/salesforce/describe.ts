@@ -4,8 +4,8 @@
  * Upsert needs an External ID (idLookup) field:
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_upsert.htm
  */
-import { ConnectorError } from '#core/errors.ts';
-import { soqlIdent } from './soql.ts';
+import { ConnectorError } from '#base/errors.ts';
+import { soqlIdent } from '#core/ports/salesforce/soql.ts';
 import type { SalesforceTransport } from './transport.ts';
 
 /** The describe facts the connector uses about one field. */

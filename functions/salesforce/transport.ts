@@ -7,8 +7,9 @@
  * arrays become SalesforceApiError.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { HttpError } from '#core/errors.ts';
-import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
+import { HttpError } from '#base/errors.ts';
+import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
+import { parseSalesforceErrors, SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import {
   type AuthProvider,
   createHttpClient,
@@ -21,7 +22,6 @@ import { type CallCounter, createCallCounter } from '#http/counters.ts';
 import { Agent, type Dispatcher } from '#http/undici.ts';
 import { type ClientCredentialsTokenSource, createClientCredentialsTokenSource } from './auth.ts';
 import { type ApiBudget, type ApiBudgetOptions, sharedApiBudget } from './budget.ts';
-import { parseSalesforceErrors, SalesforceApiError } from './errors.ts';
 import { normalizeMyDomainUrl } from './my-domain.ts';
 
 export interface SalesforceTransportOptions {

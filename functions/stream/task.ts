@@ -21,9 +21,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, EngineRuntime } from '#adapters/aws/engine.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
+import { AuthError } from '#base/errors.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
-import { AuthError } from '#core/errors.ts';
 import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
 import { toChangeEvent } from '#salesforce/pubsub/cdc.ts';
 import { PubSubError } from '#salesforce/pubsub/errors.ts';

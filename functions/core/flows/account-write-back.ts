@@ -20,11 +20,11 @@
  * when the number sequence is Manual or allows changes (`ping` asks for that confirmation).
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { CustomersV3, type FieldOf } from '#core/ports/dynamics/entities.ts';
+import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
+import { eq } from '#core/ports/dynamics/odata.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
-import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
-import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { eq } from '#dynamics/odata.ts';
 import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
 import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {

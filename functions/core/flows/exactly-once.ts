@@ -5,8 +5,8 @@
  * lost the lease fails its next save and retries later. A crashed worker's lease simply runs out.
  */
 import { randomUUID } from 'node:crypto';
+import { ConnectorError } from '#base/errors.ts';
 import type { EngineContext } from '#core/engine/context.ts';
-import { ConnectorError } from '#core/errors.ts';
 import type { AuditOutcome, IdempotencyRecord } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
 

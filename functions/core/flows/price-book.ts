@@ -8,7 +8,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_pricebookentry.htm
  */
 import type { EngineContext } from '#core/engine/context.ts';
-import { soql } from '#salesforce/soql.ts';
+import { soql } from '#core/ports/salesforce/soql.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import type { RecordFailure } from './flow.ts';
 import { parksRecord } from './parking.ts';

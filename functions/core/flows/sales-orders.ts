@@ -18,10 +18,10 @@
  * reads on retry, never a create.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import type { FieldOf } from '#core/ports/dynamics/entities.ts';
+import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#core/ports/dynamics/entities.ts';
+import { eq } from '#core/ports/dynamics/odata.ts';
 import type { Trigger } from '#core/work/items.ts';
-import type { FieldOf } from '#dynamics/entities.ts';
-import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
-import { eq } from '#dynamics/odata.ts';
 import { recordKey } from '../mapping/keys.ts';
 import { ParkedError, resolveCurrency } from '../mapping/legal-entity.ts';
 import {

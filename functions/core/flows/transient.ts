@@ -4,8 +4,8 @@
  * later and never dropped; anything else is a refusal no retry can fix and goes to the
  * dead-letter queue with its reason.
  */
-import { AuthError, HttpError, NetworkError, TimeoutError } from '#core/errors.ts';
-import { ApiBudgetError, BulkJobError } from '#salesforce/errors.ts';
+import { AuthError, HttpError, NetworkError, TimeoutError } from '#base/errors.ts';
+import { ApiBudgetError, BulkJobError } from '#core/ports/salesforce/errors.ts';
 
 /** True when trying again later may succeed (the work must be kept, not dead-lettered). */
 export function isTransient(error: unknown): boolean {

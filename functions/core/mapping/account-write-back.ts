@@ -5,7 +5,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
-import { soql, soqlFields } from '#salesforce/soql.ts';
+import { soql, soqlFields } from '#core/ports/salesforce/soql.ts';
 import { countryCodeOf } from './countries.ts';
 import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 

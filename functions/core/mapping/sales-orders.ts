@@ -14,7 +14,7 @@
  * business uses it) and CustomersLineNumber is an Int32 that cannot hold an id.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';
+import { soql, soqlFields, soqlIdent } from '#core/ports/salesforce/soql.ts';
 import { parseExternalIdValue } from './keys.ts';
 import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 

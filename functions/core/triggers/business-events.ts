@@ -18,8 +18,8 @@
  *   that the sender would retry and park forever.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import type { Logger } from '#core/logger.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';

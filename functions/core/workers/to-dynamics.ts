@@ -5,12 +5,13 @@
  * semantics: transient failures are retried, parked items are done (audited), and writes Dynamics
  * or Salesforce refuse for good go to the dead-letter queue with the Infolog / error text.
  */
+
+import { ConnectorError, HttpError, ValidationError } from '#base/errors.ts';
 import type { BatchOutcome, EngineContext } from '#core/engine/context.ts';
-import { ConnectorError, HttpError, ValidationError } from '#core/errors.ts';
+import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
+import { SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 import type { SalesforceStub } from '#core/work/items.ts';
-import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { SalesforceApiError } from '#salesforce/errors.ts';
 import { describeFailure, writeBackAccount } from '../flows/account-write-back.ts';
 import { BusyError, newOwner } from '../flows/exactly-once.ts';
 import { syncSalesOrder } from '../flows/sales-orders.ts';

@@ -1,5 +1,5 @@
 /** Typed errors of the Pub/Sub subscriber; they carry context, never tokens. */
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 
 export interface PubSubErrorContext {
   readonly topic: string;

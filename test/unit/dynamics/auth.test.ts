@@ -1,7 +1,7 @@
 import type { AuthenticationResult } from '@azure/msal-node';
 import { ServerError } from '@azure/msal-node';
 import { describe, expect, it } from 'vitest';
-import { AuthError, ConfigError } from '#core/errors.ts';
+import { AuthError, ConfigError } from '#base/errors.ts';
 import {
   type ClientCredentialApp,
   createEntraAuth,

@@ -2,7 +2,7 @@
  * Typed errors of the Salesforce client. REST error bodies are arrays of
  * `{message, errorCode, fields}`: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
  */
-import { ConnectorError, HttpError, type HttpErrorContext } from '#core/errors.ts';
+import { ConnectorError, HttpError, type HttpErrorContext } from '#base/errors.ts';
 
 /** One entry of a Salesforce REST error array. */
 export interface SalesforceErrorItem {

@@ -5,7 +5,7 @@
  * Infolog in innererror.message.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#error-handling
  */
-import { ConnectorError, HttpError } from '#core/errors.ts';
+import { ConnectorError, HttpError } from '#base/errors.ts';
 
 /** What an F&O error body says. */
 export interface ODataErrorBody {
