@@ -18,6 +18,7 @@ import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
+import { toChangeBatch } from '#salesforce/pubsub/cdc.ts';
 import { type PubSubSubscriber, startPubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { type ReceiverServer, startReceiverServer } from './receiver-server.ts';
@@ -125,15 +126,16 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const subscribers: PubSubSubscriber[] = [];
   if (options.cdc !== false) {
     const replayStore = createStateReplayStore(ctx.state);
+    const consume = createCdcConsumer(ctx, {
+      integrationUserId: async () => (await options.tokens.getSession()).userId,
+    });
     for (const topic of cdcTopics(ctx.config)) {
       const subscriber = startPubSubSubscriber({
         tokens: options.tokens,
         topic,
         replayStore,
         endpoint: ctx.config.salesforce.pubsubEndpoint,
-        handler: createCdcConsumer(ctx, {
-          integrationUserId: async () => (await options.tokens.getSession()).userId,
-        }),
+        handler: (batch) => consume(toChangeBatch(batch)),
         onGap: createReplayGapHandler(ctx),
         logger: ctx.logger,
       });

@@ -17,7 +17,7 @@ import {
   LegalEntities,
   SalesOrderLines,
 } from '#core/ports/dynamics/entities.ts';
-import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
+import { checkExternalId, type SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
 import { checkOrgShape, readOrgShape } from './org-shape.ts';
 
