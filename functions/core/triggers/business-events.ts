@@ -21,6 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { recordKey } from '#core/mapping/keys.ts';
+import type { ReceiverSecrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
@@ -54,11 +55,8 @@ export interface EventResult {
   readonly reason?: string;
 }
 
-export interface ReceiverSecrets {
-  /** The current secret and, during a rotation, the previous one. */
-  readonly current: string;
-  readonly previous?: string | undefined;
-}
+/** The receiver's secrets (declared by the Secrets port), re-exported for the receiver's callers. */
+export type { ReceiverSecrets };
 
 /** The two body shapes the receiver understands. */
 export type EventShape = 'envelope' | 'remote-execution-context';
