@@ -17,7 +17,7 @@ export class BusyError extends ConnectorError {
   readonly retryAfterSeconds: number;
 
   constructor(key: string, retryAfterSeconds: number) {
-    super(`${key} is being written by another worker`, { code: 'BUSY' });
+    super(`${key} is being written by another worker`, { code: 'BUSY', failure: 'transient' });
     this.key = key;
     this.retryAfterSeconds = retryAfterSeconds;
   }

@@ -30,7 +30,8 @@ export class ParkedError extends ConnectorError {
   readonly parkCode: ParkCode;
 
   constructor(parkCode: ParkCode, message: string, options?: ErrorOptions) {
-    super(message, { ...options, code: 'PARKED' });
+    // Permanent for a retry: a person fixes the data or the org, then replays the parked record.
+    super(message, { ...options, code: 'PARKED', failure: 'permanent' });
     this.parkCode = parkCode;
   }
 }
