@@ -6,6 +6,7 @@
  * the rest to the queue: nothing is lost, and the next start resumes from the checkpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectorError } from '#base/errors.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
@@ -172,7 +173,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
           ctx.queue.depth(QUEUES.toDynamics),
         ]);
         if (!backfillRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0) return;
-        if (Date.now() > deadline) throw new Error(`the queues did not drain within ${timeoutMs} ms`);
+        if (Date.now() > deadline) {
+          throw new ConnectorError(`the queues did not drain within ${timeoutMs} ms`, {
+            code: 'DRAIN_TIMEOUT',
+            failure: 'transient',
+          });
+        }
         await sleep(100);
       }
     },

@@ -18,6 +18,7 @@
  *   that the sender would retry and park forever.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConnectorError } from '#base/errors.ts';
 import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { recordKey } from '#core/mapping/keys.ts';
@@ -88,7 +89,14 @@ export const MAX_EVENTS_PER_REQUEST = 100;
 
 const KEY_VALUE = /^[^\p{Cc}]{1,128}$/u;
 
-class BadEvent extends Error {}
+/** An event the receiver refuses (400): the message says which field is wrong. */
+class BadEvent extends ConnectorError {
+  override name = 'BadEvent';
+
+  constructor(message: string) {
+    super(message, { code: 'BAD_EVENT', failure: 'permanent' });
+  }
+}
 
 /** A configured mapping by a name from the request: own keys only (`constructor` is not a mapping). */
 function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {

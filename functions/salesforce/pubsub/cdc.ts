@@ -7,6 +7,7 @@
 import type avro from 'avsc';
 import type { ChangeBatch, ChangeEvent, ChangeType } from '#core/ports/change-stream.ts';
 import { type BitmapField, bitmapFieldsOf, decodeFieldBitmaps } from './bitmap.ts';
+import { ChangeEventFormatError } from './errors.ts';
 import type { PubSubBatch, PubSubEvent } from './subscriber.ts';
 
 export type { ChangeEvent, ChangeType };
@@ -78,11 +79,15 @@ function bodyFields(
   return fields;
 }
 
-/** Decodes a CDC event delivered by the subscriber. Throws a TypeError when it has no ChangeEventHeader. */
+/** Decodes a CDC event delivered by the subscriber. Throws a ChangeEventFormatError when it has no ChangeEventHeader. */
 export function toChangeEvent(event: PubSubEvent): ChangeEvent {
   const payload = event.payload;
   const header = payload.ChangeEventHeader as RawHeader | undefined;
-  if (!header) throw new TypeError(`event ${event.eventId} is not a change event (no ChangeEventHeader)`);
+  if (!header) {
+    throw new ChangeEventFormatError(`event ${event.eventId} is not a change event (no ChangeEventHeader)`, {
+      eventId: event.eventId,
+    });
+  }
   const layout = layoutOf(event.schema);
   const changeType = header.changeType;
   return {

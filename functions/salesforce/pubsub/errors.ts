@@ -32,6 +32,22 @@ export class PubSubError extends ConnectorError implements PubSubErrorContext {
   }
 }
 
+/** A delivered event or its schema is not the change event it should be (a header, a bitmap). */
+export class ChangeEventFormatError extends ConnectorError {
+  override name = 'ChangeEventFormatError';
+  /** The event's UUID, when the event is known. */
+  readonly eventId: string | undefined;
+
+  constructor(
+    message: string,
+    context: { readonly eventId?: string | undefined } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, { ...options, code: 'CHANGE_EVENT_INVALID', failure: 'permanent' });
+    this.eventId = context.eventId;
+  }
+}
+
 /**
  * The stored replay id is outside the retention window (72 h): events between it and now are
  * gone from the event bus and must be recovered by a backfill.
