@@ -1,5 +1,5 @@
 /**
- * Flow 5 (account write-back): a Salesforce Account without a Dynamics key becomes a CustomersV3
+ * The accountWriteBack flow: a Salesforce Account without a Dynamics key becomes a CustomersV3
  * record, exactly once, and the new key is written back to the Account.
  *
  * F&O assigns the CustomerAccount from the legal entity's customer account number sequence (most
@@ -203,7 +203,7 @@ async function findByAccountId(
 }
 
 /**
- * Flow 5 for one Account: done at once when it already has a Dynamics key; otherwise resolves the
+ * The accountWriteBack flow for one Account: done at once when it already has a Dynamics key; otherwise resolves the
  * legal entity, currency and customer group, creates the customer exactly once and writes the key
  * (and the legal entity field, when a `{field}` rule names one) back. Audits every attempt; a
  * record that cannot resolve is parked (returned, not thrown); other failures are audited and thrown.

@@ -1,5 +1,5 @@
 /**
- * Flow 1 (customers): CustomersV3 → Account, upserted on the configured External ID field
+ * The customers flow: CustomersV3 → Account, upserted on the configured External ID field
  * (`usmf:US-000001` when several legal entities are synced).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';

@@ -1,5 +1,5 @@
 /**
- * Flow 2's second half: every synced product gets an active entry in the Standard Price Book per
+ * The products flow's second half: every synced product gets an active entry in the Standard Price Book per
  * currency at the Dynamics sales price, so a rep can quote it at once. New products get new
  * entries (sObject Collections create, ≤ 200 per call); products whose price changed get their
  * entries read (one SOQL per ≤ 200 products), repriced and reactivated, missing ones created.

@@ -1,5 +1,5 @@
 /**
- * Flow 2 (products): ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
+ * The products flow: ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
  * Price Book entry per currency at the Dynamics sales price. The stored hash has two parts,
  * `<product>.<price>`, so a changed price is recognised apart from other changes.
  */

@@ -1,5 +1,5 @@
 /**
- * Flow 5 (account write-back) mapping: the SOQL that reads an Account with what resolution and
+ * The accountWriteBack flow's mapping: the SOQL that reads an Account with what resolution and
  * the customer need, and the CustomersV3 create body (defaults plus configured Dynamics field ←
  * Salesforce field pairs).
  */

@@ -1,5 +1,5 @@
 /**
- * The to-Dynamics worker: one business object at a time (flows 3, 4 and 5), objects in parallel up
+ * The to-Dynamics worker: one business object at a time (the wonOpportunities, activatedOrders and accountWriteBack flows), objects in parallel up
  * to `batches.toDynamicsConcurrency`. Duplicate stubs of one object, in a batch or across calls,
  * run once: later ones wait for the first and then find it done. Outcomes follow SQS partial-batch
  * semantics: transient failures are retried, parked items are done (audited), and writes Dynamics
