@@ -5,8 +5,10 @@
  * retry or dead-letter by it, the flows defer or fail records by it.
  *
  * A `ConnectorError` subclass states its kind (`failure`); an `HttpError` without one is judged by
- * its status; aborts and time-outs of the platform, and AWS SDK errors the SDK marks retryable or
- * as the service's fault, are transient; anything else (a bug, an unrecognised error) is permanent.
+ * its status. Anything else (a connector error of no stated kind, a platform or SDK error, a
+ * crash in the middle of a procedure) is transient: only a known refusal is permanent. Retrying
+ * the unknown is safe because every write is idempotent or exactly-once, and bounded because a
+ * queue gives up after its maximum receive count and keeps the work in its dead-letter queue.
  */
 import { ConnectorError, type FailureKind, HttpError } from './errors.ts';
 
@@ -21,25 +23,11 @@ export function isTransientStatus(status: number): boolean {
   return status === 401 || status === 408 || status === 429 || status >= 500;
 }
 
-/** Platform errors of a stopped or timed-out operation (`AbortSignal.abort()` / `AbortSignal.timeout()`). */
-function isAbortOrTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
-}
-
-/** An AWS SDK v3 error the SDK marks retryable (throttling, transient) or as the service's fault. */
-function isRetryableSdkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const sdk = error as { $retryable?: unknown; $fault?: unknown };
-  return (sdk.$retryable !== undefined && sdk.$retryable !== null) || sdk.$fault === 'server';
-}
-
 /** Whether trying again later may succeed (see the module doc). */
 export function failureKind(error: unknown): FailureKind {
   if (error instanceof ConnectorError && error.failure !== undefined) return error.failure;
   if (error instanceof HttpError) return isTransientStatus(error.status) ? 'transient' : 'permanent';
-  if (error instanceof ConnectorError) return 'permanent';
-  if (isAbortOrTimeout(error) || isRetryableSdkError(error)) return 'transient';
-  return 'permanent';
+  return 'transient';
 }
 
 /** True when trying again later may succeed (the work must be kept, not dead-lettered). */

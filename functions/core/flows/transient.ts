@@ -2,8 +2,8 @@
  * Sorting failures for the to-Salesforce direction, by the connector's one failure vocabulary
  * (`#base/failures.ts`): transient ones (network, time-outs, 401/408/429/5xx after the HTTP layer's
  * retries, token trouble, the Salesforce daily budget, a Bulk job that did not finish) are tried
- * again later and never dropped; anything else is a refusal no retry can fix and goes to the
- * dead-letter queue with its reason.
+ * again later and never dropped, like anything not known to be a refusal; a refusal no retry can
+ * fix goes to the dead-letter queue with its reason.
  */
 export { isTransient } from '#base/failures.ts';
 

@@ -38,7 +38,8 @@ const SOBJECTS = new Set(['Account', 'Opportunity', 'Order']);
 /**
  * Maps a failure to retry or dead-letter (with a reason a person can act on), by the one failure
  * vocabulary (`#base/failures.ts`): transient failures (network, time-outs, 401/408/429/5xx, the
- * API budget, lost leases, busy objects, auth hiccups) are retried; permanent ones dead-lettered.
+ * API budget, lost leases, busy objects, auth hiccups, anything not known to be a refusal) are
+ * retried; refusals are dead-lettered.
  */
 export function classifyFailure(error: unknown): ItemOutcome {
   if (isTransient(error)) return 'retry';

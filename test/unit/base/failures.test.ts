@@ -81,9 +81,9 @@ const TABLE: readonly (readonly [string, unknown, FailureKind])[] = [
   ['input the connector refuses', new ValidationError('bad key'), 'permanent'],
   ['a configuration error', new ConfigError('flows', 'missing'), 'permanent'],
   [
-    'an unrecognised connector error',
+    'a connector error of no stated kind',
     new ConnectorError('bad response', { code: 'BAD_RESPONSE' }),
-    'permanent',
+    'transient',
   ],
   ['an abort', named('AbortError'), 'transient'],
   ['a platform time-out', named('TimeoutError'), 'transient'],
@@ -92,16 +92,19 @@ const TABLE: readonly (readonly [string, unknown, FailureKind])[] = [
     Object.assign(new Error('slow down'), { $retryable: { throttling: true } }),
     'transient',
   ],
-  ['an AWS service fault', Object.assign(new Error('internal'), { $fault: 'server' }), 'transient'],
-  ['an AWS client fault', Object.assign(new Error('denied'), { $fault: 'client' }), 'permanent'],
-  ['a bug', new TypeError('x is undefined'), 'permanent'],
-  ['a thrown string', 'oops', 'permanent'],
+  ['a crash in the middle of a procedure', new TypeError('x is undefined'), 'transient'],
+  ['a thrown string', 'oops', 'transient'],
 ];
 
 describe('failureKind', () => {
   it.each(TABLE)('classifies %s', (_, error, kind) => {
     expect(failureKind(error)).toBe(kind);
     expect(isTransient(error)).toBe(kind === 'transient');
+  });
+
+  it('calls permanent only a known refusal', () => {
+    const permanent = TABLE.filter(([, , kind]) => kind === 'permanent').map(([, error]) => error);
+    for (const error of permanent) expect(error).toBeInstanceOf(ConnectorError);
   });
 
   it('takes the kind a ConnectorError declares over its status', () => {

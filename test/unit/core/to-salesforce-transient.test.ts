@@ -22,7 +22,10 @@ describe('isTransient', () => {
     ]);
     expect(isTransient(refused)).toBe(false);
     expect(isTransient(new ValidationError('bad key'))).toBe(false);
-    expect(isTransient(new TypeError('bug'))).toBe(false);
+  });
+
+  it('keeps an error it does not recognise for a retry (bounded by the queue, then dead-lettered)', () => {
+    expect(isTransient(new TypeError('bug'))).toBe(true);
   });
 });
 
