@@ -12,8 +12,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import { createDynamicsClient } from '#dynamics/client.ts';
-import { CustomersV3 } from '#dynamics/entities.ts';
 import type { DynamicsSandboxInfo } from '#sandbox/dynamics/index.ts';
 import { ensureSandboxTls, trustCaFile } from '#sandbox/shared/tls.ts';
 

@@ -74,7 +74,7 @@ async function engineRole(info: SandboxesInfo): Promise<void> {
   const { createSqliteWorkQueue } = await import('#adapters/local/sqlite-work-queue.ts');
   const { checkConfiguration } = await import('#core/engine/check.ts');
   const { runDynamicsBackfill } = await import('#core/triggers/dynamics-backfill.ts');
-  const { silentLogger } = await import('#core/logger.ts');
+  const { silentLogger } = await import('#base/logger.ts');
 
   const config = validateConfig({
     dynamics: {
@@ -176,7 +176,7 @@ async function engineRole(info: SandboxesInfo): Promise<void> {
  * sample creates new records as a first load would. Returns the record tally.
  */
 async function naiveLoad(ctx: EngineContext, sample: number): Promise<Record<string, number>> {
-  const { CustomersV3, ReleasedProductsV2 } = await import('#dynamics/entities.ts');
+  const { CustomersV3, ReleasedProductsV2 } = await import('#core/ports/dynamics/entities.ts');
   const { mapCustomerToAccount } = await import('#core/mapping/customers.ts');
   const { mapProductToProduct2, unitPriceOf } = await import('#core/mapping/products.ts');
   const { config, dynamics, salesforce, reference } = ctx;

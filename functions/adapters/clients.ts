@@ -3,8 +3,9 @@
  * from the Secrets port, never from the configuration file). Both shapes call this once per
  * process and hand the clients to the engine as its DynamicsApi and SalesforceApi ports.
  */
+
+import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import type { Logger } from '#core/logger.ts';
 import type { ConnectorCredentials } from '#core/ports/secrets.ts';
 import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
 import type { HttpClientOptions } from '#http/client.ts';

@@ -3,6 +3,7 @@
  * bad arguments are usage errors (exit code 2), failures exit 1, success 0.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { ConnectorError } from '#base/errors.ts';
 
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -32,8 +33,12 @@ export type ParsedValues<O extends ParseArgsOptionsConfig> = {
 };
 
 /** A user error in the arguments: printed with the command's usage, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends ConnectorError {
   override name = 'UsageError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: 'USAGE', failure: 'permanent' });
+  }
 }
 
 export function helpText(spec: CommandSpec<ParseArgsOptionsConfig>): string {

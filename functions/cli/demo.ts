@@ -5,10 +5,16 @@
  * Everything it prints is read back from the systems through the connector's own clients.
  */
 import type { ConnectorClients } from '#adapters/clients.ts';
+import { ConnectorError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { CustomersV3, ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
-import { and, eq } from '#dynamics/odata.ts';
-import { soql, soqlIdent, soqlLike } from '#salesforce/soql.ts';
+import {
+  CustomersV3,
+  ReleasedProductsV2,
+  SalesOrderHeadersV2,
+  SalesOrderLines,
+} from '#core/ports/dynamics/entities.ts';
+import { and, eq } from '#core/ports/dynamics/odata.ts';
+import { soql, soqlIdent, soqlLike } from '#core/ports/salesforce/soql.ts';
 import type { Sandboxes } from '#sandbox/index.ts';
 
 export type DemoSay = (line: string) => void;
@@ -18,7 +24,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`the demo waited ${timeoutMs / 1000} s for ${what}`);
+    if (Date.now() > deadline) {
+      throw new ConnectorError(`the demo waited ${timeoutMs / 1000} s for ${what}`, {
+        code: 'DEMO_TIMEOUT',
+        failure: 'transient',
+      });
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -76,7 +87,9 @@ export async function runSalesStory(
       soql`SELECT Id, Name FROM Account WHERE ${soqlIdent(config.externalIds.account)} LIKE ${soqlLike('usmf:', 'startsWith')} ORDER BY Name LIMIT 1`,
     ),
   );
-  if (!account) throw new Error('the initial sync left no usmf Account to sell to');
+  if (!account) {
+    throw new ConnectorError('the initial sync left no usmf Account to sell to', { code: 'DEMO_NO_ACCOUNT' });
+  }
   const products: { Id: string; ProductCode: string }[] = [];
   for await (const p of clients.salesforce.query<{ Id: string; ProductCode: string }>(
     soql`SELECT Id, ProductCode FROM Product2 WHERE ${soqlIdent(config.externalIds.product)} LIKE ${soqlLike('usmf:', 'startsWith')} ORDER BY ProductCode LIMIT 3`,

@@ -3,7 +3,7 @@
  * codes (0 ok, 1 failure, 2 usage).
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 import { auditCommand } from './audit.ts';
 import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts';
 import { credentialsCommand } from './credentials.ts';

@@ -5,14 +5,14 @@
  */
 import type { ConnectorClients } from '#adapters/clients.ts';
 import { formatAge, loadMetadata, type MetadataSnapshot } from '#adapters/local/metadata-cache.ts';
+import { AuthError, ConnectorError, HttpError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { ConfigurationCheckError, checkConfiguration } from '#core/engine/check.ts';
 import { goLiveFieldCheck } from '#core/engine/field-check.ts';
 import { dynamicsFieldUses, salesforceFieldUses } from '#core/engine/field-uses.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
-import { AuthError, ConnectorError, HttpError } from '#core/errors.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
-import { LegalEntities } from '#dynamics/entities.ts';
+import { LegalEntities } from '#core/ports/dynamics/entities.ts';
 import { createPubSubClient } from '#salesforce/pubsub/channel.ts';
 import { getTopic } from '#salesforce/pubsub/rpc.ts';
 

@@ -13,9 +13,9 @@ import { PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD, STACK_OUTPUTS } from '#adapte
 import { documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import { createSqsWorkQueue } from '#adapters/aws/work-queue.ts';
+import { ConnectorError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { validateConfig } from '#core/config/validate.ts';
-import { ConnectorError } from '#core/errors.ts';
 import type { ClientCredentials, ConnectorSecrets } from '#core/ports/secrets.ts';
 import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
 import { QUEUES } from '#core/work/items.ts';

@@ -4,8 +4,8 @@
  * `{environment}/.default`, a forced re-mint after a 401.
  * https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
  */
-import { AuthError, ConfigError } from '#core/errors.ts';
-import { type Logger, silentLogger } from '#core/logger.ts';
+import { AuthError, ConfigError } from '#base/errors.ts';
+import { type Logger, silentLogger } from '#base/logger.ts';
 import type { AuthProvider } from '#http/client.ts';
 import type { CallCounter } from '#http/counters.ts';
 import { authorityHostFor, normaliseAuthorityHost, normaliseEnvironmentUrl } from './host.ts';

@@ -9,10 +9,19 @@
  * 404.15, so a URL within 2,048 characters is within every default on the path.
  * https://learn.microsoft.com/en-us/iis/configuration/system.webserver/security/requestfiltering/requestlimits/
  */
-import { ValidationError } from '#core/errors.ts';
-import type { AnyEntity, EntityKey } from './entities.ts';
-import { formatKey, validateKey } from './keys.ts';
-import { and, assertField, encodeQueryValue, eq, eqVerbatim, type Filter, group, or } from './odata.ts';
+import { ValidationError } from '#base/errors.ts';
+import type { AnyEntity, EntityKey } from '#core/ports/dynamics/entities.ts';
+import { formatKey, validateKey } from '#core/ports/dynamics/keys.ts';
+import {
+  and,
+  assertField,
+  encodeQueryValue,
+  eq,
+  eqVerbatim,
+  type Filter,
+  group,
+  or,
+} from '#core/ports/dynamics/odata.ts';
 
 /** The default URL length limit, in characters (see the module comment). */
 export const DEFAULT_MAX_URL_LENGTH = 2048;

@@ -4,8 +4,16 @@
  * the shared HTTP layer (retry policy, Retry-After, 401 re-mint once, counters) and Entra auth.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata
  */
-import { HttpError, ValidationError } from '#core/errors.ts';
-import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
+import { HttpError, ValidationError } from '#base/errors.ts';
+import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
+import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from '#core/ports/dynamics/entities.ts';
+import {
+  DynamicsResponseError,
+  DynamicsWriteError,
+  type WriteOperation,
+} from '#core/ports/dynamics/errors.ts';
+import { formatKey, keyIdentity, keyOfRecord, keyPath, validateKey } from '#core/ports/dynamics/keys.ts';
+import { assertField } from '#core/ports/dynamics/odata.ts';
 import {
   type AuthProvider,
   createHttpClient,
@@ -19,11 +27,7 @@ import { parseVendorError } from '#http/error-body.ts';
 import { createEntraAuth, type EntraAuth, type EntraAuthStats } from './auth.ts';
 import { buildBatchReads, MAX_BATCH_READS, parseBatchAnswer } from './batch.ts';
 import { DEFAULT_MAX_URL_LENGTH, planKeyReads } from './by-keys.ts';
-import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from './entities.ts';
-import { DynamicsResponseError, DynamicsWriteError, type WriteOperation } from './errors.ts';
 import { normaliseEnvironmentUrl } from './host.ts';
-import { formatKey, keyIdentity, keyOfRecord, keyPath, validateKey } from './keys.ts';
-import { assertField } from './odata.ts';
 import { buildQueryString, type ReadQuery, validateCompany } from './query.ts';
 import { parseCollection, parseEntity } from './responses.ts';
 

@@ -6,7 +6,7 @@
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/services-home-page#authentication
  */
 import { isIP } from 'node:net';
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 
 /**
  * The host forms of Microsoft-operated F&O environments, `<env>` being one or more DNS labels:

@@ -2,9 +2,9 @@
  * Reads the customer's F&O model from `GET /data/$metadata`, streamed through the CSDL reader
  * (never the whole document in memory), keeping the entity sets the connector uses.
  */
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
+import { ENTITIES } from '#core/ports/dynamics/entities.ts';
 import type { DynamicsClient } from './client.ts';
-import { ENTITIES } from './entities.ts';
 import { type CsdlModel, type CsdlPass, readCsdl, readCsdlPass } from './metadata-csdl.ts';
 
 /** The entity sets the connector uses: the ones it declares. */

@@ -4,9 +4,17 @@
  * company; reading company X needs `dataAreaId eq 'x'` AND `cross-company=true`.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#cross-company-behavior
  */
-import { ValidationError } from '#core/errors.ts';
-import type { AnyEntity, FieldOf } from './entities.ts';
-import { and, assertField, encodeQueryValue, eq, type Filter, isFilter, or } from './odata.ts';
+import { ValidationError } from '#base/errors.ts';
+import type { AnyEntity, FieldOf } from '#core/ports/dynamics/entities.ts';
+import {
+  and,
+  assertField,
+  encodeQueryValue,
+  eq,
+  type Filter,
+  isFilter,
+  or,
+} from '#core/ports/dynamics/odata.ts';
 
 /**
  * Which legal entities a read covers:

@@ -4,9 +4,9 @@
  * nextLink on the environment's own origin (the bearer token travels with it).
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#paging
  */
-import { redactUrl } from '#core/logger.ts';
+import { redactUrl } from '#base/logger.ts';
+import { DynamicsResponseError } from '#core/ports/dynamics/errors.ts';
 import type { HttpResponse } from '#http/client.ts';
-import { DynamicsResponseError } from './errors.ts';
 
 /** Where a response came from, for error messages. */
 export interface ResponseContext {

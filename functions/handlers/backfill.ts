@@ -15,7 +15,7 @@ import type { Context } from 'aws-lambda';
 import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts';
 import { recordApiBudget } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
-import { AuthError } from '#core/errors.ts';
+import { AuthError } from '#base/errors.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { deadlineSignal, lambda } from './lambda.ts';

@@ -4,8 +4,8 @@
  * hook that re-mints the token once and replays once, typed errors, and call counters.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { ConnectorError, HttpError, NetworkError, TimeoutError } from '#core/errors.ts';
-import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
+import { ConnectorError, HttpError, NetworkError, TimeoutError } from '#base/errors.ts';
+import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
 import { type CallCounter, createCallCounter } from './counters.ts';
 import { parseVendorError } from './error-body.ts';
 import { DEFAULT_RETRY_POLICY, decideRetry, errorCode, parseRetryAfter, type RetryPolicy } from './retry.ts';

@@ -2,9 +2,11 @@
  * The one retry policy for both APIs: which failures are retried, how long to wait, and when
  * to give up. Pure functions, so the timing is unit-tested without a network.
  * Retry-After: https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
+ * Which failures are transient at all is the connector's one vocabulary (`#base/failures.ts`).
  * F&O throttling (429 + Retry-After in seconds):
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/priority-based-throttling
  */
+import { isTransientStatus } from '#base/failures.ts';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. Default 5. */
@@ -17,7 +19,12 @@ export interface RetryPolicy {
   readonly budgetMs: number;
   /** The wait after a 429 that carries no Retry-After. Default 30 000 (Microsoft's sample). */
   readonly throttleFallbackMs: number;
-  /** Statuses retried for idempotent requests. Default 429, 502, 503, 504. */
+  /**
+   * Statuses retried at once for idempotent requests: the transient statuses (`isTransientStatus`,
+   * `#base/failures.ts`) worth an immediate retry; others are never retried here. Default 408, 429,
+   * 502, 503, 504 (401 is re-minted once by the clients; a 500 is left to the caller, since F&O
+   * answers X++ errors with 500).
+   */
   readonly retryStatuses: readonly number[];
 }
 
@@ -27,7 +34,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxDelayMs: 30_000,
   budgetMs: 120_000,
   throttleFallbackMs: 30_000,
-  retryStatuses: Object.freeze([429, 502, 503, 504]),
+  retryStatuses: Object.freeze([408, 429, 502, 503, 504]),
 });
 
 /** Network error codes that mean "try again" (undici and system codes). */
@@ -137,7 +144,7 @@ export function decideRetry(
   let delayMs: number;
   let reason: string;
   if (outcome.status !== undefined) {
-    if (!policy.retryStatuses.includes(outcome.status))
+    if (!isTransientStatus(outcome.status) || !policy.retryStatuses.includes(outcome.status))
       return { retry: false, reason: `status ${outcome.status}` };
     // A throttled request was not processed, so even a POST may be sent again.
     if (!outcome.idempotent && outcome.status !== 429) {

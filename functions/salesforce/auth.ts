@@ -6,8 +6,8 @@
  */
 
 import type { Dispatcher } from 'undici';
-import { AuthError, HttpError } from '#core/errors.ts';
-import { type Logger, silentLogger } from '#core/logger.ts';
+import { AuthError, HttpError } from '#base/errors.ts';
+import { type Logger, silentLogger } from '#base/logger.ts';
 import { createHttpClient, type HttpClient } from '#http/client.ts';
 import { normalizeMyDomainUrl } from './my-domain.ts';
 import type { SalesforceSession, SalesforceTokenSource } from './session.ts';

@@ -6,7 +6,8 @@
  * after `403 REQUEST_LIMIT_EXCEEDED`
  * (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm).
  */
-import { ApiBudgetError } from './errors.ts';
+import { ValidationError } from '#base/errors.ts';
+import { ApiBudgetError } from '#core/ports/salesforce/errors.ts';
 
 export interface ApiBudgetOptions {
   /** Share of the daily allocation kept for people and other integrations. Default 0.1 (10 %). */
@@ -71,9 +72,10 @@ export function parseLimitInfo(header: string | undefined): { used: number; max:
 export function createApiBudget(options: ApiBudgetOptions = {}): ApiBudget {
   const now = options.now ?? Date.now;
   const fraction = options.reserveFraction ?? 0.1;
-  if (!(fraction >= 0 && fraction < 1)) throw new RangeError('reserveFraction must be in [0, 1)');
+  if (!(fraction >= 0 && fraction < 1))
+    throw new ValidationError('reserveFraction must be in [0, 1)', { field: 'reserveFraction' });
   if (options.reserveCalls !== undefined && !(options.reserveCalls >= 0)) {
-    throw new RangeError('reserveCalls must be non-negative');
+    throw new ValidationError('reserveCalls must be non-negative', { field: 'reserveCalls' });
   }
   const limitCooldownMs = options.limitCooldownMs ?? 15 * 60_000;
   const concurrencyCooldownMs = options.concurrencyCooldownMs ?? 10_000;

@@ -13,7 +13,16 @@
  * Repeated keys go into later jobs (the k-th occurrence in the k-th round), as for Collections.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { ConnectorError, NetworkError, TimeoutError } from '#core/errors.ts';
+import { ConnectorError, NetworkError, TimeoutError } from '#base/errors.ts';
+import {
+  ApiBudgetError,
+  BulkJobError,
+  BulkJobFailedError,
+  BulkResultsError,
+  BulkWaitStoppedError,
+  SalesforceApiError,
+} from '#core/ports/salesforce/errors.ts';
+import { soqlIdent } from '#core/ports/salesforce/soql.ts';
 import {
   externalKey,
   planRounds,
@@ -22,15 +31,6 @@ import {
   type UpsertResult,
 } from './collections.ts';
 import { bulkValue, CsvParseError, csvRow, parseCsv } from './csv.ts';
-import {
-  ApiBudgetError,
-  BulkJobError,
-  BulkJobFailedError,
-  BulkResultsError,
-  BulkWaitStoppedError,
-  SalesforceApiError,
-} from './errors.ts';
-import { soqlIdent } from './soql.ts';
 import type { SalesforceTransport } from './transport.ts';
 
 export interface BulkUpsertOptions {

@@ -11,8 +11,8 @@
  * wins, as if the records were sent one by one in input order. Keys compare case-insensitively,
  * as text External IDs match.
  */
-import { ConnectorError, ValidationError } from '#core/errors.ts';
-import { soqlIdent } from './soql.ts';
+import { ConnectorError, ValidationError } from '#base/errors.ts';
+import { soqlIdent } from '#core/ports/salesforce/soql.ts';
 import type { SalesforceTransport } from './transport.ts';
 
 export type SObjectInput = Readonly<Record<string, unknown>>;

@@ -5,7 +5,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_prepare_csv.htm
  * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_date_format.htm
  */
-import { ConnectorError, ValidationError } from '#core/errors.ts';
+import { ConnectorError, ValidationError } from '#base/errors.ts';
 
 /** Quotes a field when it holds a quote, comma, CR or LF (or leading/trailing spaces). */
 export function csvField(text: string): string {

@@ -2,7 +2,7 @@
  * Org limits: `GET /limits/` → `{"DailyApiRequests":{"Max":…,"Remaining":…},…}`
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
  */
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 import type { SalesforceTransport } from './transport.ts';
 
 export interface LimitValue {

@@ -5,7 +5,7 @@
  * My Domain hostname formats (production, sandbox, Developer Edition, scratch, …):
  * https://help.salesforce.com/s/articleView?id=xcloud.domain_name_app_url_changes.htm&type=5
  */
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 
 /**
  * Host suffixes of Salesforce My Domain login hosts: commercial (`acme.my.salesforce.com`,

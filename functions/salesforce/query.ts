@@ -4,7 +4,7 @@
  * Page size via `Sforce-Query-Options: batchSize=N` (200–2,000; Salesforce may return fewer):
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm
  */
-import { ConnectorError, ValidationError } from '#core/errors.ts';
+import { ConnectorError, ValidationError } from '#base/errors.ts';
 import type { SalesforceTransport } from './transport.ts';
 
 /** A queried record; `attributes` as Salesforce sends it. */

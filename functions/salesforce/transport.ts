@@ -7,8 +7,9 @@
  * arrays become SalesforceApiError.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { HttpError } from '#core/errors.ts';
-import { type Logger, redactUrl, silentLogger } from '#core/logger.ts';
+import { HttpError, ValidationError } from '#base/errors.ts';
+import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
+import { parseSalesforceErrors, SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import {
   type AuthProvider,
   createHttpClient,
@@ -21,7 +22,6 @@ import { type CallCounter, createCallCounter } from '#http/counters.ts';
 import { Agent, type Dispatcher } from '#http/undici.ts';
 import { type ClientCredentialsTokenSource, createClientCredentialsTokenSource } from './auth.ts';
 import { type ApiBudget, type ApiBudgetOptions, sharedApiBudget } from './budget.ts';
-import { parseSalesforceErrors, SalesforceApiError } from './errors.ts';
 import { normalizeMyDomainUrl } from './my-domain.ts';
 
 export interface SalesforceTransportOptions {
@@ -112,15 +112,16 @@ export function createSalesforceTransport(options: SalesforceTransportOptions): 
   const myDomainUrl = normalizeMyDomainUrl(options.myDomainUrl, {
     allowCustomDomain: options.allowCustomDomain ?? false,
   });
-  if (!options.clientId) throw new TypeError('clientId is required');
-  if (!options.clientSecret) throw new TypeError('clientSecret is required');
+  if (!options.clientId) throw new ValidationError('clientId is required', { field: 'clientId' });
+  if (!options.clientSecret) throw new ValidationError('clientSecret is required', { field: 'clientSecret' });
   const apiVersion = options.apiVersion ?? '63.0';
   if (!/^\d{2,3}\.0$/.test(apiVersion))
-    throw new TypeError(`apiVersion must look like 63.0, got ${apiVersion}`);
+    throw new ValidationError(`apiVersion must look like 63.0, got ${apiVersion}`, { field: 'apiVersion' });
   const client = options.callOptionsClient ?? 'ml-connector';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(client)) {
-    throw new TypeError(
+    throw new ValidationError(
       `callOptionsClient must be 1–64 letters, digits, '_', '.' or '-', got ${JSON.stringify(client)}`,
+      { field: 'callOptionsClient' },
     );
   }
   const callOptions = `client=${client}`;
@@ -157,7 +158,8 @@ export function createSalesforceTransport(options: SalesforceTransportOptions): 
   });
 
   function resolve(instanceUrl: string, path: string): string {
-    if (/^https?:\/\//i.test(path)) throw new TypeError('REST paths are relative to the instance URL');
+    if (/^https?:\/\//i.test(path))
+      throw new ValidationError('REST paths are relative to the instance URL', { field: 'path' });
     if (path.startsWith('/services/')) return instanceUrl + path;
     if (path.startsWith('services/')) return `${instanceUrl}/${path}`;
     return `${instanceUrl}/services/data/v${apiVersion}${path.startsWith('/') ? path : `/${path}`}`;

@@ -21,11 +21,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, EngineRuntime } from '#adapters/aws/engine.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
+import { AuthError } from '#base/errors.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
-import { AuthError } from '#core/errors.ts';
 import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
-import { toChangeEvent } from '#salesforce/pubsub/cdc.ts';
+import { toChangeBatch } from '#salesforce/pubsub/cdc.ts';
 import { PubSubError } from '#salesforce/pubsub/errors.ts';
 import {
   type PubSubBatch,
@@ -177,8 +177,9 @@ export async function startStreamTask(options: StreamTaskOptions): Promise<Strea
       integrationUserId: async () => (await clients.salesforce.tokenSource.getSession()).userId,
     });
     const handler = async (batch: PubSubBatch) => {
-      await consume(batch);
-      const newest = Math.max(0, ...batch.events.map((e) => Number(toChangeEvent(e).commitTimestamp)));
+      const changes = toChangeBatch(batch);
+      await consume(changes);
+      const newest = Math.max(0, ...changes.events.map((e) => Number(e.commitTimestamp)));
       if (newest > 0) runtime.metrics.add('CdcLagMs', ctx.now() - newest);
     };
     return cdcTopics(ctx.config).map((topic) => ({

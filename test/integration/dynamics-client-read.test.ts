@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomersV3, LegalEntities } from '#core/ports/dynamics/entities.ts';
 import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
-import { CustomersV3, LegalEntities } from '#dynamics/entities.ts';
 import { type DynamicsSandbox, startDynamicsSandbox } from '#sandbox/dynamics/index.ts';
 
 const CUSTOMERS = 25_500;

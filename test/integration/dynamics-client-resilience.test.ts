@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HttpError } from '#core/errors.ts';
-import type { Logger } from '#core/logger.ts';
+import { HttpError } from '#base/errors.ts';
+import type { Logger } from '#base/logger.ts';
+import { CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
-import { CustomersV3 } from '#dynamics/entities.ts';
 import { type DynamicsSandbox, startDynamicsSandbox } from '#sandbox/dynamics/index.ts';
 
 const CUSTOMERS = 3_000;

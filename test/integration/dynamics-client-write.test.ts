@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError } from '#core/errors.ts';
-import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
+import { AuthError } from '#base/errors.ts';
 import {
   Currencies,
   CustomersV3,
@@ -8,9 +7,10 @@ import {
   ReleasedProductsV2,
   SalesOrderHeadersV2,
   SalesOrderLines,
-} from '#dynamics/entities.ts';
-import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { eq } from '#dynamics/odata.ts';
+} from '#core/ports/dynamics/entities.ts';
+import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
+import { eq } from '#core/ports/dynamics/odata.ts';
+import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
 import { type DynamicsSandbox, startDynamicsSandbox } from '#sandbox/dynamics/index.ts';
 
 type CustomerKey = EntityKey<typeof CustomersV3>;

@@ -1,6 +1,6 @@
 import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError } from '#core/errors.ts';
+import { AuthError } from '#base/errors.ts';
 import { createEntraAuth } from '#dynamics/auth.ts';
 import { type DynamicsSandbox, startDynamicsSandbox } from '#sandbox/dynamics/index.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCdcConsumer } from '#core/triggers/cdc.ts';
 import { QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
-import { toChangeEvent } from '#salesforce/pubsub/cdc.ts';
+import { toChangeBatch, toChangeEvent } from '#salesforce/pubsub/cdc.ts';
 import { createMemoryReplayStore } from '#salesforce/pubsub/replay-id.ts';
 import {
   type PubSubBatch,
@@ -46,7 +46,7 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
           const event = toChangeEvent(e);
           seen.push({ type: event.changeType, clientId: event.clientId, recordIds: event.recordIds });
         }
-        await consume(batch);
+        await consume(toChangeBatch(batch));
         consumed += batch.events.length;
       },
     });
@@ -246,7 +246,7 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
       });
     expect(echo).toBeDefined();
     const { b, e } = echo as NonNullable<typeof echo>;
-    await createCdcConsumer(h.ctx)({ ...b, events: [e] });
+    await createCdcConsumer(h.ctx)(toChangeBatch({ ...b, events: [e] }));
     const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
     expect(messages.map((m) => m.body.id)).toEqual([oppId]);
     // ... which the worker ends without a call to Dynamics: the number is already written back.
@@ -272,6 +272,8 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
         },
       },
     };
-    await expect(createCdcConsumer(failing)(batch as PubSubBatch)).rejects.toThrow('queue unavailable');
+    await expect(createCdcConsumer(failing)(toChangeBatch(batch as PubSubBatch))).rejects.toThrow(
+      'queue unavailable',
+    );
   });
 });

@@ -27,7 +27,7 @@ export function createSalesforceProducts(h: EngineHarness, items: readonly strin
   }
 }
 
-/** An Account as flow 1 would have synced it from a Dynamics customer (one per key: the key is unique). */
+/** An Account as the customers flow would have synced it from a Dynamics customer (one per key: the key is unique). */
 export function createSyncedAccount(h: EngineHarness, dataAreaId: string, customerAccount: string): string {
   const key = `${dataAreaId}:${customerAccount}`;
   const sf = h.sandboxes.salesforce.control;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BulkJobFailedError, BulkWaitStoppedError } from '#core/ports/salesforce/errors.ts';
 import { createApiBudget } from '#salesforce/budget.ts';
-import { BulkJobFailedError, BulkWaitStoppedError } from '#salesforce/errors.ts';
 import { createSalesforceClient, type SalesforceClient } from '#salesforce/rest.ts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '#sandbox/salesforce/index.ts';
 

@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiBudgetError, SalesforceApiError } from '#core/ports/salesforce/errors.ts';
+import { soql } from '#core/ports/salesforce/soql.ts';
 import { createApiBudget } from '#salesforce/budget.ts';
-import { ApiBudgetError, SalesforceApiError } from '#salesforce/errors.ts';
 import {
   createSalesforceClient,
   type SalesforceClient,
   type SalesforceClientOptions,
 } from '#salesforce/rest.ts';
-import { soql } from '#salesforce/soql.ts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '#sandbox/salesforce/index.ts';
 
 function clientFor(

@@ -37,8 +37,8 @@ import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts
 import type { ConnectorMetrics, MetricName } from '#adapters/aws/metrics.ts';
 import { createAwsClients } from '#adapters/aws/sdk-clients.ts';
 import { createConsoleLogger } from '#adapters/local/console-logger.ts';
+import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import type { Logger } from '#core/logger.ts';
 import type { SandboxesInfo } from '#sandbox/index.ts';
 import { type Deployed, type DeployedFunction, deployTemplate, synthesizeTemplate } from './aws-template.ts';
 import {

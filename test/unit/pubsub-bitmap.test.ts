@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type BitmapField, decodeFieldBitmaps, encodeFieldBitmaps } from '#salesforce/pubsub/bitmap.ts';
+import { ChangeEventFormatError } from '#salesforce/pubsub/errors.ts';
 import { buildOrgSchema } from '#sandbox/salesforce/objects.ts';
 import { buildChangeEventSchemas } from '#sandbox/salesforce/pubsub/schemas.ts';
 
@@ -86,7 +87,7 @@ describe('field bitmaps', () => {
       'Nope',
       'BillingAddress.Nope',
     ]);
-    expect(() => decodeFieldBitmaps(['0x0100'], [{ name: 'A' }])).toThrow(RangeError);
-    expect(() => decodeFieldBitmaps(['0-0x01'], [{ name: 'A' }])).toThrow(RangeError);
+    expect(() => decodeFieldBitmaps(['0x0100'], [{ name: 'A' }])).toThrow(ChangeEventFormatError);
+    expect(() => decodeFieldBitmaps(['0-0x01'], [{ name: 'A' }])).toThrow(ChangeEventFormatError);
   });
 });

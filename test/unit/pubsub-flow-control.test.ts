@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '#base/errors.ts';
 import { createFlowControl, MAX_EVENTS_PER_REQUEST } from '#salesforce/pubsub/flow-control.ts';
 
 describe('flow control', () => {
@@ -64,11 +65,11 @@ describe('flow control', () => {
   });
 
   it('refuses batch sizes outside 1..100 and requests that would exceed 100', () => {
-    expect(() => createFlowControl(0)).toThrow(RangeError);
-    expect(() => createFlowControl(101)).toThrow(RangeError);
-    expect(() => createFlowControl(1.5)).toThrow(RangeError);
+    expect(() => createFlowControl(0)).toThrow(ValidationError);
+    expect(() => createFlowControl(101)).toThrow(ValidationError);
+    expect(() => createFlowControl(1.5)).toThrow(ValidationError);
     const flow = createFlowControl(100);
     flow.requested(100);
-    expect(() => flow.requested(1)).toThrow(RangeError);
+    expect(() => flow.requested(1)).toThrow(ValidationError);
   });
 });

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { AuthError } from '#core/errors.ts';
+import { AuthError } from '#base/errors.ts';
 import { parseAvroSchema } from '#salesforce/pubsub/avro.ts';
 import { PubSubError, ReplayGapError } from '#salesforce/pubsub/errors.ts';
 import type { FetchRequest, FetchResponse, PubSubClient } from '#salesforce/pubsub/proto.ts';

@@ -6,10 +6,10 @@
  */
 
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { ConfigError } from '#base/errors.ts';
+import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { validateConfig } from '#core/config/validate.ts';
-import { ConfigError } from '#core/errors.ts';
-import type { Logger } from '#core/logger.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import { QUEUES } from '#core/work/items.ts';

@@ -5,7 +5,7 @@
  * https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { type Logger, redact } from '#core/logger.ts';
+import { type Logger, redact } from '#base/logger.ts';
 
 export const SERVICE_NAME = 'ml-connector';
 

@@ -9,7 +9,7 @@
  * https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets.html
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 import type {
   ClientCredentials,
   ConnectorCredentials,

@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/programming-with-javascript.html#programming-with-javascript-batch
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 
 /** A batch call still had unprocessed items after every try. */
 export class UnprocessedItemsError extends ConnectorError {

@@ -20,7 +20,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { ConnectorError, ValidationError } from '#core/errors.ts';
+import { ConnectorError, ValidationError } from '#base/errors.ts';
 import {
   type DeadLetter,
   encodeMessages,

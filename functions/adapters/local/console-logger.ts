@@ -2,7 +2,7 @@
  * The local shape's logger: one JSON object per line on a stream (stderr by default), with
  * secret-looking fields redacted. Levels below `level` are dropped.
  */
-import { type Logger, redact } from '#core/logger.ts';
+import { type Logger, redact } from '#base/logger.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

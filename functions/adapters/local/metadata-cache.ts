@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '#core/logger.ts';
+import type { Logger } from '#base/logger.ts';
 import type { DynamicsClient } from '#dynamics/client.ts';
 import type { CsdlModel } from '#dynamics/metadata-csdl.ts';
 import { CONNECTOR_ENTITY_SETS, fetchCsdlModel } from '#dynamics/metadata-fetch.ts';

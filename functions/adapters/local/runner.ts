@@ -6,6 +6,7 @@
  * the rest to the queue: nothing is lost, and the next start resumes from the checkpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectorError } from '#base/errors.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
@@ -18,6 +19,7 @@ import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
+import { toChangeBatch } from '#salesforce/pubsub/cdc.ts';
 import { type PubSubSubscriber, startPubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { type ReceiverServer, startReceiverServer } from './receiver-server.ts';
@@ -125,15 +127,16 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const subscribers: PubSubSubscriber[] = [];
   if (options.cdc !== false) {
     const replayStore = createStateReplayStore(ctx.state);
+    const consume = createCdcConsumer(ctx, {
+      integrationUserId: async () => (await options.tokens.getSession()).userId,
+    });
     for (const topic of cdcTopics(ctx.config)) {
       const subscriber = startPubSubSubscriber({
         tokens: options.tokens,
         topic,
         replayStore,
         endpoint: ctx.config.salesforce.pubsubEndpoint,
-        handler: createCdcConsumer(ctx, {
-          integrationUserId: async () => (await options.tokens.getSession()).userId,
-        }),
+        handler: (batch) => consume(toChangeBatch(batch)),
         onGap: createReplayGapHandler(ctx),
         logger: ctx.logger,
       });
@@ -170,7 +173,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
           ctx.queue.depth(QUEUES.toDynamics),
         ]);
         if (!backfillRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0) return;
-        if (Date.now() > deadline) throw new Error(`the queues did not drain within ${timeoutMs} ms`);
+        if (Date.now() > deadline) {
+          throw new ConnectorError(`the queues did not drain within ${timeoutMs} ms`, {
+            code: 'DRAIN_TIMEOUT',
+            failure: 'transient',
+          });
+        }
         await sleep(100);
       }
     },

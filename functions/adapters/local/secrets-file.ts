@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ConfigError, ConnectorError } from '#core/errors.ts';
+import { ConfigError, ConnectorError } from '#base/errors.ts';
 import { type ConnectorSecrets, type Secrets, secretsFrom } from '#core/ports/secrets.ts';
 
 const MAGIC = 'mlc1';

@@ -5,7 +5,7 @@
 
 import * as z from 'zod/mini';
 import type { $ZodIssue } from 'zod/v4/core';
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 import { type ConnectorConfig, configSchema } from './schema.ts';
 
 export interface ConfigProblem {

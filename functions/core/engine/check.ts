@@ -4,8 +4,9 @@
  * unique; the write-back fields must exist. Every problem is reported at once, each with its fix;
  * the engine refuses to run while any remains.
  */
+
+import { ConnectorError, HttpError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { ConnectorError, HttpError } from '#core/errors.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import {
@@ -15,8 +16,8 @@ import {
   Ledgers,
   LegalEntities,
   SalesOrderLines,
-} from '#dynamics/entities.ts';
-import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
+} from '#core/ports/dynamics/entities.ts';
+import { checkExternalId, type SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
 import { checkOrgShape, readOrgShape } from './org-shape.ts';
 

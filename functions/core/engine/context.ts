@@ -3,8 +3,9 @@
  * and the reference data checked against the live systems at start. Both shapes (the local
  * runner and the Lambdas/Fargate task) build one of these and hand it to the same code.
  */
+
+import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import type { Logger } from '#core/logger.ts';
 import type { DynamicsApi, SalesforceApi } from '#core/ports/apis.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';

@@ -7,8 +7,8 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
-import type { CsdlModel } from '#dynamics/metadata-csdl.ts';
-import type { SObjectDescribe } from '#salesforce/describe.ts';
+import type { CsdlModel } from '#core/ports/dynamics/metadata.ts';
+import type { SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import type { CheckProblem, CheckStepContext } from './check.ts';
 import {
   type DynamicsFieldUse,

@@ -9,7 +9,7 @@ import { DEFAULT_ACCOUNT_FIELDS } from '#core/mapping/customers.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import { legalEntityField, resolutionFields } from '#core/mapping/legal-entity.ts';
 import { DEFAULT_PRODUCT_FIELDS } from '#core/mapping/products.ts';
-import { type AnyEntity, ENTITIES, edmTypeOf } from '#dynamics/entities.ts';
+import { type AnyEntity, ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import { orgShapeOf } from './org-shape.ts';
 
 /** How a field is used. `key` fields address records; `filter` fields appear in `$filter`. */
@@ -71,7 +71,7 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       entity,
       field,
       access,
-      key: `connector: ${entity} (functions/dynamics/entities.ts)`,
+      key: `connector: ${entity} (functions/core/ports/dynamics/entities.ts)`,
       configured: false,
       type: expectedEdmType(entity, field),
     });

@@ -14,7 +14,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { SalesforceApi } from '#core/ports/apis.ts';
-import { dependentValues, type SObjectDescribe } from '#salesforce/describe.ts';
+import { dependentValues, type SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import type { CheckProblem } from './check.ts';
 import type { LegalEntityInfo } from './context.ts';
 

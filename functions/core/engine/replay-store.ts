@@ -1,9 +1,10 @@
 /**
- * The Pub/Sub subscriber's replay-id store on the StateStore: one checkpoint per topic holding the
+ * The ChangeStream port's replay-id store on the StateStore: one checkpoint per topic holding the
  * opaque replay-id bytes (base64), written only after the batch it covers was enqueued.
  */
+
+import type { ReplayStore } from '#core/ports/change-stream.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
-import type { ReplayStore } from '#salesforce/pubsub/replay-id.ts';
 
 export const cdcCheckpointName = (topic: string): string => `cdc:${topic}`;
 

@@ -3,7 +3,7 @@
  * failures in a time range at once. Replays are idempotent like everything else: the workers'
  * hashes and idempotency records make a second success a no-op.
  */
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 import type { AuditEntry, AuditOutcome } from '#core/ports/state-store.ts';
 import { QUEUES, type WorkItem } from '#core/work/items.ts';
 import type { EngineContext } from './context.ts';

@@ -1,5 +1,5 @@
 /**
- * Flow 5 (account write-back): a Salesforce Account without a Dynamics key becomes a CustomersV3
+ * The accountWriteBack flow: a Salesforce Account without a Dynamics key becomes a CustomersV3
  * record, exactly once, and the new key is written back to the Account.
  *
  * F&O assigns the CustomerAccount from the legal entity's customer account number sequence (most
@@ -20,11 +20,11 @@
  * when the number sequence is Manual or allows changes (`ping` asks for that confirmation).
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { CustomersV3, type FieldOf } from '#core/ports/dynamics/entities.ts';
+import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
+import { eq } from '#core/ports/dynamics/odata.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
-import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
-import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { eq } from '#dynamics/odata.ts';
 import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
 import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {
@@ -203,7 +203,7 @@ async function findByAccountId(
 }
 
 /**
- * Flow 5 for one Account: done at once when it already has a Dynamics key; otherwise resolves the
+ * The accountWriteBack flow for one Account: done at once when it already has a Dynamics key; otherwise resolves the
  * legal entity, currency and customer group, creates the customer exactly once and writes the key
  * (and the legal entity field, when a `{field}` rule names one) back. Audits every attempt; a
  * record that cannot resolve is parked (returned, not thrown); other failures are audited and thrown.

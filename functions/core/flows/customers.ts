@@ -1,5 +1,5 @@
 /**
- * Flow 1 (customers): CustomersV3 → Account, upserted on the configured External ID field
+ * The customers flow: CustomersV3 → Account, upserted on the configured External ID field
  * (`usmf:US-000001` when several legal entities are synced).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
@@ -7,7 +7,7 @@ import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { DEFAULT_ACCOUNT_FIELDS, mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
-import { CustomersV3 } from '#dynamics/entities.ts';
+import { CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import type { ToSalesforceFlow } from './flow.ts';
 
 /** The CustomersV3 fields the Account mapping reads (keys, defaults and configured extras). */

@@ -5,8 +5,8 @@
  * lost the lease fails its next save and retries later. A crashed worker's lease simply runs out.
  */
 import { randomUUID } from 'node:crypto';
+import { ConnectorError } from '#base/errors.ts';
 import type { EngineContext } from '#core/engine/context.ts';
-import { ConnectorError } from '#core/errors.ts';
 import type { AuditOutcome, IdempotencyRecord } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
 
@@ -17,7 +17,7 @@ export class BusyError extends ConnectorError {
   readonly retryAfterSeconds: number;
 
   constructor(key: string, retryAfterSeconds: number) {
-    super(`${key} is being written by another worker`, { code: 'BUSY' });
+    super(`${key} is being written by another worker`, { code: 'BUSY', failure: 'transient' });
     this.key = key;
     this.retryAfterSeconds = retryAfterSeconds;
   }

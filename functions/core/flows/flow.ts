@@ -6,7 +6,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
-import type { CustomersV3, ReleasedProductsV2 } from '#dynamics/entities.ts';
+import type { CustomersV3, ReleasedProductsV2 } from '#core/ports/dynamics/entities.ts';
 
 /** The Dynamics entities synced to Salesforce. */
 export type SyncEntity = 'CustomersV3' | 'ReleasedProductsV2';

@@ -1,5 +1,5 @@
 import { ParkedError } from '#core/mapping/legal-entity.ts';
-import { SalesforceApiError } from '#salesforce/errors.ts';
+import { SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 
 /**
  * Per-record Salesforce errors that a person fixes in the data or the org (a validation rule, a

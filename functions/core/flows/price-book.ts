@@ -1,5 +1,5 @@
 /**
- * Flow 2's second half: every synced product gets an active entry in the Standard Price Book per
+ * The products flow's second half: every synced product gets an active entry in the Standard Price Book per
  * currency at the Dynamics sales price, so a rep can quote it at once. New products get new
  * entries (sObject Collections create, ≤ 200 per call); products whose price changed get their
  * entries read (one SOQL per ≤ 200 products), repriced and reactivated, missing ones created.
@@ -8,7 +8,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_pricebookentry.htm
  */
 import type { EngineContext } from '#core/engine/context.ts';
-import { soql } from '#salesforce/soql.ts';
+import { soql } from '#core/ports/salesforce/soql.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import type { RecordFailure } from './flow.ts';
 import { parksRecord } from './parking.ts';

@@ -1,12 +1,13 @@
 /**
- * Flow 2 (products): ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
+ * The products flow: ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
  * Price Book entry per currency at the Dynamics sales price. The stored hash has two parts,
  * `<product>.<price>`, so a changed price is recognised apart from other changes.
  */
+
+import { ConnectorError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
-import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import {
@@ -18,7 +19,7 @@ import {
 } from '#core/mapping/products.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import type { SalesforceApi } from '#core/ports/apis.ts';
-import { ProductTranslations, ReleasedProductsV2 } from '#dynamics/entities.ts';
+import { ProductTranslations, ReleasedProductsV2 } from '#core/ports/dynamics/entities.ts';
 import type { ToSalesforceFlow, UpsertedRecord } from './flow.ts';
 import { ensureStandardPrices, type PriceTarget } from './price-book.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Flows 3 and 4: a won Opportunity or an activated Order becomes one Dynamics sales order, exactly
+ * The wonOpportunities and activatedOrders flows: a won Opportunity or an activated Order becomes one Dynamics sales order, exactly
  * once. Dynamics has no idempotency header, so every step is made safe to repeat:
  *
  * 1. idempotency record `salesorder:<sobject>:<id>` (also a lease: one worker at a time);
@@ -18,10 +18,10 @@
  * reads on retry, never a create.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import type { FieldOf } from '#core/ports/dynamics/entities.ts';
+import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#core/ports/dynamics/entities.ts';
+import { eq } from '#core/ports/dynamics/odata.ts';
 import type { Trigger } from '#core/work/items.ts';
-import type { FieldOf } from '#dynamics/entities.ts';
-import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
-import { eq } from '#dynamics/odata.ts';
 import { recordKey } from '../mapping/keys.ts';
 import { ParkedError, resolveCurrency } from '../mapping/legal-entity.ts';
 import {
@@ -76,7 +76,7 @@ async function readSource(ctx: EngineContext, ref: SalesOrderRef): Promise<Sourc
   return undefined;
 }
 
-/** The customer the order is for: the Account's key, or one created by flow 5. Parks when neither is possible. */
+/** The customer the order is for: the Account's key, or one created by the accountWriteBack flow. Parks when neither is possible. */
 async function ensureCustomer(
   ctx: EngineContext,
   order: SourceOrder,
@@ -233,7 +233,7 @@ async function ensureLines(
 }
 
 /**
- * Flows 3/4 for one Opportunity or Order (see the module doc). Returns skipped (not eligible,
+ * The wonOpportunities or activatedOrders flow for one Opportunity or Order (see the module doc). Returns skipped (not eligible,
  * gone, already done), parked (audited with a reason; replay once fixed) or succeeded; other
  * failures are audited and thrown for the worker to classify.
  */

@@ -1,22 +1,11 @@
 /**
- * Sorting failures for the to-Salesforce direction: transient ones (network, time-outs, 429/5xx
- * after the HTTP layer's retries, token trouble, the Salesforce daily budget) are tried again
- * later and never dropped; anything else is a refusal no retry can fix and goes to the
- * dead-letter queue with its reason.
+ * Sorting failures for the to-Salesforce direction, by the connector's one failure vocabulary
+ * (`#base/failures.ts`): transient ones (network, time-outs, 401/408/429/5xx after the HTTP layer's
+ * retries, token trouble, the Salesforce daily budget, a Bulk job that did not finish) are tried
+ * again later and never dropped, like anything not known to be a refusal; a refusal no retry can
+ * fix goes to the dead-letter queue with its reason.
  */
-import { AuthError, HttpError, NetworkError, TimeoutError } from '#core/errors.ts';
-import { ApiBudgetError, BulkJobError } from '#salesforce/errors.ts';
-
-/** True when trying again later may succeed (the work must be kept, not dead-lettered). */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof ApiBudgetError) return true;
-  if (error instanceof NetworkError || error instanceof TimeoutError || error instanceof AuthError)
-    return true;
-  if (error instanceof BulkJobError) return true;
-  if (error instanceof HttpError) return error.status === 401 || error.status === 429 || error.status >= 500;
-  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) return true;
-  return false;
-}
+export { isTransient } from '#base/failures.ts';
 
 /** A one-line reason for the audit trail and the DLQ (errors carry redacted URLs, never tokens). */
 export function reasonOf(error: unknown): string {

@@ -1,11 +1,11 @@
 /**
- * Flow 5 (account write-back) mapping: the SOQL that reads an Account with what resolution and
+ * The accountWriteBack flow's mapping: the SOQL that reads an Account with what resolution and
  * the customer need, and the CustomersV3 create body (defaults plus configured Dynamics field ←
  * Salesforce field pairs).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
-import { soql, soqlFields } from '#salesforce/soql.ts';
+import { soql, soqlFields } from '#core/ports/salesforce/soql.ts';
 import { countryCodeOf } from './countries.ts';
 import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 

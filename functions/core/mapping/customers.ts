@@ -1,5 +1,5 @@
 /**
- * Flow 1 (customers): a CustomersV3 record → Salesforce Account fields. Defaults cover the
+ * The customers flow: a CustomersV3 record → Salesforce Account fields. Defaults cover the
  * fields every integration needs; configuration adds custom ones (Salesforce field ← Dynamics field).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';

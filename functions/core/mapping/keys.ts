@@ -2,7 +2,7 @@
  * Record keys: how a Dynamics record is named in Salesforce External ID fields, in the state
  * store and in the audit trail.
  */
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 
 /** A company-specific Dynamics key: legal entity plus the entity's own id. */
 export interface CompanyKey {

@@ -4,10 +4,11 @@
  * LegalEntities; the currency comes from the record (multi-currency orgs) or the legal entity and
  * must exist in Dynamics. What cannot resolve is parked with a reason a person can act on.
  */
+
+import { ConnectorError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { ReferenceData } from '#core/engine/context.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
-import { ConnectorError } from '#core/errors.ts';
 import { countryCodeOf } from './countries.ts';
 
 /** Why a record was parked (audited, not sent, replayable once fixed). */
@@ -29,7 +30,8 @@ export class ParkedError extends ConnectorError {
   readonly parkCode: ParkCode;
 
   constructor(parkCode: ParkCode, message: string, options?: ErrorOptions) {
-    super(message, { ...options, code: 'PARKED' });
+    // Permanent for a retry: a person fixes the data or the org, then replays the parked record.
+    super(message, { ...options, code: 'PARKED', failure: 'permanent' });
     this.parkCode = parkCode;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Flow 2 (products): a ReleasedProductsV2 record → Salesforce Product2 fields, and the unit price
+ * The products flow: a ReleasedProductsV2 record → Salesforce Product2 fields, and the unit price
  * its Standard Price Book entries carry. Defaults cover what a rep needs to quote; configuration
  * adds custom fields (Salesforce field ← Dynamics field).
  */

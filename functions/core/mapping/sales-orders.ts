@@ -1,5 +1,5 @@
 /**
- * Flows 3 and 4 (won Opportunity / activated Order → Dynamics sales order): the one SOQL that
+ * The wonOpportunities and activatedOrders flows (won Opportunity / activated Order → Dynamics sales order): the one SOQL that
  * reads the object with its lines and its Account, and the pure mapping to SalesOrderHeadersV2
  * and SalesOrderLines. The header carries the Salesforce id in CustomersOrderReference
  * (SalesTable.PurchOrderFormNum, 20 characters: an 18-character id fits).
@@ -14,7 +14,7 @@
  * business uses it) and CustomersLineNumber is an Int32 that cannot hold an id.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';
+import { soql, soqlFields, soqlIdent } from '#core/ports/salesforce/soql.ts';
 import { parseExternalIdValue } from './keys.ts';
 import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 

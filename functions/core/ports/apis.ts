@@ -1,29 +1,268 @@
 /**
- * The DynamicsApi and SalesforceApi ports: the parts of the two clients the engine uses. They are
- * type-only views of the clients (erased at run time), so the core depends on no SDK or
- * transport; the sandboxes are their test doubles.
+ * The DynamicsApi and SalesforceApi ports: what the engine asks of the two systems, declared here
+ * in the core's own terms (entity descriptors, keys, OData filters, SOQL, describes and the API
+ * errors in `./dynamics/` and `./salesforce/`). The clients in `functions/dynamics/` and
+ * `functions/salesforce/` implement them (the wiring hands the clients to the engine context as
+ * these ports, so the compiler checks they fit); the sandboxes stand behind them in tests. The
+ * core imports neither client.
  */
-import type { DynamicsClient } from '#dynamics/client.ts';
-import type { SalesforceClient } from '#salesforce/rest.ts';
+import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from './dynamics/entities.ts';
+import type { Filter } from './dynamics/odata.ts';
+import type { SObjectDescribe } from './salesforce/describe.ts';
 
-export type DynamicsApi = Pick<
-  DynamicsClient,
-  'read' | 'readPages' | 'readByKeys' | 'get' | 'create' | 'update' | 'counter'
->;
+/** API calls counted per host and per operation (tests, benchmarks and metrics read them). */
+export interface CallCountSnapshot {
+  readonly total: number;
+  readonly byHost: Readonly<Record<string, number>>;
+  readonly byOperation: Readonly<Record<string, number>>;
+  /** Attempts that were retries (included in the totals above). */
+  readonly retries: number;
+}
 
-export type SalesforceApi = Pick<
-  SalesforceClient,
-  | 'query'
-  | 'queryPages'
-  | 'upsert'
-  | 'bulkUpsert'
-  | 'update'
-  | 'updateMany'
-  | 'create'
-  | 'createMany'
-  | 'get'
-  | 'describe'
-  | 'limits'
-  | 'budget'
-  | 'counter'
->;
+/** The call counter of one client. */
+export interface CallCounter {
+  snapshot(): CallCountSnapshot;
+  reset(): void;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Which legal entities a Dynamics read covers: omitted, the user's default company; `'usmf'` or
+ * `['usmf', 'demf']`, those companies; `{ crossCompany: true }`, every company the user may read.
+ */
+export type CompanyScope = string | readonly string[] | { readonly crossCompany: true };
+
+/** Options of a Dynamics collection read. */
+export interface ReadQuery<E extends AnyEntity> {
+  readonly company?: CompanyScope | undefined;
+  readonly filter?: Filter | undefined;
+  readonly select?: readonly FieldOf<E>[] | undefined;
+  /** `Field` or `Field desc` / `Field asc`. */
+  readonly orderBy?: readonly string[] | undefined;
+  readonly top?: number | undefined;
+  readonly skip?: number | undefined;
+  /** Adds `$count=true`; the first page then carries `@odata.count`. */
+  readonly count?: boolean | undefined;
+  /** First-level navigation properties, e.g. `SalesOrderLines` on SalesOrderHeadersV2. */
+  readonly expand?: readonly string[] | undefined;
+}
+
+/** One page of a Dynamics read. */
+export interface Page<E extends AnyEntity> {
+  readonly records: readonly EntityRecord<E>[];
+  /** From 0. */
+  readonly index: number;
+  /** `@odata.count`, on the first page of a read with `count: true`. */
+  readonly count: number | undefined;
+  readonly nextLink: string | undefined;
+}
+
+/** The outcome of readByKeys: records by formatted requested key, and the keys not found. */
+export interface ReadByKeysResult<E extends AnyEntity> {
+  /** Keyed by `formatKey` of the requested key (dataAreaId lowercased). */
+  readonly found: ReadonlyMap<string, EntityRecord<E>>;
+  /** The keys not found, normalised (dataAreaId lowercase). */
+  readonly missing: readonly EntityKey<E>[];
+  /** OData requests made (pages included). */
+  readonly requests: number;
+}
+
+/** What the engine asks of F&O (OData). Writes fail with `DynamicsWriteError` (`./dynamics/errors.ts`). */
+export interface DynamicsApi {
+  /** Counts every HTTP attempt by operation (`odata.read|create|update|delete`) and minted tokens. */
+  readonly counter: CallCounter;
+  /** Yields every record of a read, following nextLink to the end and holding one page at a time. */
+  read<E extends AnyEntity>(
+    entity: E,
+    query?: ReadQuery<E>,
+    options?: CallOptions,
+  ): AsyncIterable<EntityRecord<E>>;
+  /** Yields the pages of a read; each nextLink is fetched exactly as the server gave it. */
+  readPages<E extends AnyEntity>(
+    entity: E,
+    query?: ReadQuery<E>,
+    options?: CallOptions,
+  ): AsyncIterable<Page<E>>;
+  /** Reads records by full keys in as few requests as fit; absent keys are reported, not thrown. */
+  readByKeys<E extends AnyEntity>(
+    entity: E,
+    keys: readonly EntityKey<E>[],
+    options?: CallOptions & {
+      readonly select?: readonly FieldOf<E>[] | undefined;
+      readonly batch?: boolean | undefined;
+    },
+  ): Promise<ReadByKeysResult<E>>;
+  /** Reads one record by its full key; undefined when it does not exist. */
+  get<E extends AnyEntity>(
+    entity: E,
+    key: EntityKey<E>,
+    options?: CallOptions & { readonly select?: readonly FieldOf<E>[] | undefined },
+  ): Promise<EntityRecord<E> | undefined>;
+  /** POSTs a record; returns the created entity. Never replayed except after 429. */
+  create<E extends AnyEntity>(
+    entity: E,
+    record: Readonly<Record<string, unknown>>,
+    options?: CallOptions,
+  ): Promise<EntityRecord<E>>;
+  /** PATCHes fields of one record. With `ifMatch` (an `@odata.etag`), fails on a concurrent change. */
+  update<E extends AnyEntity>(
+    entity: E,
+    key: EntityKey<E>,
+    patch: Readonly<Record<string, unknown>>,
+    options?: CallOptions & { readonly ifMatch?: string | undefined },
+  ): Promise<void>;
+}
+
+/** The fields of one Salesforce record to write (relationships by External ID as nested objects). */
+export type SObjectInput = Readonly<Record<string, unknown>>;
+
+/** A record as a SOQL query returns it. */
+export interface SObjectRecord {
+  readonly attributes?: { readonly type: string; readonly url?: string };
+  readonly [field: string]: unknown;
+}
+
+/** Options of a SOQL query. */
+export interface QueryOptions {
+  /** Records per page, 200–2,000 (a request, not a promise). */
+  readonly batchSize?: number;
+  /** Use `queryAll` (also deleted and merged records). */
+  readonly all?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** One page of a SOQL query. */
+export interface QueryPage<T> {
+  readonly totalSize: number;
+  readonly done: boolean;
+  readonly records: readonly T[];
+  readonly nextRecordsUrl?: string;
+}
+
+/** A per-record error as Salesforce reports it in collection and Bulk results. */
+export interface RecordError {
+  readonly statusCode: string;
+  readonly message: string;
+  readonly fields: readonly string[];
+}
+
+/** The result of one upserted record; `index` is its position in the input. */
+export interface UpsertResult {
+  readonly index: number;
+  /** The External ID value as sent (`''` when missing). */
+  readonly key: string;
+  readonly outcome: 'created' | 'updated' | 'failed';
+  readonly id?: string;
+  readonly errors?: readonly RecordError[];
+}
+
+/** Options of the sObject Collections calls. */
+export interface CollectionsOptions {
+  /** Records per request, 1–200. Default 200. */
+  readonly chunkSize?: number;
+  /** Requests in flight at once within a round. Default 1. */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of createMany. */
+export interface CreateOptions extends CollectionsOptions {
+  /** Let the HTTP layer replay a call after a 5xx or a reset (only where a replay fails harmlessly). */
+  readonly idempotent?: boolean;
+}
+
+/** The result of one created record. */
+export interface CreateResult {
+  readonly index: number;
+  readonly outcome: 'created' | 'failed';
+  readonly id?: string;
+  readonly errors?: readonly RecordError[];
+}
+
+/** One record for updateMany: its type, Id and the fields to set. */
+export interface UpdateInput {
+  readonly sobject: string;
+  readonly id: string;
+  readonly fields: SObjectInput;
+}
+
+/** The result of one updated record. */
+export interface UpdateResult {
+  readonly index: number;
+  readonly id: string;
+  readonly outcome: 'updated' | 'failed';
+  readonly errors?: readonly RecordError[];
+}
+
+/** Options of a Bulk API 2.0 upsert the engine sets. */
+export interface BulkUpsertOptions {
+  /** Stops waiting (not the job). */
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of a Bulk API 2.0 upsert. */
+export interface BulkUpsertReport {
+  /** Every job run, in order, with its final state. */
+  readonly jobs: readonly { readonly id: string; readonly state: string }[];
+  /** One result per input, in input order. */
+  readonly results: readonly UpsertResult[];
+}
+
+type Signal = { signal?: AbortSignal };
+
+/**
+ * What the engine asks of Salesforce (REST, sObject Collections, Bulk API 2.0, describe). Calls
+ * fail with the errors of `./salesforce/errors.ts` (`SalesforceApiError`, `ApiBudgetError`,
+ * `BulkJobError`) or the HTTP errors of `#base/errors.ts`.
+ */
+export interface SalesforceApi {
+  /** API calls by operation (`oauth.token` counts token mints). */
+  readonly counter: CallCounter;
+  /** The org's shared daily API budget (its state feeds the metrics). */
+  readonly budget: { state(): { readonly remaining: number | undefined } };
+  /** Records of a SOQL query, page by page under the hood (one page in memory). */
+  query<T = SObjectRecord>(soql: string, options?: QueryOptions): AsyncGenerator<T, void, undefined>;
+  /** The pages of a SOQL query (one request each). */
+  queryPages<T = SObjectRecord>(
+    soql: string,
+    options?: QueryOptions,
+  ): AsyncGenerator<QueryPage<T>, void, undefined>;
+  /** Upsert by External ID via sObject Collections, ≤ 200 per call; results in input order. */
+  upsert(
+    sobject: string,
+    externalIdField: string,
+    records: readonly SObjectInput[],
+    options?: CollectionsOptions,
+  ): Promise<UpsertResult[]>;
+  /** Upsert by External ID via Bulk API 2.0; results in input order. */
+  bulkUpsert(
+    sobject: string,
+    externalIdField: string,
+    records: readonly SObjectInput[],
+    options?: BulkUpsertOptions,
+  ): Promise<BulkUpsertReport>;
+  /** Update one record by Id. */
+  update(sobject: string, id: string, fields: SObjectInput, options?: Signal): Promise<void>;
+  /** Update many records by Id, ≤ 200 per call. */
+  updateMany(records: readonly UpdateInput[], options?: CollectionsOptions): Promise<UpdateResult[]>;
+  /** Create many records, ≤ 200 per call; results in input order. */
+  createMany(
+    sobject: string,
+    records: readonly SObjectInput[],
+    options?: CreateOptions,
+  ): Promise<CreateResult[]>;
+  /** Create one record; returns its Id. */
+  create(sobject: string, fields: SObjectInput, options?: Signal): Promise<string>;
+  /** Read one record by Id; undefined when absent. */
+  get<T = Record<string, unknown>>(
+    sobject: string,
+    id: string,
+    options?: Signal & { fields?: readonly string[] },
+  ): Promise<T | undefined>;
+  /** Describe an object; undefined when it does not exist. */
+  describe(sobject: string, options?: Signal): Promise<SObjectDescribe | undefined>;
+}

@@ -3,7 +3,11 @@
  * Manager (cached, refreshed when a call says the credentials are wrong) on AWS; an encrypted
  * 0600 file or the environment locally; memory in tests. Values never reach logs or audit entries.
  */
-import type { ReceiverSecrets } from '#core/triggers/business-events.ts';
+/** The business-event receiver's shared secret: the current one and, during a rotation, the previous one. */
+export interface ReceiverSecrets {
+  readonly current: string;
+  readonly previous?: string | undefined;
+}
 
 export interface ClientCredentials {
   readonly clientId: string;

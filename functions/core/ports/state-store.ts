@@ -6,6 +6,7 @@
  * adapters chunk), and no item exceeds 400 KB.
  */
 import { randomBytes } from 'node:crypto';
+import { ConnectorError } from '#base/errors.ts';
 
 /** A named position in a stream or poll: a replay id (base64 bytes) or a watermark (ISO time). */
 export interface Checkpoint {
@@ -94,9 +95,16 @@ export function newAuditId(at: number): string {
   return `${at.toString(16).padStart(12, '0')}${auditSequence.toString(16).padStart(4, '0')}${randomBytes(2).toString('hex')}`;
 }
 
-/** A conditional write lost against a concurrent writer (DynamoDB ConditionalCheckFailed). */
-export class ConditionFailedError extends Error {
+/**
+ * A conditional write lost against a concurrent writer (DynamoDB ConditionalCheckFailed, a lost
+ * lease). Transient: trying again re-reads the state the other writer left.
+ */
+export class ConditionFailedError extends ConnectorError {
   override name = 'ConditionFailedError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { ...options, code: 'CONDITION_FAILED', failure: 'transient' });
+  }
 }
 
 export interface StateStore {

@@ -5,7 +5,7 @@
  * receipt handle per delivery, and messages that reappear when not acknowledged in time.
  */
 
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 
 /** SQS's limit on a message body. https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html */
 export const MAX_MESSAGE_BYTES = 256 * 1024;

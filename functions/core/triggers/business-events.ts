@@ -18,9 +18,11 @@
  *   that the sender would retry and park forever.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConnectorError } from '#base/errors.ts';
+import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import type { Logger } from '#core/logger.ts';
 import { recordKey } from '#core/mapping/keys.ts';
+import type { ReceiverSecrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
@@ -54,11 +56,8 @@ export interface EventResult {
   readonly reason?: string;
 }
 
-export interface ReceiverSecrets {
-  /** The current secret and, during a rotation, the previous one. */
-  readonly current: string;
-  readonly previous?: string | undefined;
-}
+/** The receiver's secrets (declared by the Secrets port), re-exported for the receiver's callers. */
+export type { ReceiverSecrets };
 
 /** The two body shapes the receiver understands. */
 export type EventShape = 'envelope' | 'remote-execution-context';
@@ -90,7 +89,14 @@ export const MAX_EVENTS_PER_REQUEST = 100;
 
 const KEY_VALUE = /^[^\p{Cc}]{1,128}$/u;
 
-class BadEvent extends Error {}
+/** An event the receiver refuses (400): the message says which field is wrong. */
+class BadEvent extends ConnectorError {
+  override name = 'BadEvent';
+
+  constructor(message: string) {
+    super(message, { code: 'BAD_EVENT', failure: 'permanent' });
+  }
+}
 
 /** A configured mapping by a name from the request: own keys only (`constructor` is not a mapping). */
 function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {

@@ -1,5 +1,5 @@
 /**
- * The CDC consumer: a batch handler for the Pub/Sub subscriber that turns Account, Opportunity and
+ * The CDC consumer: a batch handler for the ChangeStream port (`#core/ports/change-stream.ts`) that turns Account, Opportunity and
  * Order change events into stubs for the to-Dynamics queue. Stubs are enqueued (and backfills run)
  * before the handler resolves: the subscriber checkpoints the replay id only after that.
  *
@@ -17,10 +17,14 @@
  * https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_header.htm
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import {
+  type ChangeBatch,
+  type ChangeEvent,
+  type GapDecision,
+  type ReplayGap,
+  replayIdToHex,
+} from '#core/ports/change-stream.ts';
 import { QUEUES, type SalesforceStub } from '#core/work/items.ts';
-import { type ChangeEvent, toChangeEvent } from '#salesforce/pubsub/cdc.ts';
-import { replayIdToHex } from '#salesforce/pubsub/replay-id.ts';
-import type { GapDecision, PubSubBatch, ReplayGap } from '#salesforce/pubsub/subscriber.ts';
 import { type BackfillObject, enabledObjects, runSalesforceBackfill } from './salesforce-backfill.ts';
 
 /** What one event asks for: nothing, stubs, or a backfill of its object (GAP_OVERFLOW, a wildcard id). */
@@ -100,11 +104,11 @@ export interface CdcConsumerOptions {
   readonly integrationUserId?: () => Promise<string | undefined>;
 }
 
-/** Creates the subscriber's batch handler (see the module doc). Rejects when the enqueue fails, so nothing is acknowledged. */
+/** Creates the change stream's batch handler (see the module doc). Rejects when the enqueue fails, so nothing is acknowledged. */
 export function createCdcConsumer(
   ctx: EngineContext,
   options: CdcConsumerOptions = {},
-): (batch: PubSubBatch) => Promise<void> {
+): (batch: ChangeBatch) => Promise<void> {
   const ownClientId = ctx.config.salesforce.callOptionsClient;
   return async function consume(batch) {
     const enabled = enabledObjects(ctx);
@@ -113,8 +117,7 @@ export function createCdcConsumer(
     const backfill = new Set<BackfillObject>();
     const observedAt = ctx.now();
     let ignored = 0;
-    for (const raw of batch.events) {
-      const event = toChangeEvent(raw);
+    for (const event of batch.events) {
       const decision = decideCdcEvent(event, { ownClientId, enabled, integrationUserId });
       if (decision.kind === 'ignore') ignored += 1;
       else if (decision.kind === 'backfill') {

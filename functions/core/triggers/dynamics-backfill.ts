@@ -12,8 +12,8 @@
  */
 import type { EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
+import { ge } from '#core/ports/dynamics/odata.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
-import { ge } from '#dynamics/odata.ts';
 import { type SyncEntity, type SyncSummary, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
 
 export interface BackfillProgress {

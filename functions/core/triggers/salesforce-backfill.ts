@@ -8,9 +8,9 @@
  * https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_other_events.htm
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { soql, soqlIdent } from '#core/ports/salesforce/soql.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import { QUEUES, type SalesforceStub } from '#core/work/items.ts';
-import { soql, soqlIdent } from '#salesforce/soql.ts';
 
 /** The Salesforce objects the to-Dynamics flows start from. */
 export type BackfillObject = SalesforceStub['sobject'];

@@ -1,16 +1,18 @@
 /**
- * The to-Dynamics worker: one business object at a time (flows 3, 4 and 5), objects in parallel up
+ * The to-Dynamics worker: one business object at a time (the wonOpportunities, activatedOrders and accountWriteBack flows), objects in parallel up
  * to `batches.toDynamicsConcurrency`. Duplicate stubs of one object, in a batch or across calls,
  * run once: later ones wait for the first and then find it done. Outcomes follow SQS partial-batch
  * semantics: transient failures are retried, parked items are done (audited), and writes Dynamics
  * or Salesforce refuse for good go to the dead-letter queue with the Infolog / error text.
  */
+
+import { ConnectorError } from '#base/errors.ts';
+import { isTransient } from '#base/failures.ts';
 import type { BatchOutcome, EngineContext } from '#core/engine/context.ts';
-import { ConnectorError, HttpError, ValidationError } from '#core/errors.ts';
+import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
+import { SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 import type { SalesforceStub } from '#core/work/items.ts';
-import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { SalesforceApiError } from '#salesforce/errors.ts';
 import { describeFailure, writeBackAccount } from '../flows/account-write-back.ts';
 import { BusyError, newOwner } from '../flows/exactly-once.ts';
 import { syncSalesOrder } from '../flows/sales-orders.ts';
@@ -33,30 +35,23 @@ export interface ToDynamicsWorker {
 const ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 const SOBJECTS = new Set(['Account', 'Opportunity', 'Order']);
 
-/** Dynamics write statuses no retry fixes (validation, missing references, X++ errors). */
-const PERMANENT_WRITE = new Set([400, 403, 404, 422, 500]);
-
-/** Maps a failure to retry or dead-letter (with a reason a person can act on). */
+/**
+ * Maps a failure to retry or dead-letter (with a reason a person can act on), by the one failure
+ * vocabulary (`#base/failures.ts`): transient failures (network, time-outs, 401/408/429/5xx, the
+ * API budget, lost leases, busy objects, auth hiccups, anything not known to be a refusal) are
+ * retried; refusals are dead-lettered.
+ */
 export function classifyFailure(error: unknown): ItemOutcome {
+  if (isTransient(error)) return 'retry';
   if (error instanceof DynamicsWriteError) {
-    return PERMANENT_WRITE.has(error.status) && !error.isDuplicate
-      ? { deadLetter: `Dynamics refused ${error.writeOperation} ${error.entity}: ${describeFailure(error)}` }
-      : 'retry';
+    return {
+      deadLetter: `Dynamics refused ${error.writeOperation} ${error.entity}: ${describeFailure(error)}`,
+    };
   }
   if (error instanceof SalesforceApiError) {
-    const transient =
-      error.status === 429 || error.status >= 500 || error.errorCode === 'REQUEST_LIMIT_EXCEEDED';
-    const permanent = error.status >= 400 && error.status < 500 && error.status !== 401 && !transient;
-    return permanent ? { deadLetter: `Salesforce refused the write: ${describeFailure(error)}` } : 'retry';
+    return { deadLetter: `Salesforce refused the write: ${describeFailure(error)}` };
   }
-  if (error instanceof ValidationError) return { deadLetter: describeFailure(error) };
-  if (error instanceof HttpError) {
-    const transient =
-      error.status === 408 || error.status === 429 || error.status >= 500 || error.status === 401;
-    return transient ? 'retry' : { deadLetter: describeFailure(error) };
-  }
-  // Network, time-outs, budget, lost leases, busy objects, auth hiccups: all worth another try.
-  return 'retry';
+  return { deadLetter: describeFailure(error) };
 }
 
 function isStub(body: unknown): body is SalesforceStub {

@@ -7,10 +7,10 @@
  */
 import type { BatchOutcome, EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
+import type { EntityKey } from '#core/ports/dynamics/entities.ts';
+import { formatKey, keyIdentity, validateKey } from '#core/ports/dynamics/keys.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 import type { DynamicsStub } from '#core/work/items.ts';
-import type { EntityKey } from '#dynamics/entities.ts';
-import { formatKey, keyIdentity, validateKey } from '#dynamics/keys.ts';
 import { auditKey, type SyncEntity, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
 import { isTransient, reasonOf } from '../flows/transient.ts';
 

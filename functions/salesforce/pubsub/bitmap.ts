@@ -6,6 +6,7 @@
  * https://developer.salesforce.com/docs/platform/pub-sub-api/guide/event-deserialization-considerations.html
  */
 import avro from 'avsc';
+import { ChangeEventFormatError } from './errors.ts';
 
 /** A top-level schema field, with its children when it is a compound (record) field. */
 export interface BitmapField {
@@ -15,7 +16,8 @@ export interface BitmapField {
 
 /** The bitmap layout of a change event record schema. */
 export function bitmapFieldsOf(type: avro.Type): BitmapField[] {
-  if (!(type instanceof avro.types.RecordType)) throw new TypeError('a change event schema is a record');
+  if (!(type instanceof avro.types.RecordType))
+    throw new ChangeEventFormatError('a change event schema is a record');
   return type.fields.map((field) => {
     const record = recordOf(field.type);
     return record
@@ -39,7 +41,7 @@ function toHex(bits: bigint): string {
 }
 
 function fromHex(hex: string): bigint {
-  if (!/^0x[0-9a-fA-F]+$/.test(hex)) throw new RangeError(`not a field bitmap: ${hex}`);
+  if (!/^0x[0-9a-fA-F]+$/.test(hex)) throw new ChangeEventFormatError(`not a field bitmap: ${hex}`);
   return BigInt(hex);
 }
 
@@ -86,7 +88,7 @@ function namesFromBits(bits: bigint, names: readonly string[], prefix: string, o
     if ((bits & 1n) === 0n) continue;
     const name = names[i];
     if (name === undefined)
-      throw new RangeError(`bitmap bit ${i} is beyond the schema's ${names.length} fields`);
+      throw new ChangeEventFormatError(`bitmap bit ${i} is beyond the schema's ${names.length} fields`);
     out.push(prefix + name);
   }
 }
@@ -104,7 +106,7 @@ export function decodeFieldBitmaps(bitmaps: readonly string[], layout: readonly 
     const parentIndex = Number(entry.slice(0, dash));
     const parent = layout[parentIndex];
     if (!Number.isInteger(parentIndex) || !parent?.children) {
-      throw new RangeError(
+      throw new ChangeEventFormatError(
         `bitmap ${entry} names field ${entry.slice(0, dash)}, which is not a compound field`,
       );
     }

@@ -5,52 +5,12 @@
  * https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_header.htm
  */
 import type avro from 'avsc';
+import type { ChangeBatch, ChangeEvent, ChangeType } from '#core/ports/change-stream.ts';
 import { type BitmapField, bitmapFieldsOf, decodeFieldBitmaps } from './bitmap.ts';
-import type { PubSubEvent } from './subscriber.ts';
+import { ChangeEventFormatError } from './errors.ts';
+import type { PubSubBatch, PubSubEvent } from './subscriber.ts';
 
-export type ChangeType =
-  | 'CREATE'
-  | 'UPDATE'
-  | 'DELETE'
-  | 'UNDELETE'
-  | 'GAP_CREATE'
-  | 'GAP_UPDATE'
-  | 'GAP_DELETE'
-  | 'GAP_UNDELETE'
-  | 'GAP_OVERFLOW';
-
-export interface ChangeEvent {
-  readonly replayId: Uint8Array;
-  /** The event's UUID (`ProducerEvent.id`). */
-  readonly eventId: string;
-  readonly schemaId: string;
-  readonly entityName: string;
-  readonly changeType: ChangeType;
-  readonly recordIds: readonly string[];
-  /** Changed fields by name; a compound's child as `BillingAddress.City`. */
-  readonly changedFields: readonly string[];
-  readonly nulledFields: readonly string[];
-  readonly diffFields: readonly string[];
-  readonly changeOrigin: string;
-  /** The `client=<id>` of the write's `Sforce-Call-Options`, when the writer sent one. */
-  readonly clientId: string | undefined;
-  /** Groups the events of one transaction; `sequenceNumber` orders them. */
-  readonly transactionKey: string;
-  readonly sequenceNumber: number;
-  /** Commit time, epoch ms. */
-  readonly commitTimestamp: bigint;
-  readonly commitNumber: bigint;
-  readonly commitUser: string;
-  /**
-   * The non-null body fields. Compound fields are kept nested (`BillingAddress: { City }`) and
-   * also flattened to their component names (`BillingCity`). Avro longs (dates, datetimes) are BigInt.
-   */
-  readonly fields: Readonly<Record<string, unknown>>;
-  /** GAP_* event: the header only; re-read the records by `recordIds`. */
-  readonly isGap: boolean;
-  /** GAP_OVERFLOW: only `entityName` is reliable; resynchronise the whole object. */
-  readonly isOverflow: boolean;
-}
+export type { ChangeEvent, ChangeType };
 
 /** Parses `client=<id>` out of a changeOrigin such as `com/salesforce/api/rest/63.0;client=ml-connector`. */
 export function parseChangeOriginClient(changeOrigin: string): string | undefined {
@@ -119,11 +79,15 @@ function bodyFields(
   return fields;
 }
 
-/** Decodes a CDC event delivered by the subscriber. Throws a TypeError when it has no ChangeEventHeader. */
+/** Decodes a CDC event delivered by the subscriber. Throws a ChangeEventFormatError when it has no ChangeEventHeader. */
 export function toChangeEvent(event: PubSubEvent): ChangeEvent {
   const payload = event.payload;
   const header = payload.ChangeEventHeader as RawHeader | undefined;
-  if (!header) throw new TypeError(`event ${event.eventId} is not a change event (no ChangeEventHeader)`);
+  if (!header) {
+    throw new ChangeEventFormatError(`event ${event.eventId} is not a change event (no ChangeEventHeader)`, {
+      eventId: event.eventId,
+    });
+  }
   const layout = layoutOf(event.schema);
   const changeType = header.changeType;
   return {
@@ -147,4 +111,9 @@ export function toChangeEvent(event: PubSubEvent): ChangeEvent {
     isGap: changeType.startsWith('GAP_'),
     isOverflow: changeType === 'GAP_OVERFLOW',
   };
+}
+
+/** The ChangeStream port's batch: every event of a delivered batch decoded by {@link toChangeEvent}. */
+export function toChangeBatch(batch: PubSubBatch): ChangeBatch {
+  return { topic: batch.topic, events: batch.events.map(toChangeEvent) };
 }

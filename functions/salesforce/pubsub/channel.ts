@@ -5,6 +5,7 @@
  */
 import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { ConnectorError } from '#base/errors.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { type PubSubClient, pubSubClientConstructor } from './proto.ts';
 
@@ -41,7 +42,12 @@ export function createPubSubClient(options: PubSubChannelOptions): PubSubClient 
   const callCredentials = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
     sessionMetadata(options.tokens).then(
       (metadata) => callback(null, metadata),
-      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) =>
+        callback(
+          error instanceof Error
+            ? error
+            : new ConnectorError(String(error), { code: 'PUBSUB_SESSION_FAILED', cause: error }),
+        ),
     );
   });
   const credentials = grpc.credentials.combineChannelCredentials(

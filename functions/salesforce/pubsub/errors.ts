@@ -1,5 +1,5 @@
 /** Typed errors of the Pub/Sub subscriber; they carry context, never tokens. */
-import { ConnectorError } from '#core/errors.ts';
+import { ConnectorError } from '#base/errors.ts';
 
 export interface PubSubErrorContext {
   readonly topic: string;
@@ -29,6 +29,22 @@ export class PubSubError extends ConnectorError implements PubSubErrorContext {
     this.grpcCode = context.grpcCode;
     this.errorCode = context.errorCode;
     this.rpcId = context.rpcId;
+  }
+}
+
+/** A delivered event or its schema is not the change event it should be (a header, a bitmap). */
+export class ChangeEventFormatError extends ConnectorError {
+  override name = 'ChangeEventFormatError';
+  /** The event's UUID, when the event is known. */
+  readonly eventId: string | undefined;
+
+  constructor(
+    message: string,
+    context: { readonly eventId?: string | undefined } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, { ...options, code: 'CHANGE_EVENT_INVALID', failure: 'permanent' });
+    this.eventId = context.eventId;
   }
 }
 

@@ -4,6 +4,7 @@
  * next batch as soon as everything received so far has been handled.
  * https://developer.salesforce.com/docs/platform/pub-sub-api/guide/flow-control.html
  */
+import { ValidationError } from '#base/errors.ts';
 
 /** The most events one stream may have requested and not yet received. */
 export const MAX_EVENTS_PER_REQUEST = 100;
@@ -26,7 +27,12 @@ export interface FlowControl {
 /** A flow-control accountant requesting `batchSize` (1..100) events at a time. */
 export function createFlowControl(batchSize: number = MAX_EVENTS_PER_REQUEST): FlowControl {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_EVENTS_PER_REQUEST) {
-    throw new RangeError(`batchSize must be an integer in 1..${MAX_EVENTS_PER_REQUEST}, got ${batchSize}`);
+    throw new ValidationError(
+      `batchSize must be an integer in 1..${MAX_EVENTS_PER_REQUEST}, got ${batchSize}`,
+      {
+        field: 'batchSize',
+      },
+    );
   }
   let pending = 0;
   let unacknowledged = 0;
@@ -43,8 +49,9 @@ export function createFlowControl(batchSize: number = MAX_EVENTS_PER_REQUEST): F
     },
     requested(n) {
       if (pending + unacknowledged + n > MAX_EVENTS_PER_REQUEST) {
-        throw new RangeError(
+        throw new ValidationError(
           `requesting ${n} would exceed ${MAX_EVENTS_PER_REQUEST} outstanding (${pending} pending, ${unacknowledged} unacknowledged)`,
+          { field: 'requested' },
         );
       }
       pending += n;

@@ -4,16 +4,10 @@
  * https://developer.salesforce.com/docs/platform/pub-sub-api/guide/event-message-durability.html
  */
 
-/** Where a subscriber keeps its checkpoint per topic. */
-export interface ReplayStore {
-  load(topic: string): Promise<Uint8Array | undefined>;
-  save(topic: string, replayId: Uint8Array): Promise<void>;
-}
+import { type ReplayStore, replayIdToHex } from '#core/ports/change-stream.ts';
 
-/** Lowercase hex of the bytes, for logs and error context. */
-export function replayIdToHex(replayId: Uint8Array): string {
-  return Buffer.from(replayId.buffer, replayId.byteOffset, replayId.byteLength).toString('hex');
-}
+/** The ChangeStream port's checkpoint store and hex form, re-exported for the subscriber's callers. */
+export { type ReplayStore, replayIdToHex };
 
 /** Whether two replay ids are the same bytes. */
 export function replayIdsEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -4,6 +4,7 @@
  * https://developer.salesforce.com/docs/platform/pub-sub-api/guide/handling-errors.html
  */
 import * as grpc from '@grpc/grpc-js';
+import { ConnectorError } from '#base/errors.ts';
 import { PubSubError, type PubSubErrorContext, ReplayGapError } from './errors.ts';
 import type { PubSubClient, SchemaInfo, TopicInfo } from './proto.ts';
 
@@ -70,12 +71,12 @@ export function classifyStatus(
 }
 
 /** A failed unary RPC, carrying its gRPC status for classification. */
-export class GrpcFailure extends Error {
+export class GrpcFailure extends ConnectorError {
   override name = 'GrpcFailure';
   readonly status: grpc.StatusObject;
 
   constructor(error: grpc.ServiceError) {
-    super(error.details);
+    super(error.details, { code: 'GRPC_FAILURE' });
     this.status = { code: error.code, details: error.details, metadata: error.metadata };
   }
 }
@@ -86,7 +87,8 @@ function unary<T>(
   return new Promise((resolve, reject) => {
     invoke((error, response) => {
       if (error) reject(new GrpcFailure(error));
-      else if (response === undefined) reject(new Error('empty response'));
+      else if (response === undefined)
+        reject(new ConnectorError('empty response', { code: 'GRPC_EMPTY_RESPONSE' }));
       else resolve(response);
     });
   });

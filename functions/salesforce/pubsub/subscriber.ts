@@ -7,8 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type avro from 'avsc';
-import { AuthError } from '#core/errors.ts';
-import { type Logger, silentLogger } from '#core/logger.ts';
+import { AuthError } from '#base/errors.ts';
+import { type Logger, silentLogger } from '#base/logger.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { createSchemaCache, type SchemaCache } from './avro.ts';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';

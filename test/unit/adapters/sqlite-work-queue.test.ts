@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 
 describe('createSqliteWorkQueue', () => {

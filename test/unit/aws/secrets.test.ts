@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSecretsManagerSecrets, type SecretArns } from '#adapters/aws/secrets.ts';
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 import { recordSdkCalls, type SdkCall } from '#test/support/sdk-calls.ts';
 

@@ -18,7 +18,7 @@ import {
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSqsWorkQueue, QueueError, type SqsWorkQueue } from '#adapters/aws/work-queue.ts';
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 import { recordSdkCalls, type SdkCall } from '#test/support/sdk-calls.ts';
 

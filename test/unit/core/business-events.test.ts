@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
+import { silentLogger } from '#base/logger.ts';
 import { validateConfig } from '#core/config/validate.ts';
-import { silentLogger } from '#core/logger.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import {

@@ -9,7 +9,7 @@ import {
   sobjectsToDescribe,
 } from '#core/engine/field-check.ts';
 import { dynamicsFieldUses } from '#core/engine/field-uses.ts';
-import { ENTITIES, edmTypeOf } from '#dynamics/entities.ts';
+import { ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import type { CsdlEntitySet, CsdlModel } from '#dynamics/metadata-csdl.ts';
 import { parseDescribe, type SObjectDescribe } from '#salesforce/describe.ts';
 
@@ -107,7 +107,9 @@ describe('checkDynamicsFields', () => {
       'ReleasedProductsV2 has no field SearchName',
       'ReleasedProductsV2.SalesPrice is Edm.String in this environment; the connector expects Edm.Decimal',
     ]);
-    expect(problems[0]?.key).toBe('connector: ReleasedProductsV2 (functions/dynamics/entities.ts)');
+    expect(problems[0]?.key).toBe(
+      'connector: ReleasedProductsV2 (functions/core/ports/dynamics/entities.ts)',
+    );
   });
 
   it('reports an entity set that is not published and a key that differs', () => {

@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
+import { silentLogger } from '#base/logger.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { drainQueue, pumpOnce, retryDelaySeconds } from '#core/engine/pump.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
-import { silentLogger } from '#core/logger.ts';
 
 describe('pumpOnce', () => {
   let ctx: EngineContext;

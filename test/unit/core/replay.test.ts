@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
+import { silentLogger } from '#base/logger.ts';
 import { validateConfig } from '#core/config/validate.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { ReplayError, replayAuditEntry, replayFailed } from '#core/engine/replay.ts';
-import { silentLogger } from '#core/logger.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 
 const stub = (account: string): DynamicsStub => ({

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError, NetworkError, ValidationError } from '#core/errors.ts';
+import { HttpError, NetworkError, ValidationError } from '#base/errors.ts';
 import { BusyError } from '#core/flows/exactly-once.ts';
+import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
+import { ApiBudgetError, SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import { classifyFailure } from '#core/workers/to-dynamics.ts';
-import { DynamicsWriteError } from '#dynamics/errors.ts';
-import { ApiBudgetError, SalesforceApiError } from '#salesforce/errors.ts';
 
 const writeError = (status: number, inner: string) =>
   new DynamicsWriteError({

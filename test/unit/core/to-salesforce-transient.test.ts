@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError, NetworkError, TimeoutError, ValidationError } from '#core/errors.ts';
+import { HttpError, NetworkError, TimeoutError, ValidationError } from '#base/errors.ts';
 import { isTransient, reasonOf } from '#core/flows/transient.ts';
-import { ApiBudgetError, SalesforceApiError } from '#salesforce/errors.ts';
+import { ApiBudgetError, SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 
 const http = (status: number) => ({ method: 'PATCH', url: 'https://x.test/services/data', status });
 
@@ -22,7 +22,10 @@ describe('isTransient', () => {
     ]);
     expect(isTransient(refused)).toBe(false);
     expect(isTransient(new ValidationError('bad key'))).toBe(false);
-    expect(isTransient(new TypeError('bug'))).toBe(false);
+  });
+
+  it('keeps an error it does not recognise for a retry (bounded by the queue, then dead-lettered)', () => {
+    expect(isTransient(new TypeError('bug'))).toBe(true);
   });
 });
 

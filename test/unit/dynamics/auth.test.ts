@@ -1,6 +1,6 @@
 import { MockAgent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { AuthError, ConfigError } from '#core/errors.ts';
+import { AuthError, ConfigError } from '#base/errors.ts';
 import { type ClientCredentialApp, createEntraAuth, toAuthError, validateTenantId } from '#dynamics/auth.ts';
 import { createTokenEndpointApp, RENEWAL_OFFSET_MS, tokenFailure } from '#dynamics/token-endpoint.ts';
 import { createCallCounter } from '#http/counters.ts';

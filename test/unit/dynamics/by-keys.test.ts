@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
+import { Currencies, CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import { planKeyReads } from '#dynamics/by-keys.ts';
-import { Currencies, CustomersV3 } from '#dynamics/entities.ts';
 import { parseFilter } from '#sandbox/dynamics/filter.ts';
 
 const odataUrl = 'https://contoso.operations.dynamics.com/data/';

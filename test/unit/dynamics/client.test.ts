@@ -1,9 +1,9 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError, ValidationError } from '#core/errors.ts';
+import { HttpError, ValidationError } from '#base/errors.ts';
+import { Currencies, CustomersV3 } from '#core/ports/dynamics/entities.ts';
+import { DynamicsResponseError, DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
 import { createDynamicsClient, type DynamicsClient } from '#dynamics/client.ts';
-import { Currencies, CustomersV3 } from '#dynamics/entities.ts';
-import { DynamicsResponseError, DynamicsWriteError } from '#dynamics/errors.ts';
 
 const origin = 'https://contoso.operations.dynamics.com';
 const json = { headers: { 'content-type': 'application/json; odata.metadata=minimal' } };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '#core/errors.ts';
-import { DynamicsWriteError, parseODataError } from '#dynamics/errors.ts';
+import { HttpError } from '#base/errors.ts';
+import { DynamicsWriteError, parseODataError } from '#core/ports/dynamics/errors.ts';
 
 const writeFailed = (infolog: string) =>
   JSON.stringify({

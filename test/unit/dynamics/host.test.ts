@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 import { authorityHostFor, normaliseAuthorityHost, normaliseEnvironmentUrl } from '#dynamics/host.ts';
 
 describe('normaliseEnvironmentUrl', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors.ts';
-import { Currencies, CustomersV3, type EntityKey } from '#dynamics/entities.ts';
-import { formatKey, keyOfRecord, keyPath, validateKey } from '#dynamics/keys.ts';
+import { ValidationError } from '#base/errors.ts';
+import { Currencies, CustomersV3, type EntityKey } from '#core/ports/dynamics/entities.ts';
+import { formatKey, keyOfRecord, keyPath, validateKey } from '#core/ports/dynamics/keys.ts';
 
 describe('formatKey', () => {
   it('names every key field, dataAreaId first and lowercased', () => {

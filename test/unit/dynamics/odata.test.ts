@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors.ts';
-import { Currencies, CustomersV3 } from '#dynamics/entities.ts';
+import { ValidationError } from '#base/errors.ts';
+import { Currencies, CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import {
   and,
   contains,
@@ -17,7 +17,7 @@ import {
   ne,
   not,
   or,
-} from '#dynamics/odata.ts';
+} from '#core/ports/dynamics/odata.ts';
 import { buildQueryString, buildReadUrl } from '#dynamics/query.ts';
 import { parseFilter } from '#sandbox/dynamics/filter.ts';
 

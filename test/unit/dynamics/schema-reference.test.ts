@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type AnyEntity, ENTITIES, edmTypeOf } from '#dynamics/entities.ts';
+import { type AnyEntity, ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import { ENTITY_SETS } from '#sandbox/dynamics/entities.ts';
 import { edmName } from '#sandbox/dynamics/filter.ts';
 import { ENUM_MEMBERS, entityFields } from '#sandbox/dynamics/schema.ts';

@@ -4,8 +4,8 @@ import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts
 import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
-import { AuthError } from '#core/errors.ts';
-import type { Logger } from '#core/logger.ts';
+import { AuthError } from '#base/errors.ts';
+import type { Logger } from '#base/logger.ts';
 import { secretsFrom } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import { acquireLease, leaseName } from '#handlers/lease.ts';

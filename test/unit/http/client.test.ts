@@ -1,6 +1,6 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HttpError, NetworkError, TimeoutError } from '#core/errors.ts';
+import { HttpError, NetworkError, TimeoutError } from '#base/errors.ts';
 import { createHttpClient, type HttpClientOptions } from '#http/client.ts';
 
 const origin = 'https://api.example.test';

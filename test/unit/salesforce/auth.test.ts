@@ -1,6 +1,6 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuthError } from '#core/errors.ts';
+import { AuthError } from '#base/errors.ts';
 import { createHttpClient } from '#http/client.ts';
 import { createClientCredentialsTokenSource, parseTokenResponse, tokenError } from '#salesforce/auth.ts';
 import { INSTANCE, MY_DOMAIN, newAgent, ORG_ID, tokenBody, USER_ID } from './support.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ApiBudgetError } from '#core/ports/salesforce/errors.ts';
 import { createApiBudget, parseLimitInfo, sharedApiBudget } from '#salesforce/budget.ts';
-import { ApiBudgetError } from '#salesforce/errors.ts';
 
 function refusal(fn: () => unknown): ApiBudgetError | undefined {
   try {

@@ -1,8 +1,8 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BulkJobFailedError, BulkResultsError, BulkWaitStoppedError } from '#core/ports/salesforce/errors.ts';
 import { parseBulkError } from '#salesforce/bulk.ts';
 import { parseCsvRecords } from '#salesforce/csv.ts';
-import { BulkJobFailedError, BulkResultsError, BulkWaitStoppedError } from '#salesforce/errors.ts';
 import { writeCsv } from '#sandbox/salesforce/csv.ts';
 import { DATA, headerOf, INSTANCE, newAgent, serveTokens, testClient } from './support.ts';
 

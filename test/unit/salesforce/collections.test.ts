@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import { planRounds } from '#salesforce/collections.ts';
-import { SalesforceApiError } from '#salesforce/errors.ts';
 import { DATA, headerOf, INSTANCE, newAgent, serveTokens, testClient } from './support.ts';
 
 type Sent = { allOrNone: boolean; records: Record<string, unknown>[] };

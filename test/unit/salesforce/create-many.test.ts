@@ -1,6 +1,6 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SalesforceApiError } from '#salesforce/errors.ts';
+import { SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import { DATA, headerOf, INSTANCE, newAgent, serveTokens, testClient } from './support.ts';
 
 type Sent = { allOrNone: boolean; records: Record<string, unknown>[] };

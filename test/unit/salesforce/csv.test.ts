@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 import { bulkValue, CsvParseError, csvRow, parseCsv, parseCsvRecords } from '#salesforce/csv.ts';
 import { parseCsv as sandboxParseCsv, writeCsv as sandboxWriteCsv } from '#sandbox/salesforce/csv.ts';
 

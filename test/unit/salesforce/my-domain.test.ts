@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '#core/errors.ts';
+import { ConfigError } from '#base/errors.ts';
 import { normalizeMyDomainUrl } from '#salesforce/my-domain.ts';
 
 describe('normalizeMyDomainUrl', () => {

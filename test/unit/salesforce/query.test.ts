@@ -1,6 +1,6 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 import { DATA, headerOf, INSTANCE, newAgent, serveTokens, testClient } from './support.ts';
 
 describe('query', () => {

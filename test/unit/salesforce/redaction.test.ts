@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '#core/errors.ts';
-import type { Logger } from '#core/logger.ts';
+import { ConfigError } from '#base/errors.ts';
+import type { Logger } from '#base/logger.ts';
 import { createSalesforceTokenSource } from '#salesforce/auth.ts';
 import { DATA, INSTANCE, MY_DOMAIN, newAgent, serveTokens, testClient } from './support.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 import {
   escapeSoqlString,
   formatSoqlNumber,
@@ -11,7 +11,7 @@ import {
   soqlIdent,
   soqlLike,
   soqlLiteral,
-} from '#salesforce/soql.ts';
+} from '#core/ports/salesforce/soql.ts';
 import { type Condition, type Literal, parseSoql } from '#sandbox/salesforce/soql.ts';
 
 function whereOf(text: string): Condition {

@@ -1,6 +1,6 @@
 import type { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiBudgetError, SalesforceApiError } from '#salesforce/errors.ts';
+import { ApiBudgetError, SalesforceApiError } from '#core/ports/salesforce/errors.ts';
 import {
   DATA,
   headerOf,

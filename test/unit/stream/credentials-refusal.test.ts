@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, ConnectorError } from '#core/errors.ts';
+import { AuthError, ConnectorError } from '#base/errors.ts';
 import { PubSubError } from '#salesforce/pubsub/errors.ts';
 import { isCredentialsRefusal } from '#stream/task.ts';
 

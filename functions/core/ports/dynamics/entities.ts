@@ -3,7 +3,7 @@
  * key fields (dataAreaId first for company-specific entities), and the known fields.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/data-entities
  */
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 
 /** An OData entity set: its name, full key and fields. */
 export interface EntityDescriptor<

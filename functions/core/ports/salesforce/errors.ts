@@ -2,7 +2,8 @@
  * Typed errors of the Salesforce client. REST error bodies are arrays of
  * `{message, errorCode, fields}`: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
  */
-import { ConnectorError, HttpError, type HttpErrorContext } from '#core/errors.ts';
+import { ConnectorError, HttpError, type HttpErrorContext } from '#base/errors.ts';
+import { isTransientStatus } from '#base/failures.ts';
 
 /** One entry of a Salesforce REST error array. */
 export interface SalesforceErrorItem {
@@ -35,7 +36,11 @@ export function parseSalesforceErrors(text: string): SalesforceErrorItem[] {
   return out;
 }
 
-/** A REST call answered with a Salesforce error; `errors` holds every entry of the error array. */
+/**
+ * A REST call answered with a Salesforce error; `errors` holds every entry of the error array.
+ * Transient on a transient status and on REQUEST_LIMIT_EXCEEDED (403 when the org's daily API
+ * allocation is used up); permanent otherwise (a refusal of the data or the request).
+ */
 export class SalesforceApiError extends HttpError {
   override name = 'SalesforceApiError';
   readonly errors: readonly SalesforceErrorItem[];
@@ -43,13 +48,16 @@ export class SalesforceApiError extends HttpError {
   readonly fields: readonly string[];
 
   constructor(context: HttpErrorContext, errors: readonly SalesforceErrorItem[], options?: ErrorOptions) {
+    const errorCode = context.errorCode ?? errors[0]?.errorCode;
     super(
+      { ...context, errorCode, vendorMessage: context.vendorMessage ?? errors[0]?.message },
       {
-        ...context,
-        errorCode: context.errorCode ?? errors[0]?.errorCode,
-        vendorMessage: context.vendorMessage ?? errors[0]?.message,
+        ...options,
+        failure:
+          isTransientStatus(context.status) || errorCode === 'REQUEST_LIMIT_EXCEEDED'
+            ? 'transient'
+            : 'permanent',
       },
-      options,
     );
     this.errors = errors;
     this.fields = errors[0]?.fields ?? [];
@@ -84,7 +92,8 @@ export class ApiBudgetError extends ConnectorError {
     },
     options?: ErrorOptions,
   ) {
-    super(message, { ...options, code: 'API_BUDGET' });
+    // Transient: calls resume when the allocation frees up (`retryAt`, when known).
+    super(message, { ...options, code: 'API_BUDGET', failure: 'transient' });
     this.reason = context.reason;
     this.operation = context.operation;
     this.used = context.used;
@@ -105,7 +114,8 @@ export class BulkJobError extends ConnectorError {
     message: string,
     options?: ErrorOptions & { code?: string; state?: string | undefined },
   ) {
-    super(message, { ...options, code: options?.code ?? 'BULK_JOB_FAILED' });
+    // Transient: the job may still run server-side; the records are upserted again later (idempotent by External ID).
+    super(message, { ...options, code: options?.code ?? 'BULK_JOB_FAILED', failure: 'transient' });
     this.jobId = jobId;
     this.state = options?.state;
   }

@@ -3,15 +3,31 @@
  * subclasses carry typed context (never secrets) and never take `name` from remote data.
  */
 
+/**
+ * Whether trying again later may succeed (`transient`: keep the work and retry it) or not
+ * (`permanent`: park or dead-letter it with its reason). See `./failures.ts`.
+ */
+export type FailureKind = 'transient' | 'permanent';
+
+/** Options every ConnectorError takes. */
+export interface ConnectorErrorOptions extends ErrorOptions {
+  readonly code?: string | undefined;
+  /** The failure's kind, when the class knows it; otherwise `failureKind` judges (`./failures.ts`). */
+  readonly failure?: FailureKind | undefined;
+}
+
 /** Base class of every error raised by ml-connector. */
 export class ConnectorError extends Error {
   override name = 'ConnectorError';
   /** A stable machine-readable code, e.g. `HTTP_ERROR`, `CONFIG_INVALID`. */
   readonly code: string;
+  /** Transient or permanent, when the raiser knows; read it through `failureKind`. */
+  readonly failure: FailureKind | undefined;
 
-  constructor(message: string, options?: ErrorOptions & { code?: string }) {
+  constructor(message: string, options?: ConnectorErrorOptions) {
     super(message, options);
     this.code = options?.code ?? 'CONNECTOR_ERROR';
+    this.failure = options?.failure;
   }
 }
 
@@ -21,7 +37,7 @@ export class ConfigError extends ConnectorError {
   readonly key: string;
 
   constructor(key: string, message: string, options?: ErrorOptions) {
-    super(`${key}: ${message}`, { ...options, code: 'CONFIG_INVALID' });
+    super(`${key}: ${message}`, { ...options, code: 'CONFIG_INVALID', failure: 'permanent' });
     this.key = key;
   }
 }
@@ -32,7 +48,7 @@ export class ValidationError extends ConnectorError {
   readonly field: string | undefined;
 
   constructor(message: string, options?: ErrorOptions & { field?: string }) {
-    super(message, { ...options, code: 'VALIDATION_FAILED' });
+    super(message, { ...options, code: 'VALIDATION_FAILED', failure: 'permanent' });
     this.field = options?.field;
   }
 }
@@ -63,7 +79,10 @@ export class HttpError extends ConnectorError implements HttpErrorContext {
   readonly bodyExcerpt: string | undefined;
   readonly operation: string | undefined;
 
-  constructor(context: HttpErrorContext, options?: ErrorOptions & { message?: string }) {
+  constructor(
+    context: HttpErrorContext,
+    options?: ErrorOptions & { message?: string; failure?: FailureKind | undefined },
+  ) {
     const detail = context.vendorMessage ? `: ${context.vendorMessage}` : '';
     const code = context.errorCode ? ` [${context.errorCode}]` : '';
     super(options?.message ?? `${context.method} ${context.url} answered ${context.status}${code}${detail}`, {
@@ -89,7 +108,11 @@ export class NetworkError extends ConnectorError {
   readonly errno: string | undefined;
 
   constructor(method: string, url: string, errno: string | undefined, options?: ErrorOptions) {
-    super(`${method} ${url} failed: ${errno ?? 'network error'}`, { ...options, code: 'NETWORK_ERROR' });
+    super(`${method} ${url} failed: ${errno ?? 'network error'}`, {
+      ...options,
+      code: 'NETWORK_ERROR',
+      failure: 'transient',
+    });
     this.method = method;
     this.url = url;
     this.errno = errno;
@@ -104,7 +127,11 @@ export class TimeoutError extends ConnectorError {
   readonly timeoutMs: number;
 
   constructor(method: string, url: string, timeoutMs: number, options?: ErrorOptions) {
-    super(`${method} ${url} timed out after ${timeoutMs} ms`, { ...options, code: 'TIMEOUT' });
+    super(`${method} ${url} timed out after ${timeoutMs} ms`, {
+      ...options,
+      code: 'TIMEOUT',
+      failure: 'transient',
+    });
     this.method = method;
     this.url = url;
     this.timeoutMs = timeoutMs;
@@ -123,7 +150,12 @@ export class AuthError extends ConnectorError {
     message: string,
     options?: ErrorOptions & { errorCode?: string | undefined; hint?: string | undefined },
   ) {
-    super(options?.hint ? `${message} (${options.hint})` : message, { ...options, code: 'AUTH_FAILED' });
+    // Transient: credentials can be fixed or rotated while the work waits.
+    super(options?.hint ? `${message} (${options.hint})` : message, {
+      ...options,
+      code: 'AUTH_FAILED',
+      failure: 'transient',
+    });
     this.system = system;
     this.errorCode = options?.errorCode;
     this.hint = options?.hint;

@@ -7,7 +7,7 @@
  *
  * @example soql`SELECT Id FROM Account WHERE Name = ${name} AND SystemModstamp > ${since}`
  */
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 
 const BRAND: unique symbol = Symbol('soql');
 

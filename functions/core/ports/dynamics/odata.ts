@@ -7,7 +7,7 @@
  * Literal syntax (quotes doubled, unquoted DateTimeOffset, qualified enums):
  * https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html#sec_PrimitiveLiterals
  */
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 
 const ENUM_NAMESPACE = 'Microsoft.Dynamics.DataEntities';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -5,7 +5,7 @@
  * Infolog in innererror.message.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#error-handling
  */
-import { ConnectorError, HttpError } from '#core/errors.ts';
+import { ConnectorError, HttpError } from '#base/errors.ts';
 
 /** What an F&O error body says. */
 export interface ODataErrorBody {
@@ -57,12 +57,17 @@ export function isDuplicateBody(body: ODataErrorBody | undefined): boolean {
   return DUPLICATE.test(body.innerMessage ?? '') || DUPLICATE.test(body.message ?? '');
 }
 
+/** Write statuses no retry fixes: validation, permissions, missing references, X++ errors (500). */
+const PERMANENT_WRITE: ReadonlySet<number> = new Set([400, 403, 404, 422, 500]);
+
 /** The kind of write that failed. */
 export type WriteOperation = 'create' | 'update' | 'delete';
 
 /**
  * A create, update or delete F&O refused. Carries the entity, the key (when known), the Infolog
- * text and whether it was a duplicate insert. Not retried by the client.
+ * text and whether it was a duplicate insert. Not retried by the client. Permanent for the statuses
+ * of {@link PERMANENT_WRITE} (a duplicate insert excepted: the retry finds the record); transient
+ * otherwise (a lost ETag race, throttling, an outage).
  */
 export class DynamicsWriteError extends HttpError {
   override name = 'DynamicsWriteError';
@@ -101,6 +106,7 @@ export class DynamicsWriteError extends HttpError {
       },
       {
         message: `${context.writeOperation} ${target} failed with ${context.status}${infolog ? `: ${infolog}` : ''}`,
+        failure: PERMANENT_WRITE.has(context.status) && !isDuplicateBody(body) ? 'permanent' : 'transient',
       },
     );
     this.entity = context.entity;

@@ -4,7 +4,7 @@
  * dataAreaId is part of the key of every company-specific entity.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#query-options
  */
-import { ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#base/errors.ts';
 import type { AnyEntity, EntityKey } from './entities.ts';
 import { stringLiteral } from './odata.ts';
 
