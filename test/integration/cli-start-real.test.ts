@@ -35,7 +35,8 @@ describe('ml-connector start with a configuration', () => {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (out.includes('Ctrl-C to stop')) resolve();
+        // Ready comes first (it never waits for the queues); the initial sync's summary after it.
+        if (out.includes('Ctrl-C to stop') && out.includes('Initial sync done')) resolve();
       });
       child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
     });

@@ -2,8 +2,10 @@
  * The local shape: one process runs every trigger and worker of the engine over the embedded
  * SQLite state and queue. The business-event receiver listens on HTTP, one Pub/Sub subscriber
  * per CDC channel feeds the to-Dynamics queue, the backfill runs at start and on its schedule, and
- * two pumps drain the queues through the workers. `stop()` lets work in hand finish and returns
- * the rest to the queue: nothing is lost, and the next start resumes from the checkpoints.
+ * two pumps drain the queues through the workers. `stop()` aborts the work in hand (its messages
+ * go back to the queue, or reappear after their visibility time-out; leases and idempotency make
+ * the re-run safe) and resolves within a grace period: nothing is lost, and the next start resumes
+ * from the checkpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineContext } from '#core/engine/context.ts';
@@ -50,17 +52,32 @@ export type RunnerEvent =
 export interface LocalRunner {
   /** The business-event endpoint, when the receiver runs. */
   readonly receiverUrl: string | undefined;
+  /** Settles when the backfill run at start has finished (at once when there is none). */
+  readonly startBackfill: Promise<void>;
   /** Runs a backfill now (also what the schedule calls). */
   backfill(options?: { readonly full?: boolean }): Promise<void>;
-  /** Resolves once both queues have nothing visible or in flight. */
-  idle(options?: { readonly timeoutMs?: number }): Promise<void>;
-  /** Finishes the work in hand, stops every loop and subscriber; resolves when all have stopped. */
-  stop(): Promise<void>;
+  /**
+   * Resolves once no backfill runs and both queues have nothing visible or in flight; rejects on
+   * its time-out or when `signal` aborts. Messages left in flight by a crashed process count until
+   * their visibility time-out ends, so this is for tests and the demo, never for readiness.
+   */
+  idle(options?: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<void>;
+  /**
+   * Aborts the work in hand and stops every loop and subscriber. Resolves when all have stopped,
+   * or after `graceMs` (default 5000) with `{ complete: false }`: what was still running is
+   * abandoned like a crash would abandon it (unacknowledged messages reappear), never lost.
+   */
+  stop(options?: { readonly graceMs?: number }): Promise<{ readonly complete: boolean }>;
 }
 
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
-  const { ctx } = options;
+  // Aborted without a reason: the abort surfaces as an AbortError, which the workers treat as
+  // transient (the message is retried, never dead-lettered).
   const stop = new AbortController();
+  const ctx: EngineContext = {
+    ...options.ctx,
+    signal: options.ctx.signal ? AbortSignal.any([options.ctx.signal, stop.signal]) : stop.signal,
+  };
   const poll = options.pollIntervalMs ?? 500;
   const emit = options.onEvent ?? (() => {});
   const toSalesforce = createToSalesforceWorker(ctx);
@@ -111,9 +128,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     })();
     return backfillRunning;
   };
+  const startBackfill = options.backfillOnStart !== false ? backfill() : Promise.resolve();
   loops.push(
     (async () => {
-      if (options.backfillOnStart !== false) await backfill();
+      await startBackfill;
       const every = ctx.config.schedules.backfillMinutes * 60_000;
       while (!stop.signal.aborted) {
         await sleep(every, undefined, { signal: stop.signal }).catch(() => {});
@@ -161,24 +179,34 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   return {
     receiverUrl: receiver?.url,
+    startBackfill,
     backfill,
-    async idle({ timeoutMs = 60_000 } = {}) {
+    async idle({ timeoutMs = 60_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
+        signal?.throwIfAborted();
         const [a, b] = await Promise.all([
           ctx.queue.depth(QUEUES.toSalesforce),
           ctx.queue.depth(QUEUES.toDynamics),
         ]);
         if (!backfillRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0) return;
         if (Date.now() > deadline) throw new Error(`the queues did not drain within ${timeoutMs} ms`);
-        await sleep(100);
+        await sleep(100, undefined, signal ? { signal } : {});
       }
     },
-    async stop() {
+    async stop({ graceMs = 5000 }: { graceMs?: number } = {}) {
       stop.abort();
-      await receiver?.close();
-      await Promise.allSettled(subscribers.map((s) => s.stop()));
-      await Promise.allSettled(loops);
+      const all = Promise.allSettled([receiver?.close(), ...subscribers.map((s) => s.stop()), ...loops]).then(
+        () => true,
+      );
+      const grace = new AbortController();
+      const complete = await Promise.race([
+        all,
+        sleep(graceMs, false, { signal: grace.signal }).catch(() => false),
+      ]);
+      grace.abort();
+      if (!complete) ctx.logger.warn('runner.stop-incomplete', { graceMs });
+      return { complete };
     },
   };
 }
