@@ -8,19 +8,18 @@
  * from the checkpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startCdcSubscribers } from '#adapters/cdc-subscribers.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
-import { createStateReplayStore } from '#core/engine/replay-store.ts';
-import { cdcTopics } from '#core/engine/topics.ts';
+import { backfillEntities } from '#core/engine/wiring.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
-import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
-import { type PubSubSubscriber, startPubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
+import type { PubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { type ReceiverServer, startReceiverServer } from './receiver-server.ts';
 
@@ -113,10 +112,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     backfillRunning ??= (async () => {
       emit({ type: 'backfill-started' });
       try {
-        const entities = [
-          ...(ctx.config.flows.customers.enabled ? (['CustomersV3'] as const) : []),
-          ...(ctx.config.flows.products.enabled ? (['ReleasedProductsV2'] as const) : []),
-        ];
+        const entities = backfillEntities(ctx.config);
         const dynamics = await runDynamicsBackfill(ctx, { entities, signal: stop.signal, ...opts });
         const salesforce = await runSalesforceBackfill(ctx, { signal: stop.signal, ...opts });
         emit({ type: 'backfill-finished', dynamics, salesforce });
@@ -142,19 +138,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   const subscribers: PubSubSubscriber[] = [];
   if (options.cdc !== false) {
-    const replayStore = createStateReplayStore(ctx.state);
-    for (const topic of cdcTopics(ctx.config)) {
-      const subscriber = startPubSubSubscriber({
-        tokens: options.tokens,
-        topic,
-        replayStore,
-        endpoint: ctx.config.salesforce.pubsubEndpoint,
-        handler: createCdcConsumer(ctx, {
-          integrationUserId: async () => (await options.tokens.getSession()).userId,
-        }),
-        onGap: createReplayGapHandler(ctx),
-        logger: ctx.logger,
-      });
+    for (const { topic, subscriber } of startCdcSubscribers({ ctx, tokens: options.tokens })) {
       subscriber.done.catch((error: unknown) => report(`cdc ${topic}`, error));
       subscribers.push(subscriber);
     }

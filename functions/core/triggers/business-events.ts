@@ -19,6 +19,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectorConfig } from '#core/config/schema.ts';
+import { flowOfEntity } from '#core/engine/wiring.ts';
 import type { Logger } from '#core/logger.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
@@ -348,7 +349,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       }
       await deps.state.appendAudit({
         recordKey: recordKey('dynamics', stub.entity, ...Object.values(stub.key)),
-        flow: stub.entity === 'CustomersV3' ? 'customers' : 'products',
+        flow: flowOfEntity(stub.entity),
         trigger: 'business-event',
         attempt: 1,
         outcome: 'enqueued',
