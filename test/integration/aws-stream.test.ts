@@ -19,19 +19,12 @@ import { type StreamChild, spawnStreamTask } from '#test/support/aws-shape.ts';
 import { deployTemplate, synthesizeTemplate } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
+import { until } from '#test/support/wait.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
 } from './engine-to-dynamics-fixtures.ts';
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('the stream task entry point', () => {
   let h: EngineHarness;
@@ -58,15 +51,11 @@ describe('the stream task entry point', () => {
 
   /** Started, and every subscription confirmed by a keepalive (so LATEST is behind us). */
   async function subscribed(child: StreamChild): Promise<void> {
-    await waitFor(
-      () => child.healthPort() !== undefined,
-      30_000,
-      `the task to start:\n${child.output.join('\n')}`,
-    );
-    await waitFor(
+    await until(`the task to start:\n${child.output.join('\n')}`, () => child.healthPort() !== undefined);
+    await until(
+      'a keepalive on every topic',
       async () => (await health(child)).body.topics.every((t) => t.keepalives > 0),
       15_000,
-      'a keepalive on every topic',
     );
   }
 
@@ -132,10 +121,10 @@ describe('the stream task entry point', () => {
     expect((await health(first)).status).toBe(200);
 
     const before = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000001'), ['P000001']);
-    await waitFor(
+    await until(
+      'the first opportunity’s stub',
       async () => (await stubs()).some((s) => s.id === before),
       15_000,
-      'the first opportunity’s stub',
     ).catch(async (error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify((await health(first)).body)}`);
     });
@@ -153,10 +142,8 @@ describe('the stream task entry point', () => {
     const whileDown = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000002'), ['P000001']);
 
     const second = start();
-    await waitFor(
-      async () => (await stubs()).some((s) => s.id === whileDown),
-      30_000,
-      'the opportunity published while down',
+    await until('the opportunity published while down', async () =>
+      (await stubs()).some((s) => s.id === whileDown),
     );
     await subscribed(second);
     await sleep(500);
