@@ -84,6 +84,13 @@ interface DemoHooks {
   afterSync(clients: ConnectorClients): Promise<void>;
 }
 
+/**
+ * How long a stop waits for the work in hand, then for the clients to close, ms. With the entry
+ * point's own bound on what is left (bin/ml-connector.ts), Ctrl-C ends the process within 10 s.
+ */
+const STOP_GRACE_MS = 4000;
+const CLOSE_BOUND_MS = 2000;
+
 /** The line `start` prints once it runs: every trigger and worker is up (the queues need not be empty). */
 export const READY_LINE =
   'Ready: the receiver, the CDC stream, the workers and the backfill schedule run. Ctrl-C to stop.';
@@ -149,7 +156,7 @@ async function runConnector(
     });
     await waitForStop(io);
     say('Stopping: aborting the work in hand...');
-    const { complete } = await runner.stop();
+    const { complete } = await runner.stop({ graceMs: STOP_GRACE_MS });
     await initialSync;
     say(
       complete
@@ -157,7 +164,8 @@ async function runConnector(
         : 'Stopped (some work did not finish in time: its messages reappear at the next start; nothing is lost).',
     );
   } finally {
-    await engine.close();
+    // Closing waits for requests still open; past the bound the process exits without them (bin).
+    await untilStopped(engine.close(), AbortSignal.timeout(CLOSE_BOUND_MS));
   }
 }
 
