@@ -117,4 +117,33 @@ describe('ml-connector start after a crash', () => {
       dynamics.setFaultPlan({ rules: [] });
     }
   }, 60_000);
+
+  it('stops on SIGINT in the middle of its initial sync, a Salesforce write in flight', async () => {
+    // A fresh state: every record is new to it, so the initial sync must write to Salesforce.
+    const freshState = join(dir, 'fresh.db');
+    const salesforce = sandboxes.salesforce.control;
+    salesforce.setFaultPlan({
+      rules: [
+        { kind: 'latency', match: 'rest.composite', latencyMs: 30_000 },
+        { kind: 'latency', match: 'rest.bulk', latencyMs: 30_000 },
+      ],
+    });
+    try {
+      const customerReads = () => sandboxes.dynamics.control.counters()['odata.read:CustomersV3'] ?? 0;
+      const before = customerReads();
+      const child = spawnCli(['start', '--state', freshState], { cwd: dir, env });
+      children.push(child);
+      await child.printed('Ctrl-C to stop');
+      // The backfill has read customers: its upsert now waits on the slow Salesforce.
+      await until('the initial sync to read customers', () => customerReads() > before, {
+        detail: child.stdout,
+      });
+      child.child.kill('SIGINT');
+      expect(await child.exit(STOP_WITHIN_MS)).toBe(0);
+      expect(child.stdout()).not.toMatch(/Initial sync done/);
+      expect(child.stdout()).toMatch(/Stopped/);
+    } finally {
+      salesforce.setFaultPlan({ rules: [] });
+    }
+  }, 60_000);
 });
