@@ -119,6 +119,8 @@ async function runConnector(
     return;
   }
   try {
+    // How the backfill run at start ended: its report, or undefined when it failed (reported).
+    let firstBackfill: { readonly stopped?: string | undefined } | undefined;
     const runner = await startLocalRunner({
       ctx: engine.ctx,
       tokens: engine.clients.salesforce.tokenSource,
@@ -129,6 +131,8 @@ async function runConnector(
       },
       onEvent: (event) => {
         if (event.type === 'error') say(`! ${event.where}: ${event.message}`);
+        if (event.type === 'backfill-finished')
+          firstBackfill ??= event.dynamics as { readonly stopped?: string | undefined };
       },
     });
     say(`Business-event receiver: ${runner.receiverUrl}`);
@@ -142,7 +146,10 @@ async function runConnector(
       )
         return;
       if ((await untilStopped(runner.startBackfill, stopped)) === STOPPED) return;
-      say(`Initial sync done. API calls so far: ${describeCalls(engine.clients)}.`);
+      const retry = `the schedule tries again every ${engine.config.schedules.backfillMinutes} minutes`;
+      if (!firstBackfill) say(`Initial sync failed (above); ${retry}.`);
+      else if (firstBackfill.stopped) say(`Initial sync stopped early: ${firstBackfill.stopped}; ${retry}.`);
+      else say(`Initial sync done. API calls so far: ${describeCalls(engine.clients)}.`);
       if (!demo) return;
       // The demo's story starts from a synced business: its state is new, nothing is left in flight.
       await runner.idle({ timeoutMs: 10 * 60_000, signal: stopped });

@@ -12,7 +12,7 @@ import { until } from '#test/support/wait.ts';
 const STOP_WITHIN_MS = 10_000;
 const RECEIVER_SECRET = 'cli-test-receiver-secret';
 
-describe('ml-connector start after a crash', () => {
+describe('ml-connector start, stopped and restarted', () => {
   let sandboxes: Sandboxes;
   let dir: string;
   let env: NodeJS.ProcessEnv;
