@@ -5,7 +5,6 @@
  * SIGTERM, and the next start resumes from the DynamoDB checkpoint, so events published while it
  * was down arrive once, and nothing twice.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -146,7 +145,11 @@ describe('the stream task entry point', () => {
       (await stubs()).some((s) => s.id === whileDown),
     );
     await subscribed(second);
-    await sleep(500);
+    // The batch that brought it back is checkpointed only after its stubs were sent: any duplicate is in by then.
+    await until('the second task to store its checkpoint', async () => {
+      const now = await state.getCheckpoint(cdcCheckpointName('/data/OpportunityChangeEvent'));
+      return (now?.version ?? 0) > (checkpoint?.version ?? 0);
+    });
 
     const sources = (await stubs()).map((s) => `${s.sobject}:${s.id}:${s.source}`);
     expect(new Set(sources).size).toBe(sources.length);
