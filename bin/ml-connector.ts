@@ -21,3 +21,6 @@ process.exitCode = await main(process.argv.slice(2), {
   env: process.env,
   stopSignal: stop.signal,
 });
+// Asked to stop, the command has finished: whatever it abandoned (a request in a retry back-off,
+// a socket closing) may not hold the process up for more than a few seconds.
+if (stop.signal.aborted) setTimeout(() => process.exit(), 2500).unref();

@@ -35,6 +35,41 @@ function waitForStop(io: CliIo): Promise<void> {
   });
 }
 
+/** What {@link untilStopped} returns when the stop request came first. */
+export const STOPPED: unique symbol = Symbol('stopped');
+
+/**
+ * Awaits `work` unless the process is asked to stop first: then resolves with {@link STOPPED} at
+ * once, and `cleanUp` receives the result if the abandoned work still produces one.
+ */
+export function untilStopped<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  cleanUp?: (result: T) => unknown,
+): Promise<T | typeof STOPPED> {
+  if (signal.aborted) {
+    work.then((result) => cleanUp?.(result)).catch(() => {});
+    return Promise.resolve(STOPPED);
+  }
+  return new Promise((resolve, reject) => {
+    const onStop = () => {
+      work.then((result) => cleanUp?.(result)).catch(() => {});
+      resolve(STOPPED);
+    };
+    signal.addEventListener('abort', onStop, { once: true });
+    work.then(
+      (result) => {
+        signal.removeEventListener('abort', onStop);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onStop);
+        reject(error);
+      },
+    );
+  });
+}
+
 interface Running {
   readonly config: ConnectorConfig;
   readonly secrets: Secrets;
@@ -49,6 +84,23 @@ interface DemoHooks {
   afterSync(clients: ConnectorClients): Promise<void>;
 }
 
+/**
+ * How long a stop waits for the work in hand, then for the clients to close, ms. With the entry
+ * point's own bound on what is left (bin/ml-connector.ts), Ctrl-C ends the process within 10 s.
+ */
+const STOP_GRACE_MS = 4000;
+const CLOSE_BOUND_MS = 2000;
+
+/** The line `start` prints once it runs: every trigger and worker is up (the queues need not be empty). */
+export const READY_LINE =
+  'Ready: the receiver, the CDC stream, the workers and the backfill schedule run. Ctrl-C to stop.';
+
+/**
+ * Runs the connector until the process is asked to stop. A stop request is honoured at every
+ * step: while the start-up check runs, during the initial sync and afterwards. Readiness waits
+ * for the triggers and workers to be up, not for the queues to drain: after a crash, messages the
+ * dead process held stay in flight until their visibility time-out, and the pumps take them then.
+ */
 async function runConnector(
   io: CliIo,
   running: Running,
@@ -56,8 +108,19 @@ async function runConnector(
   demo?: DemoHooks,
 ) {
   const say = (line: string) => io.stdout.write(`${line}\n`);
-  const engine = await openLocalEngine(io, values as { 'log-level'?: string }, running);
+  const stopped = io.stopSignal;
+  const engine = await untilStopped(
+    openLocalEngine(io, values as { 'log-level'?: string }, running),
+    stopped,
+    (abandoned) => abandoned.close(),
+  );
+  if (engine === STOPPED) {
+    say('Stopped before the connector started.');
+    return;
+  }
   try {
+    // How the backfill run at start ended: its report, or undefined when it failed (reported).
+    let firstBackfill: { readonly stopped?: string | undefined } | undefined;
     const runner = await startLocalRunner({
       ctx: engine.ctx,
       tokens: engine.clients.salesforce.tokenSource,
@@ -68,23 +131,48 @@ async function runConnector(
       },
       onEvent: (event) => {
         if (event.type === 'error') say(`! ${event.where}: ${event.message}`);
+        if (event.type === 'backfill-finished')
+          firstBackfill ??= event.dynamics as { readonly stopped?: string | undefined };
       },
     });
     say(`Business-event receiver: ${runner.receiverUrl}`);
-    await demo?.beforeSync(engine.clients, runner.receiverUrl);
-    say('Initial sync (backfill) running...');
-    await runner.backfill();
-    await runner.idle({ timeoutMs: 10 * 60_000 });
-    await demo?.afterSync(engine.clients);
-    say('');
-    say(`API calls so far: ${describeCalls(engine.clients)}.`);
-    say('Running: the receiver, the CDC stream and the backfill schedule. Ctrl-C to stop.');
+    say('Initial sync (backfill) running in the background.');
+    say(READY_LINE);
+    // The initial sync and the demo's story run beside the wait for Ctrl-C, never before it.
+    const initialSync = (async () => {
+      if (
+        demo &&
+        (await untilStopped(demo.beforeSync(engine.clients, runner.receiverUrl), stopped)) === STOPPED
+      )
+        return;
+      if ((await untilStopped(runner.startBackfill, stopped)) === STOPPED) return;
+      const retry = `the schedule tries again every ${engine.config.schedules.backfillMinutes} minutes`;
+      if (!firstBackfill) say(`Initial sync failed (above); ${retry}.`);
+      else if (firstBackfill.stopped) say(`Initial sync stopped early: ${firstBackfill.stopped}; ${retry}.`);
+      else say(`Initial sync done. API calls so far: ${describeCalls(engine.clients)}.`);
+      if (!demo) return;
+      // The demo's story starts from a synced business: its state is new, nothing is left in flight.
+      await runner.idle({ timeoutMs: 10 * 60_000, signal: stopped });
+      if ((await untilStopped(demo.afterSync(engine.clients), stopped)) === STOPPED) return;
+      say('');
+      say(
+        `The demo is done; the connector keeps running. API calls so far: ${describeCalls(engine.clients)}.`,
+      );
+    })().catch((error: unknown) => {
+      if (!stopped.aborted) say(`! initial sync: ${error instanceof Error ? error.message : String(error)}`);
+    });
     await waitForStop(io);
-    say('Stopping: finishing work in hand...');
-    await runner.stop();
-    say('Stopped. Unfinished work stays queued in the state database for the next start.');
+    say('Stopping: aborting the work in hand...');
+    const { complete } = await runner.stop({ graceMs: STOP_GRACE_MS });
+    await initialSync;
+    say(
+      complete
+        ? 'Stopped. Unfinished work stays queued in the state database for the next start.'
+        : 'Stopped (some work did not finish in time: its messages reappear at the next start; nothing is lost).',
+    );
   } finally {
-    await engine.close();
+    // Closing waits for requests still open; past the bound the process exits without them (bin).
+    await untilStopped(engine.close(), AbortSignal.timeout(CLOSE_BOUND_MS));
   }
 }
 
@@ -138,12 +226,21 @@ export const startCommand: CommandSpec<typeof options> = {
     say('(Run `ml-connector init` and `ml-connector credentials set` to connect your own systems.)');
     say('');
     const { startSandboxes } = await import('#sandbox/index.ts');
-    const sandboxes = await startSandboxes({
-      dynamics: {
-        customers: intOption('customers', values.customers, 3000),
-        products: intOption('products', values.products, 2000),
-      },
-    });
+    const started = await untilStopped(
+      startSandboxes({
+        dynamics: {
+          customers: intOption('customers', values.customers, 3000),
+          products: intOption('products', values.products, 2000),
+        },
+      }),
+      io.stopSignal,
+      (abandoned) => abandoned.close(),
+    );
+    if (started === STOPPED) {
+      say('Stopped before the sandboxes started.');
+      return ExitCode.ok;
+    }
+    const sandboxes = started;
     try {
       // Trust the sandboxes' local CA for this process, as NODE_EXTRA_CA_CERTS would.
       const { trustCaFile } = await import('#sandbox/shared/tls.ts');

@@ -1,21 +1,11 @@
 /** `ml-connector sync`: a one-shot backfill of the chosen flows, with progress and a summary. */
-import type { SyncEntity } from '#core/flows/flow.ts';
+import { backfillEntities, backfillObjects, enabledFlows, FLOWS, type FlowKey } from '#core/engine/wiring.ts';
 import { type BackfillProgress, runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
-import { type BackfillObject, runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
+import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type CommandSpec, ExitCode, UsageError } from './command.ts';
 import { drainAll } from './drain.ts';
 import { openLocalEngine, stateOptionHelp, stateOptions } from './local-engine.ts';
 import { describeCalls } from './start.ts';
-
-const FLOWS = {
-  customers: { entity: 'CustomersV3' },
-  products: { entity: 'ReleasedProductsV2' },
-  wonOpportunities: { object: 'Opportunity' },
-  activatedOrders: { object: 'Order' },
-  accountWriteBack: { object: 'Account' },
-} as const satisfies Record<string, { entity: SyncEntity } | { object: BackfillObject }>;
-
-type FlowName = keyof typeof FLOWS;
 
 const options = {
   ...stateOptions,
@@ -39,7 +29,7 @@ export const syncCommand: CommandSpec<typeof options> = {
   ],
   options,
   async run(values, _positionals, io) {
-    const chosen = (values.flow as string[] | undefined) ?? [];
+    const chosen = (values.flow as FlowKey[] | undefined) ?? [];
     for (const f of chosen) {
       if (!(f in FLOWS))
         throw new UsageError(`unknown flow "${f}"; choose from ${Object.keys(FLOWS).join(', ')}`);
@@ -47,15 +37,10 @@ export const syncCommand: CommandSpec<typeof options> = {
     const engine = await openLocalEngine(io, values);
     try {
       const { config } = engine.ctx;
-      const enabled = (Object.keys(FLOWS) as FlowName[]).filter(
-        (f) => config.flows[f].enabled && (chosen.length === 0 || chosen.includes(f)),
-      );
-      const entities = enabled.flatMap((f) =>
-        'entity' in FLOWS[f] ? [(FLOWS[f] as { entity: SyncEntity }).entity] : [],
-      );
-      const objects = enabled.flatMap((f) =>
-        'object' in FLOWS[f] ? [(FLOWS[f] as { object: BackfillObject }).object] : [],
-      );
+      const only = chosen.length > 0 ? chosen : undefined;
+      const enabled = enabledFlows(config, only);
+      const entities = backfillEntities(config, only);
+      const objects = backfillObjects(config, only);
       const tty = Boolean(io.stderr.isTTY) && !io.env.CI;
       const progress = (p: BackfillProgress) => {
         if (!tty) return;

@@ -16,6 +16,7 @@ import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts
 import { recordApiBudget } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { AuthError } from '#base/errors.ts';
+import { backfillEntities } from '#core/engine/wiring.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
@@ -82,11 +83,7 @@ export function createBackfillHandler(runtime: EngineRuntime) {
     runtime.metrics.add('BackfillRuns', 1);
     try {
       const { ctx } = engine;
-      const { flows } = ctx.config;
-      const entities = [
-        ...(flows.customers.enabled ? (['CustomersV3'] as const) : []),
-        ...(flows.products.enabled ? (['ReleasedProductsV2'] as const) : []),
-      ];
+      const entities = backfillEntities(ctx.config);
       const dynamics = await runDynamicsBackfill(ctx, { entities, full, signal });
       const salesforce = await runSalesforceBackfill(ctx, { full, signal });
       if (dynamics.stopped) runtime.logger.warn('backfill.stopped', { reason: dynamics.stopped });

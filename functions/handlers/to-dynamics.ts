@@ -4,16 +4,11 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts';
+import { flowOfWork } from '#core/engine/wiring.ts';
 import { QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
 import { handleSqsBatch } from './sqs-batch.ts';
-
-const FLOWS: Readonly<Record<string, string>> = {
-  Account: 'account-write-back',
-  Opportunity: 'won-opportunities',
-  Order: 'activated-orders',
-};
 
 /** Builds the handler over a runtime (the module's own, or a test's). */
 export function createToDynamicsHandler(runtime: EngineRuntime) {
@@ -24,7 +19,7 @@ export function createToDynamicsHandler(runtime: EngineRuntime) {
         queue: QUEUES.toDynamics,
         direction: 'to-dynamics',
         signal: deadlineSignal(context),
-        flowOf: (body) => FLOWS[String(body?.sobject)] ?? 'unknown',
+        flowOf: flowOfWork,
         // A worker per invocation: it sees this invocation's deadline signal.
         handle: (ctx, messages) => createToDynamicsWorker(ctx).handleBatch(messages),
       }),

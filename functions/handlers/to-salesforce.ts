@@ -4,12 +4,11 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts';
+import { flowOfWork } from '#core/engine/wiring.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
 import { handleSqsBatch } from './sqs-batch.ts';
-
-const FLOWS: Readonly<Record<string, string>> = { CustomersV3: 'customers', ReleasedProductsV2: 'products' };
 
 /** Builds the handler over a runtime (the module's own, or a test's). */
 export function createToSalesforceHandler(runtime: EngineRuntime) {
@@ -20,7 +19,7 @@ export function createToSalesforceHandler(runtime: EngineRuntime) {
         queue: QUEUES.toSalesforce,
         direction: 'to-salesforce',
         signal: deadlineSignal(context),
-        flowOf: (body) => FLOWS[String(body?.entity)] ?? 'unknown',
+        flowOf: flowOfWork,
         handle: (ctx, messages) => createToSalesforceWorker(ctx).handle(messages),
       }),
   );

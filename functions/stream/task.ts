@@ -21,18 +21,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, EngineRuntime } from '#adapters/aws/engine.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
+import { startCdcSubscribers } from '#adapters/cdc-subscribers.ts';
 import { AuthError } from '#base/errors.ts';
-import { createStateReplayStore } from '#core/engine/replay-store.ts';
-import { cdcTopics } from '#core/engine/topics.ts';
-import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
-import { toChangeBatch } from '#salesforce/pubsub/cdc.ts';
+import { toChangeEvent } from '#salesforce/pubsub/cdc.ts';
 import { PubSubError } from '#salesforce/pubsub/errors.ts';
-import {
-  type PubSubBatch,
-  type PubSubSubscriber,
-  type PubSubSubscriberOptions,
-  startPubSubSubscriber,
-} from '#salesforce/pubsub/subscriber.ts';
+import type { PubSubSubscriber, PubSubSubscriberOptions } from '#salesforce/pubsub/subscriber.ts';
 import { type HealthReport, type HealthServer, startHealthServer } from './health.ts';
 
 export type SubscriberState = 'running' | 'stopped' | 'failed';
@@ -172,31 +165,17 @@ export async function startStreamTask(options: StreamTaskOptions): Promise<Strea
 
   function subscribe(engine: Engine): Entry[] {
     const { ctx, clients } = engine;
-    const replayStore = createStateReplayStore(runtime.state);
-    const consume = createCdcConsumer(ctx, {
-      integrationUserId: async () => (await clients.salesforce.tokenSource.getSession()).userId,
-    });
-    const handler = async (batch: PubSubBatch) => {
-      const changes = toChangeBatch(batch);
-      await consume(changes);
-      const newest = Math.max(0, ...changes.events.map((e) => Number(e.commitTimestamp)));
-      if (newest > 0) runtime.metrics.add('CdcLagMs', ctx.now() - newest);
-    };
-    return cdcTopics(ctx.config).map((topic) => ({
-      topic,
-      state: 'running' as SubscriberState,
-      subscriber: startPubSubSubscriber({
-        tokens: clients.salesforce.tokenSource,
-        topic,
-        replayStore,
-        endpoint: ctx.config.salesforce.pubsubEndpoint,
-        handler,
-        onGap: createReplayGapHandler(ctx),
-        logger: runtime.logger,
-        now,
-        ...options.subscriber,
-      }),
-    }));
+    return startCdcSubscribers({
+      ctx,
+      tokens: clients.salesforce.tokenSource,
+      state: runtime.state,
+      logger: runtime.logger,
+      afterBatch: (batch) => {
+        const newest = Math.max(0, ...batch.events.map((e) => Number(toChangeEvent(e).commitTimestamp)));
+        if (newest > 0) runtime.metrics.add('CdcLagMs', ctx.now() - newest);
+      },
+      subscriber: { now, ...options.subscriber },
+    }).map(({ topic, subscriber }) => ({ topic, state: 'running' as SubscriberState, subscriber }));
   }
 
   /** Resolves with the error that ended the first subscriber to end (undefined: stopped). */

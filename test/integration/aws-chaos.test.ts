@@ -15,19 +15,12 @@ import { ENV } from '#adapters/aws/contract.ts';
 import type { EngineRuntime } from '#adapters/aws/engine.ts';
 import { type AwsShape, type StreamChild, startAwsShape, streamSubscribed } from '#test/support/aws-shape.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import { until } from '#test/support/wait.ts';
 import { crashingContext, SimulatedCrash } from './engine-to-dynamics-fixtures.ts';
 
 const SECRET = 'aws-chaos-receiver-secret-27182818';
 const CUSTOMERS = 150;
 const PRODUCTS = 45;
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 /** The runtime as a worker that dies at its `at`-th write sees it: after that, every port call fails. */
 function dyingRuntime(runtime: EngineRuntime, ctx: Awaited<ReturnType<EngineRuntime['engine']>>['ctx']) {
@@ -142,13 +135,17 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
     expect(maxReceiveCount).toBeGreaterThan(0);
     await shape.send(queueUrl, { ...poison, observedAt: Date.now() });
     let parked: string | undefined;
-    await until('the poison record in the DLQ', async () => {
-      const { Messages = [] } = await shape.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
-      );
-      parked = Messages.find((m) => m.Body?.includes(poison.id))?.Body;
-      return parked !== undefined;
-    });
+    await until(
+      'the poison record in the DLQ',
+      async () => {
+        const { Messages = [] } = await shape.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: dlqUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+        );
+        parked = Messages.find((m) => m.Body?.includes(poison.id))?.Body;
+        return parked !== undefined;
+      },
+      90_000,
+    );
     expect(poisonDeliveries).toEqual(Array.from({ length: maxReceiveCount }, (_, i) => i + 1));
     expect(JSON.parse(parked ?? '{}')).toMatchObject({ id: poison.id });
   });
@@ -219,17 +216,23 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
     await until(
       'every sales order written back',
       () => opportunities.every((o) => written('Opportunity', o.id)) && written('Order', order.id),
+      90_000,
     );
-    await until('both new accounts keyed', () =>
-      newAccounts.every((id) => Boolean(sf.get('Account', id)?.D365_Customer_Key__c)),
+    await until(
+      'both new accounts keyed',
+      () => newAccounts.every((id) => Boolean(sf.get('Account', id)?.D365_Customer_Key__c)),
+      90_000,
     );
-    await until('every business event applied', () =>
-      changed.every((account) => {
-        const [a] = sf.query(
-          `SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'usmf:${account}'`,
-        ).records;
-        return a?.Phone === `+1 312 ${account.slice(-4)}`;
-      }),
+    await until(
+      'every business event applied',
+      () =>
+        changed.every((account) => {
+          const [a] = sf.query(
+            `SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'usmf:${account}'`,
+          ).records;
+          return a?.Phone === `+1 312 ${account.slice(-4)}`;
+        }),
+      90_000,
     );
     // A last scheduled backfill catches anything a fault deferred; it must find nothing new to create.
     await shape.runSchedule();

@@ -1,12 +1,3 @@
-/**
- * The AWS shape end to end on moto (test/support/aws-shape.ts): the stack's queues, table,
- * secrets, alarms and schedule created from the synthesized template; the receiver behind an API
- * Gateway stand-in, the workers behind event source mappings polling moto, the backfill invoked
- * from the schedule, the Fargate stream task as a child process; both sandboxes. The same example
- * business as the local end-to-end suite arrives in Salesforce, a rep's activity flows back into
- * Dynamics exactly once, a re-run writes nothing, and no secret reaches a log.
- */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -15,22 +6,9 @@ import { readAwsEnvironment } from '#adapters/aws/bootstrap.ts';
 import { ENV, METRICS, TABLE } from '#adapters/aws/contract.ts';
 import { type AwsShape, type StreamChild, startAwsShape, streamSubscribed } from '#test/support/aws-shape.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import { until } from '#test/support/wait.ts';
 
 const RECEIVER_SECRET = 'aws-e2e-receiver-secret-4b3c2d1e0f9a';
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 45_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('the AWS shape end to end on moto and both sandboxes', () => {
   let h: EngineHarness;
@@ -147,6 +125,7 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
     const number = await until(
       'the order number on the Opportunity',
       () => sf.get('Opportunity', opportunity.id)?.D365_Sales_Order__c as string | undefined,
+      45_000,
     );
     const headers = h.sandboxes.dynamics.control.listRecords('SalesOrderHeadersV2', {
       filter: `CustomersOrderReference eq '${opportunity.id}'`,
@@ -182,10 +161,15 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
       BillingCountryCode: 'DE',
       BillingCity: 'Hamburg',
     });
-    await until('the order number on the Order', () => sf.get('Order', order.id)?.D365_Sales_Order__c);
+    await until(
+      'the order number on the Order',
+      () => sf.get('Order', order.id)?.D365_Sales_Order__c,
+      45_000,
+    );
     const key = await until(
       'the key on the new Account',
       () => sf.get('Account', newAccount)?.D365_Customer_Key__c as string | undefined,
+      45_000,
     );
     expect(key).toMatch(/^demf:DE-\d{6}$/);
     expect(
@@ -207,12 +191,16 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
       { PrimaryContactPhone: '+44 20 7946 0003' },
     );
     await h.sandboxes.dynamics.control.flushBusinessEvents();
-    await until('the Account update', () => {
-      const [a] = h.sandboxes.salesforce.control.query(
-        "SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'gbsi:GB-000003'",
-      ).records;
-      return a?.Phone === '+44 20 7946 0003' ? true : undefined;
-    });
+    await until(
+      'the Account update',
+      () => {
+        const [a] = h.sandboxes.salesforce.control.query(
+          "SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'gbsi:GB-000003'",
+        ).records;
+        return a?.Phone === '+44 20 7946 0003' ? true : undefined;
+      },
+      45_000,
+    );
     // Through the to-Salesforce event source mapping, batched as the template says (the
     // invocation is recorded once its batch is settled, just after the Account changed).
     await shape.idle();
@@ -266,6 +254,7 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
     const number = await until(
       'the missed opportunity in Dynamics',
       () => sf.get('Opportunity', missed.id)?.D365_Sales_Order__c,
+      45_000,
     );
     expect(
       h.sandboxes.dynamics.control.listRecords('SalesOrderHeadersV2', {

@@ -5,7 +5,6 @@
  * SIGTERM, and the next start resumes from the DynamoDB checkpoint, so events published while it
  * was down arrive once, and nothing twice.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -19,19 +18,12 @@ import { type StreamChild, spawnStreamTask } from '#test/support/aws-shape.ts';
 import { deployTemplate, synthesizeTemplate } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
+import { until } from '#test/support/wait.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
 } from './engine-to-dynamics-fixtures.ts';
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('the stream task entry point', () => {
   let h: EngineHarness;
@@ -58,15 +50,11 @@ describe('the stream task entry point', () => {
 
   /** Started, and every subscription confirmed by a keepalive (so LATEST is behind us). */
   async function subscribed(child: StreamChild): Promise<void> {
-    await waitFor(
-      () => child.healthPort() !== undefined,
-      30_000,
-      `the task to start:\n${child.output.join('\n')}`,
-    );
-    await waitFor(
+    await until(`the task to start:\n${child.output.join('\n')}`, () => child.healthPort() !== undefined);
+    await until(
+      'a keepalive on every topic',
       async () => (await health(child)).body.topics.every((t) => t.keepalives > 0),
       15_000,
-      'a keepalive on every topic',
     );
   }
 
@@ -132,10 +120,10 @@ describe('the stream task entry point', () => {
     expect((await health(first)).status).toBe(200);
 
     const before = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000001'), ['P000001']);
-    await waitFor(
+    await until(
+      'the first opportunity’s stub',
       async () => (await stubs()).some((s) => s.id === before),
       15_000,
-      'the first opportunity’s stub',
     ).catch(async (error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify((await health(first)).body)}`);
     });
@@ -153,13 +141,15 @@ describe('the stream task entry point', () => {
     const whileDown = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000002'), ['P000001']);
 
     const second = start();
-    await waitFor(
-      async () => (await stubs()).some((s) => s.id === whileDown),
-      30_000,
-      'the opportunity published while down',
+    await until('the opportunity published while down', async () =>
+      (await stubs()).some((s) => s.id === whileDown),
     );
     await subscribed(second);
-    await sleep(500);
+    // The batch that brought it back is checkpointed only after its stubs were sent: any duplicate is in by then.
+    await until('the second task to store its checkpoint', async () => {
+      const now = await state.getCheckpoint(cdcCheckpointName('/data/OpportunityChangeEvent'));
+      return (now?.version ?? 0) > (checkpoint?.version ?? 0);
+    });
 
     const sources = (await stubs()).map((s) => `${s.sobject}:${s.id}:${s.source}`);
     expect(new Set(sources).size).toBe(sources.length);

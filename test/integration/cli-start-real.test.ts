@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
 import { CLI, sandboxCredentialsEnv, writeSandboxConfig } from '#test/support/cli.ts';
+import { until } from '#test/support/wait.ts';
 
 describe('ml-connector start with a configuration', () => {
   let sandboxes: Sandboxes;
@@ -35,7 +36,8 @@ describe('ml-connector start with a configuration', () => {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (out.includes('Ctrl-C to stop')) resolve();
+        // Ready comes first (it never waits for the queues); the initial sync's summary after it.
+        if (out.includes('Ctrl-C to stop') && out.includes('Initial sync done')) resolve();
       });
       child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
     });
@@ -72,12 +74,10 @@ describe('ml-connector start with a configuration', () => {
     sf.closeOpportunityWon(opportunity.id);
 
     const second = await runOnce(async () => {
-      const deadline = Date.now() + 30_000;
-      while (!sf.get('Opportunity', opportunity.id)?.D365_Sales_Order__c) {
-        if (Date.now() > deadline)
-          throw new Error('the opportunity won while the connector was down was not synced');
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await until(
+        'the opportunity won while the connector was down to be synced',
+        () => sf.get('Opportunity', opportunity.id)?.D365_Sales_Order__c,
+      );
     });
     expect(second.code).toBe(0);
     // The customers and products are unchanged: the second start upserted none of them.

@@ -24,7 +24,8 @@ describe('ml-connector start with nothing configured', () => {
     const reached = new Promise<void>((resolve, reject) => {
       child?.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (out.includes('Ctrl-C to stop')) resolve();
+        // Ready comes first (it never waits for the queues); the demo's story runs after it.
+        if (out.includes('Ctrl-C to stop') && out.includes('The demo is done')) resolve();
       });
       child?.on('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
     });

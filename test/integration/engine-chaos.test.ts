@@ -6,22 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRunner } from '#adapters/local/runner.ts';
 import { type EngineHarness, startEngineHarness, startHarnessRunner } from '#test/support/engine-harness.ts';
+import { until } from '#test/support/wait.ts';
 
 const SECRET = 'chaos-receiver-secret-31415926';
 const CUSTOMERS = 150;
 const PRODUCTS = 45;
-
-async function until(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 90_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('the engine under faults on both sides', () => {
   let h: EngineHarness;
@@ -108,17 +97,23 @@ describe('the engine under faults on both sides', () => {
     await until(
       'every sales order written back',
       () => opportunities.every((o) => written('Opportunity', o.id)) && written('Order', order.id),
+      90_000,
     );
-    await until('both new accounts keyed', () =>
-      newAccounts.every((id) => Boolean(sf.get('Account', id)?.D365_Customer_Key__c)),
+    await until(
+      'both new accounts keyed',
+      () => newAccounts.every((id) => Boolean(sf.get('Account', id)?.D365_Customer_Key__c)),
+      90_000,
     );
-    await until('every business event applied', () =>
-      changed.every((account) => {
-        const [a] = sf.query(
-          `SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'usmf:${account}'`,
-        ).records;
-        return a?.Phone === `+1 312 ${account.slice(-4)}`;
-      }),
+    await until(
+      'every business event applied',
+      () =>
+        changed.every((account) => {
+          const [a] = sf.query(
+            `SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'usmf:${account}'`,
+          ).records;
+          return a?.Phone === `+1 312 ${account.slice(-4)}`;
+        }),
+      90_000,
     );
     // A last backfill catches anything a fault deferred; it must find nothing new to create.
     await runner.backfill();

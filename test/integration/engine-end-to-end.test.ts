@@ -11,22 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRunner } from '#adapters/local/runner.ts';
 import type { SalesforceSandboxOptions } from '#sandbox/salesforce/index.ts';
 import { type EngineHarness, startEngineHarness, startHarnessRunner } from '#test/support/engine-harness.ts';
+import { until } from '#test/support/wait.ts';
 
 const RECEIVER_SECRET = 'e2e-receiver-secret-9f8e7d6c5b4a';
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function startRunner(h: EngineHarness, options: { backfillOnStart?: boolean } = {}): Promise<LocalRunner> {
   return startHarnessRunner(h, { receiverSecret: RECEIVER_SECRET, ...options });

@@ -68,7 +68,7 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
     });
     sf.closeOpportunityWon(id);
 
-    await waitFor(() => seen.length >= 2, 10_000, 'the CREATE and UPDATE events');
+    await waitFor(() => consumed >= 2, 10_000, 'the CREATE and UPDATE events consumed');
     const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
     expect(messages.map((m) => [m.body.sobject, m.body.id, m.body.trigger])).toContainEqual([
       'Opportunity',
@@ -81,7 +81,8 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
     expect(dynamicsOrdersFor(h, id)).toHaveLength(1);
 
     await waitFor(() => seen.some((e) => e.clientId === 'ml-connector'), 10_000, 'the write-back echo');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Every event seen, the echo included, has been through the consumer: nothing is still on its way.
+    await waitFor(() => consumed === seen.length, 10_000, 'the echo consumed');
     expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
   });
 

@@ -17,6 +17,7 @@ import {
 import { createSandboxClock, type SandboxClock } from '#sandbox/shared/clock.ts';
 import { createFaultInjector, type FaultInjector } from '#sandbox/shared/faults.ts';
 import { ensureSandboxTls, type SandboxTls } from '#sandbox/shared/tls.ts';
+import { until } from '#test/support/wait.ts';
 
 export const ORG_ID = '00D000000000001AAA';
 export const USER_ID = '005000000000001AAA';
@@ -125,11 +126,7 @@ export async function waitFor(
   timeoutMs = 10_000,
   what = 'condition',
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await until(what, predicate, { timeoutMs, intervalMs: 10 });
 }
 
 /**

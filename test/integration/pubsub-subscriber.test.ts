@@ -39,8 +39,8 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
         events.push(...batch.events.map(toChangeEvent));
       },
     });
-    await waitFor(() => h.server.stats().streamsOpen === 1, 5_000, 'stream');
-    await new Promise((r) => setTimeout(r, 100));
+    // The first fetch request is in: the stream's LATEST position is set, so what follows is delivered.
+    await waitFor(() => h.server.stats().maxPending > 0, 5_000, 'the first fetch request');
     h.feed.publish(accountUpdate(1, h.clock));
     h.feed.publish(
       accountUpdate(2, h.clock, {
@@ -105,8 +105,8 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
     const h = harness;
     const events: ChangeEvent[] = [];
     subscribe(h, { handler: async (batch) => void events.push(...batch.events.map(toChangeEvent)) });
-    await waitFor(() => h.server.stats().streamsOpen === 1, 5_000, 'stream');
-    await new Promise((r) => setTimeout(r, 50));
+    // The first fetch request is in: the stream's LATEST position is set, so what follows is delivered.
+    await waitFor(() => h.server.stats().maxPending > 0, 5_000, 'the first fetch request');
     h.server.injectGap('Account', [accountId(5)], 'GAP_UPDATE');
     h.server.injectGap('Account', [], 'GAP_OVERFLOW');
     await waitFor(() => events.length === 2, 5_000, 'gap events');

@@ -3,6 +3,7 @@ import { BulkJobFailedError, BulkWaitStoppedError } from '#core/ports/salesforce
 import { createApiBudget } from '#salesforce/budget.ts';
 import { createSalesforceClient, type SalesforceClient } from '#salesforce/rest.ts';
 import { type SalesforceSandbox, startSalesforceSandbox } from '#sandbox/salesforce/index.ts';
+import { until } from '#test/support/wait.ts';
 
 const KEY = 'D365_Customer_Key__c';
 
@@ -104,8 +105,11 @@ describe('Bulk API 2.0 upsert against the sandbox org', () => {
     const error = await pending.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BulkWaitStoppedError);
     expect((error as BulkWaitStoppedError).jobId).toBe(jobId);
-    await new Promise((r) => setTimeout(r, 800));
-    const rows = sandbox.control.query(`SELECT Id FROM Account WHERE ${KEY} = 'A-${run}'`).records;
+    // The job itself goes on in Salesforce: its row arrives although nobody polls any more.
+    const rows = await until('the abandoned job to complete in the sandbox', () => {
+      const found = sandbox.control.query(`SELECT Id FROM Account WHERE ${KEY} = 'A-${run}'`).records;
+      return found.length > 0 ? found : undefined;
+    });
     expect(rows).toHaveLength(1);
     expect(watcher.counter.snapshot().byOperation['bulk.poll']).toBeUndefined();
     await watcher.close();

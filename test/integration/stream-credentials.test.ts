@@ -1,11 +1,3 @@
-/**
- * The stream task (functions/stream/task.ts) on a first deploy and through a credential change,
- * in process against both sandboxes, its table, queue and secrets on moto (the table as the
- * stack's StateTable construct synthesizes it): healthy and saying "waiting for credentials" while the secrets hold the
- * stack's placeholders, healthy but alarming while they are refused, streaming once Secrets
- * Manager holds working ones; and 503 once it cannot reach Pub/Sub for longer than the bound.
- */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
@@ -29,19 +21,12 @@ import { type StreamTask, startStreamTask } from '#stream/task.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
+import { until } from '#test/support/wait.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
 } from './engine-to-dynamics-fixtures.ts';
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Health {
   readonly status: number;
@@ -182,44 +167,52 @@ describe('the stream task', () => {
     const t = await start(h.config);
 
     // Healthy from the first check, saying why nothing streams yet, in /health, the logs and the metrics.
-    await waitFor(
-      () => t.logs.some((l) => l.startsWith('stream.waiting-for-credentials')),
+    await until(
       'the waiting log',
+      () => t.logs.some((l) => l.startsWith('stream.waiting-for-credentials')),
+      20_000,
     );
     const waiting = await health(t.task);
     expect(waiting.status).toBe(200);
     expect(waiting.body.status).toBe('waiting for credentials');
     // The first reading at start-up, before the secrets were even read: no gap for the alarm to count.
     expect(t.metrics[0]).toEqual(['StreamHealthy', 1]);
-    await waitFor(() => last(t.metrics, 'AwaitingCredentials') === 1, 'AwaitingCredentials 1');
+    await until('AwaitingCredentials 1', () => last(t.metrics, 'AwaitingCredentials') === 1, 20_000);
     expect(last(t.metrics, 'StreamHealthy')).toBe(1);
 
     // Credentials Salesforce refuses: still up (restarting cannot help), but the alarm's metric says 0.
     const { salesforce } = h.sandboxes.info;
     await real();
     await putSecret('salesforce', { clientId: salesforce.clientId, clientSecret: 'not-the-secret' });
-    await waitFor(
-      async () => (await health(t.task)).body.status === 'credentials rejected: waiting for new credentials',
+    await until(
       'the refusal',
+      async () => (await health(t.task)).body.status === 'credentials rejected: waiting for new credentials',
+      20_000,
     );
     expect((await health(t.task)).status).toBe(200);
-    await waitFor(() => last(t.metrics, 'StreamHealthy') === 0, 'StreamHealthy 0');
+    await until('StreamHealthy 0', () => last(t.metrics, 'StreamHealthy') === 0, 20_000);
     expect(last(t.metrics, 'AwaitingCredentials')).toBe(1);
 
     // The rotation lands in Secrets Manager: picked up without a restart.
     await real();
     await t.task.subscribed;
-    await waitFor(
-      async () => (await health(t.task)).body.topics.every((topic) => topic.keepalives > 0),
+    await until(
       'a keepalive on every topic',
+      async () => (await health(t.task)).body.topics.every((topic) => topic.keepalives > 0),
+      20_000,
     );
     const answer = await health(t.task);
     expect(answer).toMatchObject({ status: 200, body: { status: 'streaming', healthy: true } });
     const opportunity = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000001'), ['P000001']);
-    await waitFor(async () => (await stubs()).some((s) => s.id === opportunity), 'the opportunity’s stub');
-    await waitFor(
-      () => last(t.metrics, 'StreamHealthy') === 1 && last(t.metrics, 'AwaitingCredentials') === 0,
+    await until(
+      'the opportunity’s stub',
+      async () => (await stubs()).some((s) => s.id === opportunity),
+      20_000,
+    );
+    await until(
       'StreamHealthy 1',
+      () => last(t.metrics, 'StreamHealthy') === 1 && last(t.metrics, 'AwaitingCredentials') === 0,
+      20_000,
     );
     const logs = t.logs.join('\n');
     expect(logs).not.toContain(salesforce.clientSecret);
@@ -236,7 +229,11 @@ describe('the stream task', () => {
     } as ConnectorConfig;
     const t = await start(config, () => clock);
     await t.task.subscribed;
-    await waitFor(() => t.logs.some((l) => l.startsWith('pubsub: resubscribing')), 'a failed connection');
+    await until(
+      'a failed connection',
+      () => t.logs.some((l) => l.startsWith('pubsub: resubscribing')),
+      20_000,
+    );
     const within = await health(t.task);
     expect(within.status).toBe(200);
     expect(within.body.topics.every((topic) => typeof topic.disconnectedSince === 'number')).toBe(true);
@@ -245,6 +242,6 @@ describe('the stream task', () => {
     const beyond = await health(t.task);
     expect(beyond.status).toBe(503);
     expect(beyond.body.healthy).toBe(false);
-    await waitFor(() => last(t.metrics, 'StreamHealthy') === 0, 'StreamHealthy 0');
+    await until('StreamHealthy 0', () => last(t.metrics, 'StreamHealthy') === 0, 20_000);
   });
 });

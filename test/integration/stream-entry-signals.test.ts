@@ -5,20 +5,12 @@
  * cleanly on SIGTERM while waiting (ECS stops tasks at any moment, deployments included).
  */
 import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, PLACEHOLDER_CLIENT_ID, PLACEHOLDER_FIELD } from '#adapters/aws/contract.ts';
 import { unreachableEnvironment } from '#test/support/aws-environment.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
-
-async function waitFor(check: () => boolean, what: string, output: string[]): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output.join('\n')}`);
-    await sleep(20);
-  }
-}
+import { until } from '#test/support/wait.ts';
 
 describe('the stream task entry point before onboarding', () => {
   let moto: Moto;
@@ -74,11 +66,10 @@ describe('the stream task entry point before onboarding', () => {
     child.stderr.on('data', collect);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-    await waitFor(
-      () => json.some((l) => l.message === 'stream.waiting-for-credentials'),
-      'the waiting log',
-      output,
-    );
+    await until('the waiting log', () => json.some((l) => l.message === 'stream.waiting-for-credentials'), {
+      timeoutMs: 30_000,
+      detail: () => output.join('\n'),
+    });
     const port = json.find((l) => l.message === 'stream.health')?.healthPort;
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(200);

@@ -40,6 +40,7 @@ import { createConsoleLogger } from '#adapters/local/console-logger.ts';
 import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { SandboxesInfo } from '#sandbox/index.ts';
+import { until } from '#test/support/wait.ts';
 import { type Deployed, type DeployedFunction, deployTemplate, synthesizeTemplate } from './aws-template.ts';
 import {
   createEventSourcePoller,
@@ -411,18 +412,6 @@ async function build(moto: Moto, options: AwsShapeOptions): Promise<AwsShape> {
       await moto.close();
     },
   };
-}
-
-async function until(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** Runs functions/stream/main.ts as the container would, with `env`; its output is kept line by line. */

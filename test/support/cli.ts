@@ -2,6 +2,8 @@
  * Running the `ml-connector` command as a user would, against sandboxes started by the test: a
  * configuration file for them and the credentials as ML_CONNECTOR_* environment variables.
  */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandboxes } from '#sandbox/index.ts';
@@ -9,8 +11,8 @@ import type { Sandboxes } from '#sandbox/index.ts';
 /** The `ml-connector` entry point. */
 export const CLI = new URL('../../bin/ml-connector.ts', import.meta.url).pathname;
 
-/** Writes `<dir>/ml-connector.yaml` for the sandboxes' example business. */
-export function writeSandboxConfig(dir: string, sandboxes: Sandboxes): string {
+/** Writes `<dir>/ml-connector.yaml` for the sandboxes' example business, plus `extra` YAML lines. */
+export function writeSandboxConfig(dir: string, sandboxes: Sandboxes, extra: readonly string[] = []): string {
   const { dynamics, salesforce } = sandboxes.info;
   const path = join(dir, 'ml-connector.yaml');
   writeFileSync(
@@ -20,6 +22,7 @@ export function writeSandboxConfig(dir: string, sandboxes: Sandboxes): string {
       `salesforce: { myDomain: "${salesforce.myDomainUrl}", pubsubEndpoint: "${salesforce.pubsubEndpoint}", apiReserve: 100 }`,
       'legalEntities: [usmf, demf, gbsi]',
       'legalEntityRules: [{ billingCountry: { US: usmf, DE: demf, GB: gbsi } }, { default: usmf }]',
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -38,5 +41,88 @@ export function sandboxCredentialsEnv(dir: string, sandboxes: Sandboxes): NodeJS
     ML_CONNECTOR_SALESFORCE_CLIENT_ID: salesforce.clientId,
     ML_CONNECTOR_SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
     ML_CONNECTOR_BUSINESS_EVENT_SECRET: 'cli-test-receiver-secret',
+  };
+}
+
+/** A running `ml-connector` child: its output so far and waits on what it prints and on its exit. */
+export interface CliChild {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Everything printed on stdout so far. */
+  stdout(): string;
+  /** Everything printed on stderr so far. */
+  stderr(): string;
+  /** Resolves once stdout contains `text`; rejects if the process exits first or after `timeoutMs`. */
+  printed(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal's name); rejects after `timeoutMs`. */
+  exit(timeoutMs?: number): Promise<number | NodeJS.Signals>;
+}
+
+/** Starts `ml-connector <args>` in `cwd` with `env`, as a user's shell would. */
+export function spawnCli(
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): CliChild {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: options.env });
+  let out = '';
+  let err = '';
+  let exitedWith: number | NodeJS.Signals | undefined;
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitedWith = code ?? signal ?? 'SIGKILL';
+      resolve(exitedWith);
+    });
+  });
+  const output = new EventEmitter();
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    output.emit('data');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const seen = (text: string | RegExp) => (typeof text === 'string' ? out.includes(text) : text.test(out));
+  const detail = () => `stdout:\n${out}\nstderr (last 2000 characters):\n${err.slice(-2000)}`;
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    printed(text, timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        const settle = (error?: Error) => {
+          clearTimeout(timer);
+          output.off('data', check);
+          child.off('exit', early);
+          if (error) reject(error);
+          else resolve();
+        };
+        const check = () => {
+          if (seen(text)) settle();
+        };
+        const early = () =>
+          settle(new Error(`ml-connector exited (${exitedWith}) before printing ${text}\n${detail()}`));
+        const timer = setTimeout(
+          () => settle(new Error(`timed out after ${timeoutMs} ms waiting for ${text}\n${detail()}`)),
+          timeoutMs,
+        );
+        output.on('data', check);
+        child.on('exit', early);
+        check();
+        if (exitedWith !== undefined && !seen(text)) early();
+      });
+    },
+    async exit(timeoutMs = 60_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`ml-connector did not exit within ${timeoutMs} ms\n${detail()}`)),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([exited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
 }

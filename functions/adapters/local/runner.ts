@@ -2,25 +2,25 @@
  * The local shape: one process runs every trigger and worker of the engine over the embedded
  * SQLite state and queue. The business-event receiver listens on HTTP, one Pub/Sub subscriber
  * per CDC channel feeds the to-Dynamics queue, the backfill runs at start and on its schedule, and
- * two pumps drain the queues through the workers. `stop()` lets work in hand finish and returns
- * the rest to the queue: nothing is lost, and the next start resumes from the checkpoints.
+ * two pumps drain the queues through the workers. `stop()` aborts the work in hand (its messages
+ * go back to the queue, or reappear after their visibility time-out; leases and idempotency make
+ * the re-run safe) and resolves within a grace period: nothing is lost, and the next start resumes
+ * from the checkpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startCdcSubscribers } from '#adapters/cdc-subscribers.ts';
 import { ConnectorError } from '#base/errors.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
-import { createStateReplayStore } from '#core/engine/replay-store.ts';
-import { cdcTopics } from '#core/engine/topics.ts';
+import { backfillEntities } from '#core/engine/wiring.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
-import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
-import { toChangeBatch } from '#salesforce/pubsub/cdc.ts';
-import { type PubSubSubscriber, startPubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
+import type { PubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
 import { type ReceiverServer, startReceiverServer } from './receiver-server.ts';
 
@@ -52,17 +52,32 @@ export type RunnerEvent =
 export interface LocalRunner {
   /** The business-event endpoint, when the receiver runs. */
   readonly receiverUrl: string | undefined;
+  /** Settles when the backfill run at start has finished (at once when there is none). */
+  readonly startBackfill: Promise<void>;
   /** Runs a backfill now (also what the schedule calls). */
   backfill(options?: { readonly full?: boolean }): Promise<void>;
-  /** Resolves once both queues have nothing visible or in flight. */
-  idle(options?: { readonly timeoutMs?: number }): Promise<void>;
-  /** Finishes the work in hand, stops every loop and subscriber; resolves when all have stopped. */
-  stop(): Promise<void>;
+  /**
+   * Resolves once no backfill runs and both queues have nothing visible or in flight; rejects on
+   * its time-out or when `signal` aborts. Messages left in flight by a crashed process count until
+   * their visibility time-out ends, so this is for tests and the demo, never for readiness.
+   */
+  idle(options?: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<void>;
+  /**
+   * Aborts the work in hand and stops every loop and subscriber. Resolves when all have stopped,
+   * or after `graceMs` (default 5000) with `{ complete: false }`: what was still running is
+   * abandoned like a crash would abandon it (unacknowledged messages reappear), never lost.
+   */
+  stop(options?: { readonly graceMs?: number }): Promise<{ readonly complete: boolean }>;
 }
 
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
-  const { ctx } = options;
+  // Aborted without a reason: the abort surfaces as an AbortError, which the workers treat as
+  // transient (the message is retried, never dead-lettered).
   const stop = new AbortController();
+  const ctx: EngineContext = {
+    ...options.ctx,
+    signal: options.ctx.signal ? AbortSignal.any([options.ctx.signal, stop.signal]) : stop.signal,
+  };
   const poll = options.pollIntervalMs ?? 500;
   const emit = options.onEvent ?? (() => {});
   const toSalesforce = createToSalesforceWorker(ctx);
@@ -98,10 +113,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     backfillRunning ??= (async () => {
       emit({ type: 'backfill-started' });
       try {
-        const entities = [
-          ...(ctx.config.flows.customers.enabled ? (['CustomersV3'] as const) : []),
-          ...(ctx.config.flows.products.enabled ? (['ReleasedProductsV2'] as const) : []),
-        ];
+        const entities = backfillEntities(ctx.config);
         const dynamics = await runDynamicsBackfill(ctx, { entities, signal: stop.signal, ...opts });
         const salesforce = await runSalesforceBackfill(ctx, { signal: stop.signal, ...opts });
         emit({ type: 'backfill-finished', dynamics, salesforce });
@@ -113,9 +125,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     })();
     return backfillRunning;
   };
+  const startBackfill = options.backfillOnStart !== false ? backfill() : Promise.resolve();
   loops.push(
     (async () => {
-      if (options.backfillOnStart !== false) await backfill();
+      await startBackfill;
       const every = ctx.config.schedules.backfillMinutes * 60_000;
       while (!stop.signal.aborted) {
         await sleep(every, undefined, { signal: stop.signal }).catch(() => {});
@@ -126,20 +139,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   const subscribers: PubSubSubscriber[] = [];
   if (options.cdc !== false) {
-    const replayStore = createStateReplayStore(ctx.state);
-    const consume = createCdcConsumer(ctx, {
-      integrationUserId: async () => (await options.tokens.getSession()).userId,
-    });
-    for (const topic of cdcTopics(ctx.config)) {
-      const subscriber = startPubSubSubscriber({
-        tokens: options.tokens,
-        topic,
-        replayStore,
-        endpoint: ctx.config.salesforce.pubsubEndpoint,
-        handler: (batch) => consume(toChangeBatch(batch)),
-        onGap: createReplayGapHandler(ctx),
-        logger: ctx.logger,
-      });
+    for (const { topic, subscriber } of startCdcSubscribers({ ctx, tokens: options.tokens })) {
       subscriber.done.catch((error: unknown) => report(`cdc ${topic}`, error));
       subscribers.push(subscriber);
     }
@@ -164,10 +164,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   return {
     receiverUrl: receiver?.url,
+    startBackfill,
     backfill,
-    async idle({ timeoutMs = 60_000 } = {}) {
+    async idle({ timeoutMs = 60_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
+        signal?.throwIfAborted();
         const [a, b] = await Promise.all([
           ctx.queue.depth(QUEUES.toSalesforce),
           ctx.queue.depth(QUEUES.toDynamics),
@@ -179,14 +181,22 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
             failure: 'transient',
           });
         }
-        await sleep(100);
+        await sleep(100, undefined, signal ? { signal } : {});
       }
     },
-    async stop() {
+    async stop({ graceMs = 5000 }: { graceMs?: number } = {}) {
       stop.abort();
-      await receiver?.close();
-      await Promise.allSettled(subscribers.map((s) => s.stop()));
-      await Promise.allSettled(loops);
+      const all = Promise.allSettled([receiver?.close(), ...subscribers.map((s) => s.stop()), ...loops]).then(
+        () => true,
+      );
+      const grace = new AbortController();
+      const complete = await Promise.race([
+        all,
+        sleep(graceMs, false, { signal: grace.signal }).catch(() => false),
+      ]);
+      grace.abort();
+      if (!complete) ctx.logger.warn('runner.stop-incomplete', { graceMs });
+      return { complete };
     },
   };
 }

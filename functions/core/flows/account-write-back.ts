@@ -20,6 +20,7 @@
  * when the number sequence is Manual or allows changes (`ping` asks for that confirmation).
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { FLOWS } from '#core/engine/wiring.ts';
 import { CustomersV3, type FieldOf } from '#core/ports/dynamics/entities.ts';
 import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
 import { eq } from '#core/ports/dynamics/odata.ts';
@@ -36,7 +37,7 @@ import {
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
 import { parkOnRefusal } from './parking.ts';
 
-const FLOW = 'account-write-back';
+const FLOW = FLOWS.accountWriteBack.name;
 
 /** Per-call options: the attempt facts for the audit trail, the number prefix and the lease owner. */
 export interface WriteBackOptions extends Partial<AttemptInfo> {

@@ -4,6 +4,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
+import { FLOWS } from '#core/engine/wiring.ts';
 import { DEFAULT_ACCOUNT_FIELDS, mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
@@ -23,7 +24,7 @@ export function customerFields(config: ConnectorConfig): string[] {
 
 /** The customers flow for the shared sync procedure. */
 export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
-  name: 'customers',
+  name: FLOWS.customers.name,
   entity: CustomersV3,
   idField: 'CustomerAccount',
   sobject: 'Account',

@@ -8,6 +8,7 @@ import { ConnectorError } from '#base/errors.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
+import { FLOWS } from '#core/engine/wiring.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import {
@@ -105,7 +106,7 @@ function priceHashOf(stored: string | undefined): string | undefined {
 
 /** The products flow for the shared sync procedure. */
 export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
-  name: 'products',
+  name: FLOWS.products.name,
   entity: ReleasedProductsV2,
   idField: 'ItemNumber',
   sobject: 'Product2',

@@ -18,6 +18,7 @@
  * reads on retry, never a create.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { flowOfObject } from '#core/engine/wiring.ts';
 import type { FieldOf } from '#core/ports/dynamics/entities.ts';
 import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#core/ports/dynamics/entities.ts';
 import { eq } from '#core/ports/dynamics/odata.ts';
@@ -60,11 +61,6 @@ export type SyncResult =
       readonly linesCreated: number;
     }
   | { readonly outcome: 'skipped' | 'parked'; readonly reason: string };
-
-const FLOW: Readonly<Record<SalesSource, string>> = {
-  Opportunity: 'won-opportunities',
-  Order: 'activated-orders',
-};
 
 const opts = (ctx: EngineContext) => (ctx.signal ? { signal: ctx.signal } : {});
 
@@ -244,7 +240,7 @@ export async function syncSalesOrder(
   options: SyncOptions = {},
 ): Promise<SyncResult> {
   const { config } = ctx;
-  const flow = FLOW[ref.sobject];
+  const flow = flowOfObject(ref.sobject);
   const startedAt = ctx.now();
   const info: AttemptInfo = { trigger, attempt: options.attempt, work: options.work };
   const key = recordKey('salesforce', ref.sobject, ref.id);

@@ -21,6 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '#base/errors.ts';
 import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
+import { flowOfEntity } from '#core/engine/wiring.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import type { ReceiverSecrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
@@ -354,7 +355,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       }
       await deps.state.appendAudit({
         recordKey: recordKey('dynamics', stub.entity, ...Object.values(stub.key)),
-        flow: stub.entity === 'CustomersV3' ? 'customers' : 'products',
+        flow: flowOfEntity(stub.entity),
         trigger: 'business-event',
         attempt: 1,
         outcome: 'enqueued',

@@ -8,6 +8,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_other_events.htm
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { backfillObjects } from '#core/engine/wiring.ts';
 import { soql, soqlIdent } from '#core/ports/salesforce/soql.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import { QUEUES, type SalesforceStub } from '#core/work/items.ts';
@@ -37,12 +38,7 @@ export const watermarkName = (sobject: BackfillObject): string => `watermark:sal
 
 /** The objects whose flows are enabled, in a fixed order (Accounts first: orders may need them). */
 export function enabledObjects(ctx: EngineContext): BackfillObject[] {
-  const { flows } = ctx.config;
-  const out: BackfillObject[] = [];
-  if (flows.accountWriteBack.enabled) out.push('Account');
-  if (flows.wonOpportunities.enabled) out.push('Opportunity');
-  if (flows.activatedOrders.enabled) out.push('Order');
-  return out;
+  return backfillObjects(ctx.config);
 }
 
 /** The SOQL of one object's poll (only records still owed work), oldest change first. */

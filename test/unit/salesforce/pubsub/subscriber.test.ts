@@ -8,6 +8,7 @@ import type { FetchRequest, FetchResponse, PubSubClient } from '#salesforce/pubs
 import { createMemoryReplayStore } from '#salesforce/pubsub/replay-id.ts';
 import { startPubSubSubscriber } from '#salesforce/pubsub/subscriber.ts';
 import type { SalesforceTokenSource } from '#salesforce/session.ts';
+import { until } from '#test/support/wait.ts';
 
 const TOPIC = '/event/Test__e';
 const SCHEMA = JSON.stringify({ type: 'record', name: 'Test__e', fields: [{ name: 'n', type: 'long' }] });
@@ -160,19 +161,20 @@ describe('Pub/Sub subscriber loop', () => {
       else if (s.writes.length === 2) s.respond([2n ** 60n + 4n]);
     });
     const seen: unknown[] = [];
+    const store = createMemoryReplayStore();
     const subscriber = startPubSubSubscriber({
       tokens,
       topic: TOPIC,
-      replayStore: createMemoryReplayStore(),
       client,
       batchSize: 3,
+      replayStore: store,
       handler: async (batch) => void seen.push(...batch.events.map((e) => e.payload.n)),
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the first batch acknowledged', () => store.saved.size > 0, 5_000);
     // One still pending on the server: no new request yet.
     expect(client.streams[0]?.writes.map((w) => w.num_requested)).toEqual([3]);
     client.streams[0]?.respond([2n ** 60n + 3n], 0);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('every event delivered', () => seen.length === 4, 5_000);
     // Each request went out only after the previous one was fully delivered and acknowledged.
     expect(client.streams[0]?.writes.map((w) => w.num_requested)).toEqual([3, 3, 3]);
     expect(seen).toEqual([2n ** 60n + 1n, 2n ** 60n + 2n, 2n ** 60n + 3n, 2n ** 60n + 4n]);
@@ -234,7 +236,7 @@ describe('Pub/Sub subscriber loop', () => {
       client,
       handler: async (batch) => void payloads.push(...batch.events.map((e) => ({ ...e.payload }))),
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await until('both events delivered', () => payloads.length === 2, 5_000);
     await subscriber.stop();
     expect(payloads).toEqual([{ n: 1n }, { n: 2n, label: 'new field' }]);
     expect(fetched).toEqual(['s1', 's2']);

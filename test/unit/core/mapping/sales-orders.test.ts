@@ -14,10 +14,9 @@ import {
   type SourceLine,
   salesOrderQuery,
 } from '#core/mapping/sales-orders.ts';
+import { testConfig } from '#test/support/config.ts';
 
-const config = validateConfig({
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 't' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
+const config = testConfig({
   legalEntities: ['usmf', 'demf', 'gbsi'],
   legalEntityRules: [
     { field: 'D365_Legal_Entity__c' },

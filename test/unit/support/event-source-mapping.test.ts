@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventSourceMapping } from '#test/support/aws-template.ts';
 import { createEventSourcePoller, type EventSourcePoller } from '#test/support/event-source-mapping.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
+import { until } from '#test/support/wait.ts';
 
 let moto: Moto;
 let sqs: SQSClient;
@@ -102,14 +103,6 @@ function poller(
   });
 }
 
-async function until(probe: () => Promise<boolean> | boolean, what: string) {
-  const deadline = Date.now() + 20_000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('createEventSourcePoller', () => {
   it('gathers up to BatchSize records within the batching window and deletes a successful batch', async () => {
     const q = await queue(25);
@@ -125,8 +118,9 @@ describe('createEventSourcePoller', () => {
     );
     p.start();
     await until(
-      async () => (await depth(q.url)) === 0 && sizes.reduce((a, b) => a + b, 0) === 25,
       'the batch',
+      async () => (await depth(q.url)) === 0 && sizes.reduce((a, b) => a + b, 0) === 25,
+      20_000,
     );
     await p.stop();
     expect(Math.max(...sizes)).toBeLessThanOrEqual(25);
@@ -140,7 +134,11 @@ describe('createEventSourcePoller', () => {
       return { batchItemFailures: failed ? [{ itemIdentifier: failed.messageId }] : [] };
     });
     p.start();
-    await until(() => p.invocations.reduce((n, i) => n + i.records, 0) >= 4, 'every record delivered');
+    await until(
+      'every record delivered',
+      () => p.invocations.reduce((n, i) => n + i.records, 0) >= 4,
+      20_000,
+    );
     await p.stop();
     // The failed record waits out its visibility time-out; the others are gone.
     expect(p.invocations.reduce((n, i) => n + i.batchItemFailures, 0)).toBe(1);
@@ -153,7 +151,7 @@ describe('createEventSourcePoller', () => {
       batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }],
     }));
     p1.start();
-    await until(() => p1.invocations.length > 0, 'an invocation');
+    await until('an invocation', () => p1.invocations.length > 0, 20_000);
     await p1.stop();
     expect(await depth(bad.url)).toBe(3);
 
@@ -171,7 +169,7 @@ describe('createEventSourcePoller', () => {
       (s) => waited.push(s),
     );
     p2.start();
-    await until(async () => (await depth(thrown.url)) === 0, 'the retried batch');
+    await until('the retried batch', async () => (await depth(thrown.url)) === 0, 20_000);
     await p2.stop();
     expect(p2.invocations.map((i) => i.failed)).toEqual([true, false]);
     expect(waited).toEqual([600]);
@@ -183,7 +181,7 @@ describe('createEventSourcePoller', () => {
       throw new Error('function error');
     });
     p.start();
-    await until(async () => (await depth(q.dlq)) === 1, 'the record in the DLQ');
+    await until('the record in the DLQ', async () => (await depth(q.dlq)) === 1, 20_000);
     await p.stop();
     expect(p.invocations.filter((i) => i.failed)).toHaveLength(2);
     expect(await depth(q.url)).toBe(0);

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '#core/config/validate.ts';
 import { mapProductToProduct2, unitPriceOf } from '#core/mapping/products.ts';
-
-const base = {
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
-};
+import { MINIMAL_CONFIG, testConfig } from '#test/support/config.ts';
 
 const product = {
   dataAreaId: 'USMF',
@@ -25,7 +21,7 @@ const translation = {
 
 describe('mapProductToProduct2', () => {
   it('maps the External ID with the legal entity, the translated name and description, the code and IsActive', () => {
-    const config = validateConfig({ ...base, legalEntities: ['usmf', 'demf'] });
+    const config = testConfig({ legalEntities: ['usmf', 'demf'] });
     expect(config.products.name).toEqual({ source: 'translation', language: 'en-us' });
     expect(mapProductToProduct2(product, config, { translation })).toEqual({
       D365_Item_Key__c: 'usmf:P000001',
@@ -37,7 +33,7 @@ describe('mapProductToProduct2', () => {
   });
 
   it('falls back from the translation to SearchName, ProductSearchName and the item number for Name', () => {
-    const config = validateConfig({ ...base, legalEntities: ['usmf'] });
+    const config = testConfig({ legalEntities: ['usmf'] });
     expect(mapProductToProduct2(product, config)).toMatchObject({
       Name: 'CENTRIFUGALPUMPCP100',
       Description: null,
@@ -55,16 +51,14 @@ describe('mapProductToProduct2', () => {
   });
 
   it('takes the name from the configured search-name field and sends no Description', () => {
-    const bySearch = validateConfig({
-      ...base,
+    const bySearch = testConfig({
       legalEntities: ['usmf'],
       products: { name: { source: 'searchName' } },
     });
     const mapped = mapProductToProduct2(product, bySearch, { translation });
     expect(mapped.Name).toBe('CENTRIFUGALPUMPCP100');
     expect(mapped).not.toHaveProperty('Description');
-    const byProductSearch = validateConfig({
-      ...base,
+    const byProductSearch = testConfig({
       legalEntities: ['usmf'],
       products: { name: { source: 'productSearchName' } },
     });
@@ -76,15 +70,15 @@ describe('mapProductToProduct2', () => {
 
   it('refuses an unknown name source and a malformed language', () => {
     expect(() =>
-      validateConfig({ ...base, legalEntities: ['usmf'], products: { name: { source: 'ProductName' } } }),
+      validateConfig({ ...MINIMAL_CONFIG, products: { name: { source: 'ProductName' } } }),
     ).toThrow(/products\.name\.source/);
-    expect(() =>
-      validateConfig({ ...base, legalEntities: ['usmf'], products: { name: { language: 'en us' } } }),
-    ).toThrow(/language id/);
+    expect(() => testConfig({ legalEntities: ['usmf'], products: { name: { language: 'en us' } } })).toThrow(
+      /language id/,
+    );
   });
 
   it('sends QuantityUnitOfMeasure only when the org has the field', () => {
-    const config = validateConfig({ ...base, legalEntities: ['usmf'] });
+    const config = testConfig({ legalEntities: ['usmf'] });
     expect(mapProductToProduct2(product, config)).not.toHaveProperty('QuantityUnitOfMeasure');
     expect(mapProductToProduct2(product, config, { quantityUnitOfMeasure: true })).toMatchObject({
       QuantityUnitOfMeasure: 'ea',
@@ -92,8 +86,7 @@ describe('mapProductToProduct2', () => {
   });
 
   it('adds configured custom field mappings, empty values as null', () => {
-    const config = validateConfig({
-      ...base,
+    const config = testConfig({
       legalEntities: ['usmf'],
       mappings: { products: { Weight__c: 'NetProductWeight', Family: 'ProductGroupId' } },
     });

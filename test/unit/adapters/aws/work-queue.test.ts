@@ -1,5 +1,6 @@
 /**
- * The SQS WorkQueue against moto's SQS (test/support/moto.ts): a queue and its DLQ with a redrive
+ * The SQS WorkQueue against moto's SQS (test/support/moto.ts), beyond the shared contract
+ * (test/support/work-queue-contract.ts): the calls it makes. A queue and its DLQ with a redrive
  * policy, as the stack creates them. Three behaviours stay on aws-sdk-client-mock, because moto
  * cannot produce them: StartMessageMoveTask (moto 5.2 does not implement it), SendMessageBatch
  * entries failed on the service's side (moto never fails them), and a sender-fault entry (moto
@@ -167,19 +168,6 @@ describe('createSqsWorkQueue on moto', () => {
     await expect(q.deadLetter('to-salesforce', 'rh-unknown', 'x')).rejects.toBeInstanceOf(QueueError);
   });
 
-  it('parks a message received maxReceiveCount times in the DLQ by the redrive policy', async () => {
-    await q.send('to-salesforce', [{ body: { poison: true } }]);
-    for (let i = 1; i <= MAX_RECEIVE_COUNT; i++) {
-      const [m] = await q.receive('to-salesforce');
-      expect(m?.receiveCount).toBe(i);
-      await q.release('to-salesforce', m?.receiptHandle ?? '', 0);
-    }
-    expect(await q.receive('to-salesforce')).toEqual([]);
-    expect(await q.depth('to-salesforce')).toMatchObject({ visible: 0, inFlight: 0, deadLettered: 1 });
-    const [letter] = await q.listDeadLetters('to-salesforce');
-    expect(letter).toMatchObject({ body: { poison: true }, reason: undefined });
-  });
-
   it('reports depth from the queue and DLQ attributes', async () => {
     await q.send('to-salesforce', [{ body: 1 }, { body: 2 }, { body: 3 }, { body: 4, delaySeconds: 60 }]);
     const [m] = await q.receive('to-salesforce', { max: 1 });
@@ -193,20 +181,6 @@ describe('createSqsWorkQueue on moto', () => {
       deadLettered: 1,
       oldestDeadLetterAt: undefined,
     });
-  });
-
-  it('lists dead letters with their reasons without deleting them', async () => {
-    await q.send('to-salesforce', [{ body: { kind: 'dynamics-stub', n: 1 } }, { body: { n: 2 } }]);
-    for (const m of await q.receive('to-salesforce')) {
-      await q.deadLetter('to-salesforce', m.receiptHandle, `refused ${JSON.stringify(m.body)}`);
-    }
-    const dead = await q.listDeadLetters('to-salesforce');
-    expect(dead.map((d) => d.reason).sort()).toEqual([
-      'refused {"kind":"dynamics-stub","n":1}',
-      'refused {"n":2}',
-    ]);
-    expect(await q.listDeadLetters('to-salesforce')).toHaveLength(2);
-    expect((await q.depth('to-salesforce')).deadLettered).toBe(2);
   });
 
   it('redrives selected dead letters by their source id: sends them back and deletes them from the DLQ', async () => {

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '#core/config/validate.ts';
 import type { EngineContext, LegalEntityInfo } from '#core/engine/context.ts';
 import { priceBookCurrencies } from '#core/flows/products.ts';
 import { resolveCurrency } from '#core/mapping/legal-entity.ts';
+import { testConfig } from '#test/support/config.ts';
 
-const config = validateConfig({
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 't' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
+const config = testConfig({
   legalEntities: ['usmf', 'gbsi'],
   currencies: { map: { GBP: 'GBX' } },
 });

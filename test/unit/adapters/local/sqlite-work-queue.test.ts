@@ -1,9 +1,9 @@
+/** The SQLite WorkQueue beyond the shared contract (test/support/work-queue-contract.ts): what needs its clock or its file. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
-import { ValidationError } from '#base/errors.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 
 describe('createSqliteWorkQueue', () => {
@@ -54,16 +54,6 @@ describe('createSqliteWorkQueue', () => {
     expect(await queue.receive('q')).toMatchObject([{ body: 'poison', receiveCount: 1 }]);
   });
 
-  it("dead-letters a message at once with the worker's reason", async () => {
-    await queue.send('q', [{ body: 'refused' }]);
-    const [m] = await queue.receive('q');
-    await queue.deadLetter('q', m?.receiptHandle ?? '', 'REQUIRED_FIELD_MISSING: Name');
-    expect(await queue.receive('q')).toEqual([]);
-    expect(await queue.listDeadLetters('q')).toMatchObject([
-      { body: 'refused', reason: 'REQUIRED_FIELD_MISSING: Name' },
-    ]);
-  });
-
   it('releases a message for another try after a delay', async () => {
     await queue.send('q', [{ body: 1 }]);
     const [m] = await queue.receive('q');
@@ -71,12 +61,6 @@ describe('createSqliteWorkQueue', () => {
     expect(await queue.receive('q')).toEqual([]);
     clock += 10_000;
     expect(await queue.receive('q')).toHaveLength(1);
-  });
-
-  it('refuses a message over 256 KiB and sends nothing of that call', async () => {
-    const big = 'x'.repeat(256 * 1024);
-    await expect(queue.send('q', [{ body: 'ok' }, { body: big }])).rejects.toBeInstanceOf(ValidationError);
-    expect((await queue.depth('q')).visible).toBe(0);
   });
 
   it('keeps unacknowledged messages across a crash and restart', async () => {

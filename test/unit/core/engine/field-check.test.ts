@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectorConfigInput } from '#core/config/schema.ts';
-import { validateConfig } from '#core/config/validate.ts';
 import {
   checkDynamicsFields,
   checkSalesforceFields,
@@ -12,17 +11,12 @@ import { dynamicsFieldUses } from '#core/engine/field-uses.ts';
 import { ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import type { CsdlEntitySet, CsdlModel } from '#dynamics/metadata-csdl.ts';
 import { parseDescribe, type SObjectDescribe } from '#salesforce/describe.ts';
+import { testConfig } from '#test/support/config.ts';
 
 /** An org as the check assumes it without a describe: single currency, no State and Country/Territory Picklists. */
 const NO_PICKLISTS = { multiCurrency: false } as const;
 
-const BASE: ConnectorConfigInput = {
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://contoso.my.salesforce.com' },
-  legalEntities: ['usmf'],
-};
-
-const config = (extra: Partial<ConnectorConfigInput> = {}) => validateConfig({ ...BASE, ...extra });
+const config = (extra: Partial<ConnectorConfigInput> = {}) => testConfig(extra);
 
 /** A model in which every entity the connector declares has every declared field, typed as expected. */
 function standardModel(): Record<string, CsdlEntitySet> {

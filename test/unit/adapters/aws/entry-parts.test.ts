@@ -4,7 +4,7 @@ import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
 import { recordBatch } from '#adapters/aws/metrics.ts';
 import { toReceiverRequest } from '#handlers/api-gateway.ts';
 import { type HealthServer, startHealthServer } from '#stream/health.ts';
-import { apiGatewayPost } from '../../integration/aws-events.ts';
+import { apiGatewayPost } from '#test/integration/aws-events.ts';
 
 describe('startHealthServer', () => {
   let server: HealthServer | undefined;

@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '#core/config/validate.ts';
 import { mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import { externalIdValue, parseExternalIdValue } from '#core/mapping/keys.ts';
-
-const base = {
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
-};
+import { testConfig } from '#test/support/config.ts';
 
 describe('contentHash', () => {
   it('ignores key order and distinguishes values', () => {
@@ -45,10 +40,7 @@ describe('mapCustomerToAccount', () => {
   };
 
   it('maps the default fields and the External ID with the legal entity when several are synced', () => {
-    const account = mapCustomerToAccount(
-      customer,
-      validateConfig({ ...base, legalEntities: ['usmf', 'demf'] }),
-    );
+    const account = mapCustomerToAccount(customer, testConfig({ legalEntities: ['usmf', 'demf'] }));
     expect(account).toMatchObject({
       D365_Customer_Key__c: 'usmf:US-001',
       Name: "O'Neil Pumps & Valves",
@@ -60,8 +52,7 @@ describe('mapCustomerToAccount', () => {
   });
 
   it('adds configured custom field mappings', () => {
-    const config = validateConfig({
-      ...base,
+    const config = testConfig({
       legalEntities: ['usmf'],
       mappings: { customers: { Credit_Limit__c: 'CreditLimit' } },
     });

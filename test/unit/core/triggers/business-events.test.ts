@@ -4,7 +4,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import { silentLogger } from '#base/logger.ts';
-import { validateConfig } from '#core/config/validate.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import {
@@ -14,11 +13,10 @@ import {
   secretMatches,
 } from '#core/triggers/business-events.ts';
 import { QUEUES } from '#core/work/items.ts';
+import { testConfig } from '#test/support/config.ts';
 
 const SECRET = 'be-secret-0123456789abcdef0123456789abcdef';
-const config = validateConfig({
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
+const config = testConfig({
   legalEntities: ['usmf', 'demf'],
   businessEvents: {
     maxBodyBytes: 4096,

@@ -11,7 +11,7 @@ import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
-import { describeStateStoreBehaviour } from './state-store-behaviour.ts';
+import { describeStateStoreBehaviour } from '#test/support/state-store-behaviour.ts';
 
 let moto: Moto;
 let raw: DynamoDBClient;

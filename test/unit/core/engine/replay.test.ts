@@ -2,10 +2,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import { silentLogger } from '#base/logger.ts';
-import { validateConfig } from '#core/config/validate.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { ReplayError, replayAuditEntry, replayFailed } from '#core/engine/replay.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
+import { testConfig } from '#test/support/config.ts';
 
 const stub = (account: string): DynamicsStub => ({
   kind: 'dynamics-stub',
@@ -22,11 +22,7 @@ describe('replay', () => {
     clock = 1_000_000;
     const now = () => clock;
     ctx = {
-      config: validateConfig({
-        dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-        salesforce: { myDomain: 'https://acme.my.salesforce.com' },
-        legalEntities: ['usmf'],
-      }),
+      config: testConfig(),
       state: createSqliteStateStore({ database: ':memory:', now }),
       queue: createSqliteWorkQueue({ database: ':memory:', now }),
       logger: silentLogger,

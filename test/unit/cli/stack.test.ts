@@ -32,13 +32,11 @@ import { writeStackCredentials } from '#cli/credentials-stack.ts';
 import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
-import { validateConfig } from '#core/config/validate.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
+import { testConfig } from '#test/support/config.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 
-const config = validateConfig({
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://contoso.my.salesforce.com' },
+const config = testConfig({
   legalEntities: ['usmf'],
 });
 const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`;

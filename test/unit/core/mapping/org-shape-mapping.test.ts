@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '#core/config/validate.ts';
 import { assumedOrgShape, checkOrgShape, type SalesforceOrgShape } from '#core/engine/org-shape.ts';
 import { accountQuery, customerRecord } from '#core/mapping/account-write-back.ts';
 import { countryCodeOf } from '#core/mapping/countries.ts';
@@ -7,10 +6,9 @@ import { mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { ParkedError, resolutionFields, resolveLegalEntity } from '#core/mapping/legal-entity.ts';
 import { salesOrderQuery } from '#core/mapping/sales-orders.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
+import { testConfig } from '#test/support/config.ts';
 
-const config = validateConfig({
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 't' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
+const config = testConfig({
   legalEntities: ['usmf', 'demf'],
   legalEntityRules: [{ billingCountry: { US: 'usmf', DE: 'demf' } }],
 });
@@ -176,9 +174,7 @@ describe('checkOrgShape', () => {
   });
 
   it('names an inactive price book currency and Orders disabled, each with its fix', () => {
-    const priced = validateConfig({
-      dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 't' },
-      salesforce: { myDomain: 'https://acme.my.salesforce.com' },
+    const priced = testConfig({
       legalEntities: ['usmf'],
       currencies: { priceBook: ['USD', 'CHF'] },
     });
