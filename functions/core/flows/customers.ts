@@ -5,7 +5,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { mapCustomerToAccount } from '#core/mapping/customers.ts';
-import { flowMapping, mappingPaths } from '#core/mapping/flow-mappings.ts';
+import { flowMapping, mappingPaths, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#dynamics/entities.ts';
@@ -36,9 +36,10 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
   select: customerFields,
   async prepare(ctx) {
     const org = orgShapeOf(ctx.reference);
+    const policies = tooLongPolicies(flowMapping('customers', ctx.config, { addressCodes: org.addressCodes }));
     return (record) => {
       const notes: string[] = [];
-      const fields = fitToOrg('Account', mapCustomerToAccount(record, ctx.config, org, notes), org, notes);
+      const fields = fitToOrg('Account', mapCustomerToAccount(record, ctx.config, org, notes), org, notes, policies);
       return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
     };
   },

@@ -8,7 +8,7 @@ import type { EngineContext } from '#core/engine/context.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
-import { flowMapping, mappingPaths, TRANSLATION_ROOT } from '#core/mapping/flow-mappings.ts';
+import { flowMapping, mappingPaths, TRANSLATION_ROOT, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import {
   mapProductToProduct2,
@@ -127,11 +127,12 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       readTranslations(ctx, records, signal),
     ]);
     const org = orgShapeOf(ctx.reference);
+    const policies = tooLongPolicies(flowMapping('products', ctx.config, { quantityUnitOfMeasure }));
     return (record) => {
       const notes: string[] = [];
       const translation = translations.get(productNumberOf(record).toUpperCase());
       const mapped = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
-      const fields = fitToOrg('Product2', mapped, org, notes);
+      const fields = fitToOrg('Product2', mapped, org, notes, policies);
       const unitPrice = unitPriceOf(record, ctx.config);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
       const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });

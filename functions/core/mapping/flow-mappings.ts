@@ -149,3 +149,12 @@ export function mappingPaths(
   }
   return [...out];
 }
+
+/** The `tooLong` choices of a mapping's targets without their own `maxLength` (lower-case target → choice), for fitToOrg. */
+export function tooLongPolicies(mapping: Readonly<Record<string, Expr>>): Map<string, 'truncate' | 'park'> {
+  const out = new Map<string, 'truncate' | 'park'>();
+  for (const [target, expr] of Object.entries(mapping)) {
+    if (typeof expr !== 'string' && expr.tooLong && expr.maxLength === undefined) out.set(target.toLowerCase(), expr.tooLong);
+  }
+  return out;
+}
