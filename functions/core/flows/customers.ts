@@ -36,10 +36,18 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
   select: customerFields,
   async prepare(ctx) {
     const org = orgShapeOf(ctx.reference);
-    const policies = tooLongPolicies(flowMapping('customers', ctx.config, { addressCodes: org.addressCodes }));
+    const policies = tooLongPolicies(
+      flowMapping('customers', ctx.config, { addressCodes: org.addressCodes }),
+    );
     return (record) => {
       const notes: string[] = [];
-      const fields = fitToOrg('Account', mapCustomerToAccount(record, ctx.config, org, notes), org, notes, policies);
+      const fields = fitToOrg(
+        'Account',
+        mapCustomerToAccount(record, ctx.config, org, notes),
+        org,
+        notes,
+        policies,
+      );
       return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
     };
   },

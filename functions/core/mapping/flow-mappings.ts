@@ -154,7 +154,8 @@ export function mappingPaths(
 export function tooLongPolicies(mapping: Readonly<Record<string, Expr>>): Map<string, 'truncate' | 'park'> {
   const out = new Map<string, 'truncate' | 'park'>();
   for (const [target, expr] of Object.entries(mapping)) {
-    if (typeof expr !== 'string' && expr.tooLong && expr.maxLength === undefined) out.set(target.toLowerCase(), expr.tooLong);
+    if (typeof expr !== 'string' && expr.tooLong && expr.maxLength === undefined)
+      out.set(target.toLowerCase(), expr.tooLong);
   }
   return out;
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '#core/config/validate.ts';
 import {
   applyMapping,
-  evaluate,
   type Expr,
+  evaluate,
   exprConstants,
   exprPaths,
   exprProblems,
@@ -115,7 +115,9 @@ describe('evaluate (steps)', () => {
   });
 
   it('parks a value that is not a number when a number is asked for', () => {
-    expect(parkReason(() => run({ field: 'PaymentTerms', as: 'number' }))).toMatch(/^MAPPING_FAILED: .*"Net30" is not a number/);
+    expect(parkReason(() => run({ field: 'PaymentTerms', as: 'number' }))).toMatch(
+      /^MAPPING_FAILED: .*"Net30" is not a number/,
+    );
   });
 
   it('converts booleans from words and F&O NoYes members', () => {
@@ -145,7 +147,16 @@ describe('exprProblems', () => {
   it('accepts every kind of expression', () => {
     const all: unknown[] = [
       'Account.ShippingCity',
-      { field: 'A', trim: true, case: 'upper', map: { a: 'b' }, fallback: null, default: 'x', maxLength: 3, tooLong: 'park' },
+      {
+        field: 'A',
+        trim: true,
+        case: 'upper',
+        map: { a: 'b' },
+        fallback: null,
+        default: 'x',
+        maxLength: 3,
+        tooLong: 'park',
+      },
       { const: 1 },
       { template: '{A} {{x}}' },
       { first: ['A', { const: 'b' }] },
@@ -165,7 +176,9 @@ describe('exprProblems', () => {
       'T.template: {b c} is not a field path',
       'T.template: unbalanced { } (write {{ or }} for a brace)',
     ]);
-    expect(exprProblems({ field: 'A', fallback: 'x' }, 'F')).toEqual(['F: fallback and unmapped go with a map']);
+    expect(exprProblems({ field: 'A', fallback: 'x' }, 'F')).toEqual([
+      'F: fallback and unmapped go with a map',
+    ]);
     expect(exprProblems('A b', 'P')).toEqual(['P: "A b" is not a field path']);
     expect(exprProblems({ first: [] }, 'L')).toEqual(['L.first: a list of 1 to 20 expressions']);
   });
@@ -179,7 +192,11 @@ describe('exprProblems', () => {
 
 describe('expression analysis', () => {
   it('lists the paths, constants and plain copies of expressions', () => {
-    expect(exprPaths({ concat: ['A', { template: '{B.C} {D}' }], separator: ' ' })).toEqual(['A', 'B.C', 'D']);
+    expect(exprPaths({ concat: ['A', { template: '{B.C} {D}' }], separator: ' ' })).toEqual([
+      'A',
+      'B.C',
+      'D',
+    ]);
     expect(exprPaths({ field: 'P', divideBy: 'Q' })).toEqual(['P', 'Q']);
     expect(exprConstants({ field: 'T', map: { a: 'X', b: 'Y' }, fallback: 'Z' })).toEqual(['X', 'Y', 'Z']);
     expect(plainPath({ field: 'A', trim: true })).toBe('A');
@@ -225,6 +242,8 @@ describe('flowMapping', () => {
   });
 
   it('refuses a configuration with an invalid expression, naming the key', () => {
-    expect(() => config({ customers: { Name: { field: 'A', case: 'title' } } })).toThrow(/Name.case: upper or lower/);
+    expect(() => config({ customers: { Name: { field: 'A', case: 'title' } } })).toThrow(
+      /Name.case: upper or lower/,
+    );
   });
 });
