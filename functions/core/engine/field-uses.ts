@@ -169,16 +169,31 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
       ...extra,
     });
 
+  const mapped = mappingUses(config, org);
+  const addMapped = (flow: MappingFlow, source?: 'Opportunity' | 'Order') => {
+    for (const m of mapped) {
+      if (m.system !== 'salesforce' || m.flow !== flow || (source && m.source !== source)) continue;
+      add(m.object, m.field, m.access === 'write' ? 'upsert' : m.access, m.key, {
+        ...(m.counterpart
+          ? { counterpart: { entity: m.counterpart.object, field: m.counterpart.field } }
+          : {}),
+        ...(m.values ? { values: m.values } : {}),
+      });
+    }
+  };
   if (flows.customers.enabled) {
     add('Account', externalIds.account, 'create', 'externalIds.account');
+    addMapped('customers');
   }
   if (flows.products.enabled) {
     add('Product2', externalIds.product, 'create', 'externalIds.product');
+    addMapped('products');
     const pricebook = 'connector: price book entries (Standard Price Book)';
     for (const f of ['Pricebook2Id', 'Product2Id', 'UseStandardPrice'])
       add('PricebookEntry', f, 'create', pricebook);
     for (const f of ['UnitPrice', 'IsActive']) add('PricebookEntry', f, 'upsert', pricebook);
     if (multiCurrency) add('PricebookEntry', 'CurrencyIsoCode', 'create', pricebook);
+    addMapped('priceBookEntries');
   }
   const sources: ['Opportunity' | 'Order', boolean][] = [
     ['Opportunity', flows.wonOpportunities.enabled],
@@ -191,6 +206,8 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
       sobject === 'Opportunity' ? ['AccountId', 'IsWon', 'Name'] : ['AccountId', 'StatusCode', 'OrderNumber'];
     for (const f of fields) add(sobject, f, 'read', feature);
     if (multiCurrency) add(sobject, 'CurrencyIsoCode', 'read', feature);
+    addMapped('salesOrders', sobject);
+    addMapped('salesOrderLines', sobject);
     const lines = sobject === 'Opportunity' ? 'OpportunityLineItem' : 'OrderItem';
     for (const f of ['Quantity', 'UnitPrice', 'Product2Id']) add(lines, f, 'read', feature);
     add('Product2', 'ProductCode', 'read', feature);
@@ -198,16 +215,10 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
   if (flows.accountWriteBack.enabled) {
     const feature = 'connector: account write-back flow';
     add('Account', 'Name', 'read', feature);
+    addMapped('accountWriteBack');
     add('Account', externalIds.account, 'update', 'externalIds.account');
     const le = legalEntityField(config);
     if (le) add('Account', le, 'update', 'legalEntityRules (field)');
-  }
-  for (const m of mappingUses(config, org)) {
-    if (m.system !== 'salesforce') continue;
-    add(m.object, m.field, m.access === 'write' ? 'upsert' : m.access, m.key, {
-      ...(m.counterpart ? { counterpart: { entity: m.counterpart.object, field: m.counterpart.field } } : {}),
-      ...(m.values ? { values: m.values } : {}),
-    });
   }
   if (flows.accountWriteBack.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled) {
     for (const f of resolutionFields(config, org)) {
@@ -220,6 +231,9 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
 
 /** One field a flow's mapping reads or writes, in either system. */
 export interface MappingFieldUse {
+  readonly flow: MappingFlow;
+  /** The sales order source the use belongs to (salesOrders, salesOrderLines). */
+  readonly source?: 'Opportunity' | 'Order' | undefined;
   readonly system: 'dynamics' | 'salesforce';
   /** The entity set or sObject; a Salesforce path may cross relationships (`Account.ShippingCity`). */
   readonly object: string;
@@ -302,7 +316,7 @@ function mappedFlows(config: ConnectorConfig, org?: OrgFacts): FlowSides[] {
     out.push({
       flow: 'salesOrderLines',
       feature,
-      facts: {},
+      facts: { sobject },
       target: { ...dyn('SalesOrderLines'), access: 'write' },
       base: sf(lines),
       roots: { [PARENT_ROOT]: sf(sobject) },
@@ -340,7 +354,9 @@ export function mappingUses(config: ConnectorConfig, org?: OrgFacts): MappingFie
       const constants = producesOnlyConstants(expr)
         ? exprConstants(expr).filter((v): v is string => typeof v === 'string')
         : [];
+      const of = { flow: sides.flow, ...(sides.facts.sobject ? { source: sides.facts.sobject } : {}) };
       uses.push({
+        ...of,
         system: sides.target.system,
         object: sides.target.object,
         field: target,
@@ -355,6 +371,7 @@ export function mappingUses(config: ConnectorConfig, org?: OrgFacts): MappingFie
       for (const path of new Set(exprPaths(expr))) {
         const source = resolve(path);
         uses.push({
+          ...of,
           system: source.system,
           object: source.object,
           field: source.field,

@@ -6,6 +6,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { type Expr, exprPaths, type Mapping, mergeMapping } from './expression.ts';
+import { contentHash } from './hash.ts';
 
 /** The flows with a mapping (the `mappings.*` keys). */
 export type MappingFlow =
@@ -158,4 +159,26 @@ export function tooLongPolicies(mapping: Readonly<Record<string, Expr>>): Map<st
       out.set(target.toLowerCase(), expr.tooLong);
   }
   return out;
+}
+
+/**
+ * A fingerprint of the mappings that shape an entity's Salesforce records (in every org shape): a
+ * backfill that finds it changed reads the entity in full once, ignoring its watermark, so records
+ * that did not change in Dynamics are mapped again; the content hashes then pick out the ones the
+ * change affects.
+ */
+export function mappingFingerprint(
+  entity: 'CustomersV3' | 'ReleasedProductsV2',
+  config: ConnectorConfig,
+): string {
+  if (entity === 'CustomersV3') {
+    return contentHash([
+      flowMapping('customers', config, { addressCodes: false }),
+      flowMapping('customers', config, { addressCodes: true }),
+    ]);
+  }
+  return contentHash([
+    flowMapping('products', config, { quantityUnitOfMeasure: true }),
+    flowMapping('priceBookEntries', config),
+  ]);
 }
