@@ -26,6 +26,7 @@ export const PAYMENT_TERMS_PICKLIST: readonly string[] = [
   'Net 45',
   'Net 60',
   'Cash on delivery',
+  'Cash',
 ];
 
 export const MAPPING_ORG_FIELDS: Readonly<Record<string, readonly FieldDef[]>> = {
