@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEMO_MAPPINGS } from '#cli/demo-config.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import { goLiveFieldCheck } from '#core/engine/field-check.ts';
 import { writeBackAccount } from '#core/flows/account-write-back.ts';
@@ -256,5 +257,28 @@ describe('docs/MAPPING.md recipes against the sandboxes', () => {
       ['P000001', 12.5, 'Pump refit for the n'],
       ['P000002', 0, 'Pump refit for the n'],
     ]);
+  });
+
+  it('the demo: its mappings pass the field check and shape its Accounts, products and sales orders', async () => {
+    const h = await startEngineHarness({
+      sandboxes: { dynamics: { customers: 8, products: 4, salesOrders: 0 } },
+      config: { mappings: DEMO_MAPPINGS as never },
+    });
+    harnesses.push(h);
+    const fieldCheck = goLiveFieldCheck(h.config, () => fetchCsdlModel(h.clients.dynamics));
+    await checkConfiguration(h.config, h.clients.dynamics, h.clients.salesforce, { fieldCheck });
+    await backfillCustomers(h);
+    const accounts = accountsByKey(h, 'Description, ShippingCity');
+    for (const c of customers(h)) {
+      expect(accounts.get(keyOf(c))).toMatchObject({
+        Description: `Payment terms ${String(c.PaymentTerms)}, delivery terms ${String(c.DeliveryTerms)}, customer group ${String(c.CustomerGroupId)}`,
+        ShippingCity: c.AddressCity,
+      });
+    }
+    const { oppId } = wonOpportunity(h, { ShippingCity: 'Leeds' });
+    expect(await syncSalesOrder(h.ctx, { sobject: 'Opportunity', id: oppId }, 'cdc')).toMatchObject({
+      outcome: 'succeeded',
+    });
+    expect(dynamicsOrdersFor(h, oppId)[0]?.header.DeliveryAddressCity).toBe('Leeds');
   });
 });
