@@ -10,6 +10,7 @@
 import { sandboxConfig } from '#cli/demo-config.ts';
 import type { ConnectorConfigInput } from '#core/config/schema.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { ensureSandboxTls, trustCaFile } from '#sandbox/shared/tls.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { MAPPING_ORG_FIELDS } from '#test/support/mapping-org.ts';
 
@@ -69,6 +70,7 @@ if (import.meta.main) {
     process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
   const customers = Number(arg('customers', '10000'));
   const latencyMs = Number(arg('latency', '0'));
+  trustCaFile((await ensureSandboxTls()).caFile);
   const h = await startEngineHarness({
     sandboxes: {
       dynamics: { customers, products: 10, salesOrders: 0, latencyMs },
