@@ -148,6 +148,13 @@ export function checkDynamicsFields(config: ConnectorConfig, model: CsdlModel): 
           : `restore the standard type ${use.type} of ${use.entity}.${use.field} (a customisation changed it)`,
       });
     }
+    if (use.kind && edmKind(found.type) !== 'other' && edmKind(found.type) !== use.kind) {
+      push({
+        key: use.key,
+        problem: `${use.key} writes ${use.kind} values but ${use.entity}.${use.field} is ${found.type}`,
+        fix: `convert with as: ${edmKind(found.type)} (or map to ${edmKind(found.type)} values) in ${use.key}`,
+      });
+    }
     if (use.values && found.type.startsWith('enum:')) {
       const members = model.enums[found.type.slice('enum:'.length)];
       for (const value of members ? use.values : []) {
@@ -263,6 +270,14 @@ export function checkSalesforceFields(
           });
         }
       }
+    }
+    const sfKind = salesforceKind(field.type);
+    if (use.kind && sfKind !== 'other' && sfKind !== use.kind) {
+      push({
+        key: use.key,
+        problem: `${use.key} writes ${use.kind} values but ${name} is ${field.type}`,
+        fix: `convert with as: ${sfKind} (or map to ${sfKind} values) in ${use.key}`,
+      });
     }
     const picklist = field.type === 'picklist' || field.type === 'multipicklist';
     for (const value of picklist ? (use.values ?? []) : []) {

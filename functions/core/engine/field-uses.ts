@@ -4,7 +4,13 @@
  * (field-check.ts) compares them with the customer's F&O `$metadata` and Salesforce describes.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { exprConstants, exprPaths, plainPath, producesOnlyConstants } from '#core/mapping/expression.ts';
+import {
+  exprConstants,
+  exprKind,
+  exprPaths,
+  plainPath,
+  producesOnlyConstants,
+} from '#core/mapping/expression.ts';
 import {
   configures,
   flowMapping,
@@ -36,6 +42,8 @@ export interface DynamicsFieldUse {
   readonly counterpart?: { readonly sobject: string; readonly field: string } | undefined;
   /** Values a mapping writes into it (value maps, constants), which an enum field must have as members. */
   readonly values?: readonly string[] | undefined;
+  /** The kind of value a mapping writes into it, when known (`as`, templates, constants). */
+  readonly kind?: 'text' | 'number' | 'boolean' | 'date' | undefined;
 }
 
 /** How a Salesforce field is used: `upsert` needs createable and updateable. */
@@ -52,6 +60,8 @@ export interface SalesforceFieldUse {
   readonly counterpart?: { readonly entity: string; readonly field: string } | undefined;
   /** Picklist values the connector writes into it, which must exist in the org. */
   readonly values?: readonly string[] | undefined;
+  /** The kind of value a mapping writes into it, when known (`as`, templates, constants). */
+  readonly kind?: 'text' | 'number' | 'boolean' | 'date' | undefined;
   /**
    * A field only some orgs have, which the connector uses where it exists (the State and
    * Country/Territory Picklists' Code fields): its absence is no problem, its access still is.
@@ -116,6 +126,7 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
         ? { counterpart: { sobject: m.counterpart.object, field: m.counterpart.field } }
         : {}),
       ...(m.values ? { values: m.values } : {}),
+      ...(m.kind ? { kind: m.kind } : {}),
     });
   }
   for (const [entity, field] of Object.entries(config.modifiedFields)) {
@@ -153,7 +164,7 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
     field: string,
     access: SalesforceAccess,
     key: string,
-    extra: Partial<Pick<SalesforceFieldUse, 'counterpart' | 'values'>> = {},
+    extra: Partial<Pick<SalesforceFieldUse, 'counterpart' | 'values' | 'kind'>> = {},
   ) =>
     uses.push({
       sobject,
@@ -178,6 +189,7 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
           ? { counterpart: { entity: m.counterpart.object, field: m.counterpart.field } }
           : {}),
         ...(m.values ? { values: m.values } : {}),
+        ...(m.kind ? { kind: m.kind } : {}),
       });
     }
   };
@@ -246,6 +258,8 @@ export interface MappingFieldUse {
   readonly counterpart?: { readonly object: string; readonly field: string } | undefined;
   /** Constants the mapping writes into a target (picklist values / enum members to check). */
   readonly values?: readonly string[] | undefined;
+  /** The kind of value the expression writes into a target, when known without the record. */
+  readonly kind?: 'text' | 'number' | 'boolean' | 'date' | undefined;
 }
 
 interface FlowSides {
@@ -367,6 +381,7 @@ export function mappingUses(config: ConnectorConfig, org?: OrgFacts): MappingFie
           ? { counterpart: { object: from.object, field: from.field } }
           : {}),
         ...(constants.length > 0 ? { values: [...new Set(constants)] } : {}),
+        ...(exprKind(expr) ? { kind: exprKind(expr) } : {}),
       });
       for (const path of new Set(exprPaths(expr))) {
         const source = resolve(path);

@@ -203,6 +203,27 @@ export function exprConstants(expr: Expr): MappingValue[] {
   return out;
 }
 
+/** The kind of value an expression produces, where it is known without the record (undefined: as its source). */
+export function exprKind(expr: Expr): 'text' | 'number' | 'boolean' | 'date' | undefined {
+  if (typeof expr === 'string') return undefined;
+  if (expr.format !== undefined) return 'text';
+  if (expr.as === 'text') return 'text';
+  if (expr.as === 'number' || expr.as === 'integer' || expr.divideBy !== undefined) return 'number';
+  if (expr.as === 'boolean') return 'boolean';
+  if (expr.as === 'date' || expr.as === 'datetime') return 'date';
+  if (expr.template !== undefined || expr.concat !== undefined) return 'text';
+  if (producesOnlyConstants(expr)) {
+    const kinds = new Set(
+      exprConstants(expr)
+        .filter((v) => v !== null)
+        .map((v) => (typeof v === 'string' ? 'text' : typeof v === 'number' ? 'number' : 'boolean')),
+    );
+    const [only] = kinds;
+    return kinds.size === 1 ? only : undefined;
+  }
+  return undefined;
+}
+
 /** Whether every value an expression produces comes from a value map, a constant or a default. */
 export function producesOnlyConstants(expr: Expr): boolean {
   if (typeof expr === 'string') return false;

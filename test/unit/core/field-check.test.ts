@@ -520,4 +520,32 @@ describe('the field check of mappings', () => {
       'mappings.priceBookEntries.IsActive',
     ]);
   });
+
+  it('names an expression whose value kind does not fit the target, with the conversion to use', () => {
+    const cfg = config({
+      mappings: {
+        customers: { Website: { const: 5 }, Phone: { field: 'CreditLimit', as: 'text', decimals: 2 } },
+        accountWriteBack: { CreditLimit: { template: '{Name}' } },
+      },
+    });
+    const sf = checkSalesforceFields(cfg, standardDescribes(), NO_PICKLISTS).filter((p) =>
+      p.key.startsWith('mappings.'),
+    );
+    expect(sf).toEqual([
+      {
+        key: 'mappings.customers.Website',
+        problem: 'mappings.customers.Website writes number values but Account.Website is string',
+        fix: 'convert with as: text (or map to text values) in mappings.customers.Website',
+      },
+    ]);
+    const sets = withField(standardModel(), 'CustomersV3', 'CreditLimit', 'Edm.Decimal');
+    expect(checkDynamicsFields(cfg, model(sets)).filter((p) => p.key.startsWith('mappings.'))).toEqual([
+      {
+        key: 'mappings.accountWriteBack.CreditLimit',
+        problem:
+          'mappings.accountWriteBack.CreditLimit writes text values but CustomersV3.CreditLimit is Edm.Decimal',
+        fix: 'convert with as: number (or map to number values) in mappings.accountWriteBack.CreditLimit',
+      },
+    ]);
+  });
 });
