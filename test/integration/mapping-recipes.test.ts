@@ -281,4 +281,44 @@ describe('docs/MAPPING.md recipes against the sandboxes', () => {
     });
     expect(dynamicsOrdersFor(h, oppId)[0]?.header.DeliveryAddressCity).toBe('Leeds');
   });
+
+  it('products and price book entries: a configured mapping shapes Product2 and the standard price', async () => {
+    const h = await startEngineHarness({
+      sandboxes: { dynamics: { customers: 2, products: 6, salesOrders: 0 } },
+      config: {
+        products: { name: { source: 'searchName', language: 'en-us' } },
+        mappings: {
+          products: {
+            Description: { template: '{SearchName} in group {ProductGroupId}' },
+            ProductCode: { field: 'ItemNumber', case: 'lower' },
+          },
+          priceBookEntries: { UnitPrice: { field: 'SalesPrice', decimals: 0 } },
+        },
+      },
+    });
+    harnesses.push(h);
+    const fieldCheck = goLiveFieldCheck(h.config, () => fetchCsdlModel(h.clients.dynamics));
+    await checkConfiguration(h.config, h.clients.dynamics, h.clients.salesforce, { fieldCheck });
+    const report = await runDynamicsBackfill(h.ctx, { entities: ['ReleasedProductsV2'] });
+    expect(report.stopped).toBeUndefined();
+    const sf = h.sandboxes.salesforce.control;
+    const released = h.sandboxes.dynamics.control.listRecords('ReleasedProductsV2', {
+      filter: "dataAreaId eq 'usmf'",
+    }) as Row[];
+    expect(released.length).toBeGreaterThan(0);
+    for (const p of released) {
+      const [product] = sf.query(
+        `SELECT Id, Name, ProductCode, Description FROM Product2 WHERE D365_Item_Key__c = 'usmf:${String(p.ItemNumber)}'`,
+      ).records;
+      expect(product).toMatchObject({
+        Name: p.SearchName,
+        ProductCode: String(p.ItemNumber).toLowerCase(),
+        Description: `${String(p.SearchName)} in group ${String(p.ProductGroupId)}`,
+      });
+      const [entry] = sf.query(
+        `SELECT UnitPrice FROM PricebookEntry WHERE Product2Id = '${String(product?.Id)}'`,
+      ).records;
+      expect(entry?.UnitPrice).toBe(Math.round(Number(p.SalesPrice)));
+    }
+  });
 });
