@@ -321,4 +321,37 @@ describe('docs/MAPPING.md recipes against the sandboxes', () => {
       expect(entry?.UnitPrice).toBe(Math.round(Number(p.SalesPrice)));
     }
   });
+
+  it('parks an order whose line mapping fails before writing anything, and skips an ineligible one', async () => {
+    const h = await startEngineHarness({
+      sandboxes: { dynamics: { customers: 4, products: 4, salesOrders: 0 } },
+      config: {
+        mappings: { salesOrderLines: { LineDiscountPercentage: { field: 'Description', as: 'number' } } },
+      },
+    });
+    harnesses.push(h);
+    const sf = h.sandboxes.salesforce.control;
+    const won = wonOpportunity(h);
+    const [line] = sf.query(
+      `SELECT Id FROM OpportunityLineItem WHERE OpportunityId = '${won.oppId}'`,
+    ).records;
+    sf.update('OpportunityLineItem', String(line?.Id), { Description: 'ten percent' });
+    h.sandboxes.dynamics.control.resetCounters();
+    const result = await syncSalesOrder(h.ctx, { sobject: 'Opportunity', id: won.oppId }, 'cdc');
+    expect(result).toMatchObject({ outcome: 'parked' });
+    expect('reason' in result ? result.reason : '').toMatch(
+      /^line \d \(\w+\): mappings\.salesOrderLines\.LineDiscountPercentage: "ten percent" is not a number/,
+    );
+    expect(h.sandboxes.dynamics.control.counters()['odata.create'] ?? 0).toBe(0);
+
+    const open = sf.createOpportunity({
+      accountId: won.accountId,
+      name: 'Still open',
+      lines: [{ productCode: 'P000001', quantity: 1 }],
+    });
+    sf.update('OpportunityLineItem', String(open.lineIds[0]), { Description: 'ten percent' });
+    expect(await syncSalesOrder(h.ctx, { sobject: 'Opportunity', id: open.id }, 'cdc')).toMatchObject({
+      outcome: 'skipped',
+    });
+  });
 });

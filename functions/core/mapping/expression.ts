@@ -249,7 +249,10 @@ function caseInsensitive(obj: Readonly<Record<string, unknown>>, segment: string
   return undefined;
 }
 
-/** F&O's "no date" (1900-01-01) reads as empty in date conversions. */
+/**
+ * F&O's "no date" (1900-01-01) reads as empty in date conversions. UNCONFIRMED: the time part F&O
+ * OData sends for an empty date (the sandbox sends 12:00 UTC); any time on that day is taken as empty.
+ */
 const NO_DATE = /^1900-01-01/;
 
 function toDate(value: unknown, key: string): Date | null {

@@ -18,7 +18,7 @@ import { soql, soqlFields, soqlIdent } from '#salesforce/soql.ts';
 import { applyMapping } from './expression.ts';
 import { flowMapping, mappingPaths, PARENT_ROOT } from './flow-mappings.ts';
 import { parseExternalIdValue } from './keys.ts';
-import { type OrgFacts, resolutionFields } from './legal-entity.ts';
+import { type OrgFacts, ParkedError, resolutionFields } from './legal-entity.ts';
 
 export type SalesSource = 'Opportunity' | 'Order';
 
@@ -33,6 +33,8 @@ export interface SourceLine {
   readonly unitPrice: number | undefined;
   /** The SalesOrderLines fields of the salesOrderLines mapping (evaluated when the order is read, before any write). */
   readonly fields?: Readonly<Record<string, unknown>>;
+  /** Why the line's mapping failed, thrown when the order is written (an ineligible order is still skipped). */
+  readonly mappingError?: ParkedError;
 }
 
 /** A won Opportunity or an activated Order as the flow needs it. */
@@ -52,6 +54,8 @@ export interface SourceOrder {
   readonly raw: Readonly<Record<string, unknown>>;
   /** The SalesOrderHeadersV2 fields of the salesOrders mapping (evaluated when the order is read, before any write). */
   readonly fields?: Readonly<Record<string, unknown>>;
+  /** Why the header's mapping failed, thrown when the order is written (an ineligible order is still skipped). */
+  readonly mappingError?: ParkedError;
 }
 
 const CHILDREN: Readonly<Record<SalesSource, string>> = {
@@ -133,14 +137,24 @@ export function numberLines(
       itemNumber: itemNumberOf(obj(r.Product2), config),
       quantity: Number(r.Quantity ?? 0),
       unitPrice: typeof r.UnitPrice === 'number' ? r.UnitPrice : undefined,
-      fields: withoutEmpty(
-        applyMapping(
-          mapping,
-          { ...r, [PARENT_ROOT]: parent },
-          `mappings.salesOrderLines (line ${i + 1}, ${String(r.Id)})`,
-        ),
+      ...mapped(
+        () => applyMapping(mapping, { ...r, [PARENT_ROOT]: parent }, 'mappings.salesOrderLines'),
+        `line ${i + 1} (${String(r.Id)}): `,
       ),
     }));
+}
+
+/** Evaluates a mapping: its non-empty fields, or the ParkedError that says why it failed. */
+function mapped(
+  run: () => Record<string, unknown>,
+  context = '',
+): { fields: Record<string, unknown> } | { mappingError: ParkedError } {
+  try {
+    return { fields: withoutEmpty(run()) };
+  } catch (error) {
+    if (!(error instanceof ParkedError)) throw error;
+    return { mappingError: new ParkedError(error.parkCode, `${context}${error.message}`, { cause: error }) };
+  }
 }
 
 /** F&O fills its own defaults for fields a create leaves out: empty mapped values are not sent. */
@@ -169,7 +183,7 @@ export function parseSourceOrder(
     currency: record.CurrencyIsoCode,
     lines: numberLines(lineRecords, config, record),
     raw: record,
-    fields: withoutEmpty(
+    ...mapped(() =>
       applyMapping(flowMapping('salesOrders', config, { sobject }), record, 'mappings.salesOrders'),
     ),
   };
@@ -219,6 +233,9 @@ export function headerRecord(
   target: { readonly dataAreaId: string; readonly customerAccount: string; readonly currency: string },
   config: ConnectorConfig,
 ): Record<string, unknown> {
+  // Every mapping of the order is checked before its first write, so a failing line parks it whole.
+  const failed = order.mappingError ?? order.lines.find((l) => l.mappingError)?.mappingError;
+  if (failed) throw failed;
   const fields =
     order.fields ??
     withoutEmpty(
@@ -249,6 +266,7 @@ export function lineRecord(
   product: Readonly<Record<string, unknown>> | undefined,
   lineIdField: string,
 ): Record<string, unknown> {
+  if (line.mappingError) throw line.mappingError;
   const fields = line.fields ?? {
     OrderedSalesQuantity: line.quantity,
     ...(line.unitPrice !== undefined ? { SalesPrice: line.unitPrice } : {}),
