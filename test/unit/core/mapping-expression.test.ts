@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '#core/config/validate.ts';
+import { customerFields } from '#core/flows/customers.ts';
+import { accountQuery } from '#core/mapping/account-write-back.ts';
 import {
   applyMapping,
   type Expr,
@@ -12,6 +14,7 @@ import {
 } from '#core/mapping/expression.ts';
 import { flowMapping, mappingPaths, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
 import { ParkedError } from '#core/mapping/legal-entity.ts';
+import { salesOrderQuery } from '#core/mapping/sales-orders.ts';
 
 const record = {
   OrganizationName: '  Contoso Pumps  ',
@@ -245,5 +248,27 @@ describe('flowMapping', () => {
     expect(() => config({ customers: { Name: { field: 'A', case: 'title' } } })).toThrow(
       /Name.case: upper or lower/,
     );
+  });
+
+  it('reads exactly the mapped source fields: relationship paths in SOQL, parent paths on the header, none removed', () => {
+    const cfg = config({
+      customers: { Website: null, Description: { template: '{PaymentTerms}' } },
+      salesOrders: { DeliveryAddressCity: 'Account.ShippingCity' },
+      salesOrderLines: {
+        CustomerRequisitionNumber: 'parent.Description',
+        LineDiscountPercentage: 'Product2.Family',
+      },
+      accountWriteBack: { PaymentTerms: 'Owner.Name' },
+    });
+    const org = { multiCurrency: false } as const;
+    const soql = salesOrderQuery('Opportunity', '006000000000001AAA', cfg, org);
+    expect(soql).toMatch(
+      /^SELECT .*Account\.ShippingCity.*, Description.*\(SELECT .*Product2\.Family FROM OpportunityLineItems\)/,
+    );
+    expect(soql).not.toMatch(/parent\./);
+    expect(accountQuery(cfg, org, '001000000000001AAA')).toContain('Owner.Name');
+    const select = customerFields(cfg);
+    expect(select).toContain('PaymentTerms');
+    expect(select).not.toContain('PrimaryContactURL');
   });
 });
