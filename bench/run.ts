@@ -34,6 +34,11 @@ const suites: { name: string; script: string; args: string[] }[] = [
     args: quick ? ['--events=200'] : [],
   },
   { name: 'engine-orders', script: 'engine-orders.ts', args: quick ? ['--orders=50'] : [] },
+  {
+    name: 'mapping-change',
+    script: 'mapping-change.ts',
+    args: [`--customers=${quick ? 2000 : 10000}`],
+  },
 ];
 
 function run(script: string, args: string[]): Promise<unknown> {

@@ -14,7 +14,7 @@ import { type Secrets, staticSecrets } from '#core/ports/secrets.ts';
 import { type CliIo, type CommandSpec, ExitCode, intOption } from './command.ts';
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from './config-file.ts';
 import { describeBusiness, describeSalesforce, runSalesStory } from './demo.ts';
-import { sandboxConfig } from './demo-config.ts';
+import { demoConfig } from './demo-config.ts';
 import { DEFAULT_STATE, openLocalEngine } from './local-engine.ts';
 
 const options = {
@@ -245,7 +245,7 @@ export const startCommand: CommandSpec<typeof options> = {
       // Trust the sandboxes' local CA for this process, as NODE_EXTRA_CA_CERTS would.
       const { trustCaFile } = await import('#sandbox/shared/tls.ts');
       trustCaFile(sandboxes.info.caFile);
-      const config = sandboxConfig(sandboxes.info);
+      const config = demoConfig(sandboxes.info);
       const receiverSecret = randomBytes(24).toString('base64url');
       const { dynamics, salesforce } = sandboxes.info;
       const secrets = staticSecrets({

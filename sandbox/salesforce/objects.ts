@@ -323,6 +323,8 @@ export const STANDARD_OBJECTS: readonly ObjectDef[] = [
       field('UnitPrice', 'currency', 'Sales Price'),
       sys('ListPrice', 'currency', 'List Price'),
       field('TotalPrice', 'currency', 'Total Price'),
+      // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunitylineitem.htm
+      field('Discount', 'percent', 'Discount'),
       field('ServiceDate', 'date', 'Date'),
       sys('ProductCode', 'string', 'Product Code'),
       sys('Name', 'string', 'Opportunity Product Name'),

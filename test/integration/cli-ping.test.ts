@@ -169,6 +169,42 @@ describe('ml-connector ping', () => {
     ]);
   });
 
+  it('names a misspelled mapped field and a value-map value the picklist lacks, each with its key and fix', async () => {
+    const config = configFile('mapping-typos', {
+      extra: [
+        'flows:',
+        '  activatedOrders: { enabled: false }',
+        'mappings:',
+        '  customers:',
+        '    ShippingCountryCode: { field: AddressCountryRegionISOCode, map: { US: US, DE: DE, GB: UK } }',
+        '  salesOrders:',
+        '    DeliveryAdressCity: Account.ShippingCity',
+        '    DeliveryAddressStreet: Account.ShipingStreet',
+      ],
+    });
+    const { code, report } = await ping(config);
+    expect(code).toBe(1);
+    expect(failed(report)).toEqual([
+      {
+        system: 'configuration',
+        name: 'mappings.salesOrders.DeliveryAdressCity',
+        ok: false,
+        detail: 'SalesOrderHeadersV2 has no field DeliveryAdressCity',
+        fix: 'add it to the entity by extension, or remove mappings.salesOrders.DeliveryAdressCity',
+      },
+      expect.objectContaining({
+        name: 'mappings.customers.ShippingCountryCode',
+        detail: '"UK" is not an active picklist value of Account.ShippingCountryCode',
+        fix: 'add "UK" to the picklist of Account.ShippingCountryCode (Setup > Object Manager), or change mappings.customers.ShippingCountryCode',
+      }),
+      expect.objectContaining({
+        name: 'mappings.salesOrders.DeliveryAddressStreet',
+        detail: 'Opportunity.Account.ShipingStreet does not exist or is not visible to the integration user',
+        fix: expect.stringContaining('remove mappings.salesOrders.DeliveryAddressStreet'),
+      }),
+    ]);
+  });
+
   it('shows the age of the cached $metadata and reads it again on --refresh-metadata', async () => {
     const config = configFile('good');
     const first = await ping(config, {}, ['--refresh-metadata']);

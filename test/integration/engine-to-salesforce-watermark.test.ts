@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxConfig } from '#cli/demo-config.ts';
 import { runDynamicsBackfill, watermarkName } from '#core/triggers/dynamics-backfill.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 
@@ -49,5 +50,24 @@ describe('Dynamics backfill on a modified-timestamp watermark', () => {
     // full: ignores the watermark and scans everything (hashes still skip the unchanged).
     const full = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'], full: true });
     expect(full.runs.reduce((n, r) => n + r.skipped, 0)).toBe(300);
+  });
+
+  it('reads everything once after the mapping changed, then only modified records again', async () => {
+    await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+    const config = sandboxConfig(h.sandboxes.info, {
+      modifiedFields: { CustomersV3: FIELD },
+      mappings: { customers: { AccountNumber: { template: 'C-{CustomerAccount}' } } },
+    });
+    const ctx = { ...h.ctx, config };
+    const changed = await runDynamicsBackfill(ctx, { entities: ['CustomersV3'] });
+    expect(changed.runs.reduce((n, r) => n + r.read, 0)).toBe(300);
+    expect(changed.runs.reduce((n, r) => n + r.updated, 0)).toBe(300);
+    const [account] = h.sandboxes.salesforce.control.query(
+      "SELECT AccountNumber FROM Account WHERE D365_Customer_Key__c = 'demf:DE-000007'",
+    ).records as Record<string, unknown>[];
+    expect(account?.AccountNumber).toBe('C-DE-000007');
+    const after = await runDynamicsBackfill(ctx, { entities: ['CustomersV3'] });
+    expect(after.runs.reduce((n, r) => n + r.read, 0)).toBeLessThan(20);
+    expect(after.runs.reduce((n, r) => n + r.updated, 0)).toBe(0);
   });
 });

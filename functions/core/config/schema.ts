@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { exprProblems } from '#core/mapping/expression.ts';
 
 z.config(en());
 
@@ -44,7 +45,19 @@ const legalEntityRule = z.union([
   z.strictObject({ default: legalEntityId }),
 ]);
 
-const fieldMapping = z.record(fieldName, fieldName);
+/**
+ * One flow's mapping: target field → expression (functions/core/mapping/expression.ts, described in
+ * docs/MAPPING.md), or null to remove the flow's default for that target.
+ */
+const fieldMapping = z.record(fieldName, z.unknown()).check(
+  z.superRefine((mapping, ctx) => {
+    for (const [target, expr] of Object.entries(mapping)) {
+      if (expr === null) continue;
+      for (const message of exprProblems(expr, target))
+        ctx.addIssue({ code: 'custom', message, input: expr });
+    }
+  }),
+);
 
 /** F&O data events through Dataverse: virtual tables `mserp_<data entity name>`, attributes `mserp_<field>` (UNCONFIRMED names). */
 const DEFAULT_DATA_EVENTS = {
@@ -202,14 +215,27 @@ export const configSchema = z.strictObject({
   ),
   mappings: z._default(
     z.strictObject({
-      /** Extra Salesforce field ← Dynamics field pairs, added to the defaults. */
+      /** Account field ← expression over CustomersV3, laid over the defaults (docs/MAPPING.md). */
       customers: z._default(fieldMapping, {}),
+      /** Product2 field ← expression over ReleasedProductsV2 (and `Translation.`). */
       products: z._default(fieldMapping, {}),
-      /** Extra Dynamics field ← Salesforce field pairs for sales order headers. */
+      /** PricebookEntry field ← expression over ReleasedProductsV2 (UnitPrice). */
+      priceBookEntries: z._default(fieldMapping, {}),
+      /** SalesOrderHeadersV2 field ← expression over the Opportunity / Order (relationship paths allowed). */
       salesOrders: z._default(fieldMapping, {}),
+      /** SalesOrderLines field ← expression over the line (`Product2.`, `parent.` for the header record). */
+      salesOrderLines: z._default(fieldMapping, {}),
+      /** CustomersV3 field ← expression over the Account (relationship paths allowed). */
       accountWriteBack: z._default(fieldMapping, {}),
     }),
-    { customers: {}, products: {}, salesOrders: {}, accountWriteBack: {} },
+    {
+      customers: {},
+      products: {},
+      priceBookEntries: {},
+      salesOrders: {},
+      salesOrderLines: {},
+      accountWriteBack: {},
+    },
   ),
   businessEvents: z._default(
     z.strictObject({

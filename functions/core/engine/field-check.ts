@@ -8,7 +8,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import type { CsdlModel } from '#core/ports/dynamics/metadata.ts';
-import type { SObjectDescribe } from '#core/ports/salesforce/describe.ts';
+import type { FieldDescribe, SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import type { CheckProblem, CheckStepContext } from './check.ts';
 import {
   type DynamicsFieldUse,
@@ -96,7 +96,8 @@ export function checkDynamicsFields(config: ConnectorConfig, model: CsdlModel): 
   const problems: CheckProblem[] = [];
   const seen = new Set<string>();
   const push = (p: CheckProblem) => {
-    const id = `${p.key}\u0000${p.problem}`;
+    // A field the connector needs for several of its own reasons is reported once.
+    const id = p.key.startsWith('connector:') ? p.problem : `${p.key}\u0000${p.problem}`;
     if (seen.has(id)) return;
     seen.add(id);
     problems.push(p);
@@ -146,6 +147,25 @@ export function checkDynamicsFields(config: ConnectorConfig, model: CsdlModel): 
           ? `name a field of type ${use.type}, or remove ${use.key}`
           : `restore the standard type ${use.type} of ${use.entity}.${use.field} (a customisation changed it)`,
       });
+    }
+    if (use.kind && edmKind(found.type) !== 'other' && edmKind(found.type) !== use.kind) {
+      push({
+        key: use.key,
+        problem: `${use.key} writes ${use.kind} values but ${use.entity}.${use.field} is ${found.type}`,
+        fix: `convert with as: ${edmKind(found.type)} (or map to ${edmKind(found.type)} values) in ${use.key}`,
+      });
+    }
+    if (use.values && found.type.startsWith('enum:')) {
+      const members = model.enums[found.type.slice('enum:'.length)];
+      for (const value of members ? use.values : []) {
+        if (!members?.includes(value)) {
+          push({
+            key: use.key,
+            problem: `"${value}" is not a member of ${use.entity}.${use.field} (enum ${found.type.slice(5)}: ${members?.join(', ')})`,
+            fix: `write one of the members in ${use.key}`,
+          });
+        }
+      }
     }
     if (use.access === 'key' && use.configured && !set.key.includes(use.field)) {
       push({
@@ -198,7 +218,17 @@ export function checkSalesforceFields(
       });
       continue;
     }
-    const field = describe.field(use.field);
+    const resolved = resolveSalesforcePath(describes, use.sobject, use.field);
+    if ('pending' in resolved) continue;
+    if ('problem' in resolved) {
+      push({
+        key: use.key,
+        problem: resolved.problem,
+        fix: `use a relationship name from ${use.sobject}'s describe (e.g. Account, Owner), or remove ${use.key}`,
+      });
+      continue;
+    }
+    const field = resolved.field;
     if (!field) {
       if (use.optional || use.key.startsWith('externalIds.') || use.key.startsWith('legalEntityRules'))
         continue;
@@ -241,7 +271,16 @@ export function checkSalesforceFields(
         }
       }
     }
-    for (const value of use.values ?? []) {
+    const sfKind = salesforceKind(field.type);
+    if (use.kind && sfKind !== 'other' && sfKind !== use.kind) {
+      push({
+        key: use.key,
+        problem: `${use.key} writes ${use.kind} values but ${name} is ${field.type}`,
+        fix: `convert with as: ${sfKind} (or map to ${sfKind} values) in ${use.key}`,
+      });
+    }
+    const picklist = field.type === 'picklist' || field.type === 'multipicklist';
+    for (const value of picklist ? (use.values ?? []) : []) {
       if (!field.picklistValues.includes(value)) {
         push({
           key: use.key,
@@ -254,15 +293,104 @@ export function checkSalesforceFields(
   return problems;
 }
 
-/** The Salesforce objects {@link checkSalesforceFields} needs described. */
+/**
+ * Follows a Salesforce field path across relationships (`Account.Owner.Name` on Opportunity: the
+ * reference field whose relationshipName is `Account`, its referenceTo object, and so on).
+ * `pending` names an object not described yet; `field` is undefined when the last object lacks it.
+ */
+export function resolveSalesforcePath(
+  describes: ReadonlyMap<string, SObjectDescribe | undefined>,
+  sobject: string,
+  path: string,
+): { field: FieldDescribe | undefined; sobject: string } | { pending: string } | { problem: string } {
+  const segments = path.split('.');
+  let current = sobject;
+  for (const [i, segment] of segments.entries()) {
+    if (!describes.has(current)) return { pending: current };
+    const describe = describes.get(current);
+    if (!describe)
+      return {
+        problem: `${current} (on the path ${sobject}.${path}) does not exist or is not visible to the integration user`,
+      };
+    if (i === segments.length - 1) return { field: describe.field(segment), sobject: current };
+    const lower = segment.toLowerCase();
+    const reference = describe.fields.find((f) => f.relationshipName?.toLowerCase() === lower);
+    const next = reference?.referenceTo[0];
+    if (!next)
+      return { problem: `${current} has no relationship ${segment} (on the path ${sobject}.${path})` };
+    current = next;
+  }
+  return { problem: `${sobject}.${path} is not a field path` };
+}
+
+/** The Salesforce objects {@link checkSalesforceFields} needs described (relationship targets are described as found). */
 export function sobjectsToDescribe(config: ConnectorConfig, org: OrgFacts): string[] {
   return [...new Set(salesforceFieldUses(config, org).map((u) => u.sobject))];
 }
 
+/** The fields the connector writes itself on each mapped target: a mapping of them is refused before go-live. */
+export function connectorOwnedTargets(config: ConnectorConfig): Readonly<Record<string, readonly string[]>> {
+  return {
+    customers: [config.externalIds.account],
+    products: [config.externalIds.product],
+    salesOrders: [
+      'dataAreaId',
+      'OrderingCustomerAccountNumber',
+      'InvoiceCustomerAccountNumber',
+      'CurrencyCode',
+      'CustomersOrderReference',
+      'SalesOrderNumber',
+    ],
+    salesOrderLines: [
+      'dataAreaId',
+      'SalesOrderNumber',
+      'ItemNumber',
+      'CurrencyCode',
+      'LineNumber',
+      config.salesOrders.lineIdField,
+    ],
+    accountWriteBack: [
+      'dataAreaId',
+      'CustomerAccount',
+      'PartyType',
+      'CustomerGroupId',
+      'SalesCurrencyCode',
+      config.accountWriteBack.salesforceIdField,
+    ],
+  };
+}
+
+/** Problems of the `mappings.*` configuration itself: targets the connector owns, price book targets besides UnitPrice. */
+export function checkMappingTargets(config: ConnectorConfig): CheckProblem[] {
+  const problems: CheckProblem[] = [];
+  const owned = connectorOwnedTargets(config);
+  for (const [flow, targets] of Object.entries(owned)) {
+    const configured = config.mappings[flow as keyof typeof config.mappings];
+    for (const target of Object.keys(configured)) {
+      if (!targets.some((t) => t.toLowerCase() === target.toLowerCase())) continue;
+      problems.push({
+        key: `mappings.${flow}.${target}`,
+        problem: `the connector writes ${target} itself (it keys, addresses or resolves the record)`,
+        fix: `remove mappings.${flow}.${target}; see docs/MAPPING.md (fields the connector owns)`,
+      });
+    }
+  }
+  for (const target of Object.keys(config.mappings.priceBookEntries)) {
+    if (target === 'UnitPrice') continue;
+    problems.push({
+      key: `mappings.priceBookEntries.${target}`,
+      problem: "price book entries map UnitPrice only (the connector writes the entry's other fields)",
+      fix: `remove mappings.priceBookEntries.${target}`,
+    });
+  }
+  return problems;
+}
+
 /**
  * The field check as a step of the start-up check (`checkConfiguration(…, { fieldCheck })`): reads
- * the model (cached by the caller), describes each object the uses name, and returns the problems.
- * Without a model (`$metadata` could not be read; the caller says so) only Salesforce is checked.
+ * the model (cached by the caller), describes each object the uses name (and the objects their
+ * relationship paths reach), and returns the problems. Without a model (`$metadata` could not be
+ * read; the caller says so) only Salesforce is checked.
  */
 export function goLiveFieldCheck(
   config: ConnectorConfig,
@@ -274,7 +402,19 @@ export function goLiveFieldCheck(
     for (const sobject of sobjectsToDescribe(config, org)) {
       describes.set(sobject, await describe(sobject));
     }
+    const paths = salesforceFieldUses(config, org).filter((u) => u.field.includes('.'));
+    // Each round describes the objects the next relationship of some path reaches; paths are short.
+    for (let round = 0; round < 5; round++) {
+      const pending = new Set<string>();
+      for (const use of paths) {
+        const resolved = resolveSalesforcePath(describes, use.sobject, use.field);
+        if ('pending' in resolved) pending.add(resolved.pending);
+      }
+      if (pending.size === 0) break;
+      for (const sobject of pending) describes.set(sobject, await describe(sobject));
+    }
     return [
+      ...checkMappingTargets(config),
       ...(model ? checkDynamicsFields(config, model) : []),
       ...checkSalesforceFields(config, describes, org, model),
     ];

@@ -4,11 +4,23 @@
  * (field-check.ts) compares them with the customer's F&O `$metadata` and Salesforce describes.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
-import { DEFAULT_CUSTOMER_FIELDS } from '#core/mapping/account-write-back.ts';
-import { DEFAULT_ACCOUNT_FIELDS } from '#core/mapping/customers.ts';
+import {
+  exprConstants,
+  exprKind,
+  exprPaths,
+  plainPath,
+  producesOnlyConstants,
+} from '#core/mapping/expression.ts';
+import {
+  configures,
+  flowMapping,
+  type MappingFacts,
+  type MappingFlow,
+  PARENT_ROOT,
+  TRANSLATION_ROOT,
+} from '#core/mapping/flow-mappings.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import { legalEntityField, resolutionFields } from '#core/mapping/legal-entity.ts';
-import { DEFAULT_PRODUCT_FIELDS } from '#core/mapping/products.ts';
 import { type AnyEntity, ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import { orgShapeOf } from './org-shape.ts';
 
@@ -28,6 +40,10 @@ export interface DynamicsFieldUse {
   readonly type?: string | undefined;
   /** A Salesforce field this one is mapped to or from, for a type comparison across systems. */
   readonly counterpart?: { readonly sobject: string; readonly field: string } | undefined;
+  /** Values a mapping writes into it (value maps, constants), which an enum field must have as members. */
+  readonly values?: readonly string[] | undefined;
+  /** The kind of value a mapping writes into it, when known (`as`, templates, constants). */
+  readonly kind?: 'text' | 'number' | 'boolean' | 'date' | undefined;
 }
 
 /** How a Salesforce field is used: `upsert` needs createable and updateable. */
@@ -44,6 +60,8 @@ export interface SalesforceFieldUse {
   readonly counterpart?: { readonly entity: string; readonly field: string } | undefined;
   /** Picklist values the connector writes into it, which must exist in the org. */
   readonly values?: readonly string[] | undefined;
+  /** The kind of value a mapping writes into it, when known (`as`, templates, constants). */
+  readonly kind?: 'text' | 'number' | 'boolean' | 'date' | undefined;
   /**
    * A field only some orgs have, which the connector uses where it exists (the State and
    * Country/Territory Picklists' Code fields): its absence is no problem, its access still is.
@@ -96,54 +114,20 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       connector(descriptor.name, field, descriptor.keys.includes(field) ? 'key' : 'read');
     }
   }
-  if (flows.customers.enabled) {
-    for (const [sf, d365] of Object.entries(config.mappings.customers)) {
-      uses.push({
-        entity: 'CustomersV3',
-        field: d365,
-        access: 'read',
-        key: `mappings.customers.${sf}`,
-        configured: true,
-        counterpart: { sobject: 'Account', field: sf },
-      });
-    }
-  }
-  if (flows.products.enabled) {
-    for (const [sf, d365] of Object.entries(config.mappings.products)) {
-      uses.push({
-        entity: 'ReleasedProductsV2',
-        field: d365,
-        access: 'read',
-        key: `mappings.products.${sf}`,
-        configured: true,
-        counterpart: { sobject: 'Product2', field: sf },
-      });
-    }
-  }
-  if (flows.wonOpportunities.enabled || flows.activatedOrders.enabled) {
-    const source = flows.wonOpportunities.enabled ? 'Opportunity' : 'Order';
-    for (const [d365, sf] of Object.entries(config.mappings.salesOrders)) {
-      uses.push({
-        entity: 'SalesOrderHeadersV2',
-        field: d365,
-        access: 'write',
-        key: `mappings.salesOrders.${d365}`,
-        configured: true,
-        counterpart: { sobject: source, field: sf },
-      });
-    }
-  }
-  if (flows.accountWriteBack.enabled) {
-    for (const [d365, sf] of Object.entries(config.mappings.accountWriteBack)) {
-      uses.push({
-        entity: 'CustomersV3',
-        field: d365,
-        access: 'write',
-        key: `mappings.accountWriteBack.${d365}`,
-        configured: true,
-        counterpart: { sobject: 'Account', field: sf },
-      });
-    }
+  for (const m of mappingUses(config)) {
+    if (m.system !== 'dynamics') continue;
+    uses.push({
+      entity: m.object,
+      field: m.field,
+      access: m.access === 'read' ? 'read' : 'write',
+      key: m.key,
+      configured: m.configured,
+      ...(m.counterpart
+        ? { counterpart: { sobject: m.counterpart.object, field: m.counterpart.field } }
+        : {}),
+      ...(m.values ? { values: m.values } : {}),
+      ...(m.kind ? { kind: m.kind } : {}),
+    });
   }
   for (const [entity, field] of Object.entries(config.modifiedFields)) {
     if (!field) continue;
@@ -180,7 +164,7 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
     field: string,
     access: SalesforceAccess,
     key: string,
-    extra: Partial<Pick<SalesforceFieldUse, 'counterpart' | 'values'>> = {},
+    extra: Partial<Pick<SalesforceFieldUse, 'counterpart' | 'values' | 'kind'>> = {},
   ) =>
     uses.push({
       sobject,
@@ -196,40 +180,32 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
       ...extra,
     });
 
+  const mapped = mappingUses(config, org);
+  const addMapped = (flow: MappingFlow, source?: 'Opportunity' | 'Order') => {
+    for (const m of mapped) {
+      if (m.system !== 'salesforce' || m.flow !== flow || (source && m.source !== source)) continue;
+      add(m.object, m.field, m.access === 'write' ? 'upsert' : m.access, m.key, {
+        ...(m.counterpart
+          ? { counterpart: { entity: m.counterpart.object, field: m.counterpart.field } }
+          : {}),
+        ...(m.values ? { values: m.values } : {}),
+        ...(m.kind ? { kind: m.kind } : {}),
+      });
+    }
+  };
   if (flows.customers.enabled) {
     add('Account', externalIds.account, 'create', 'externalIds.account');
-    for (const [sf, d365] of Object.entries(DEFAULT_ACCOUNT_FIELDS)) {
-      if (sf in config.mappings.customers) continue;
-      add('Account', sf, 'upsert', 'connector: customers flow (Account fields)', {
-        counterpart: { entity: 'CustomersV3', field: d365 },
-      });
-    }
-    for (const [sf, d365] of Object.entries(config.mappings.customers)) {
-      add('Account', sf, 'upsert', `mappings.customers.${sf}`, {
-        counterpart: { entity: 'CustomersV3', field: d365 },
-      });
-    }
+    addMapped('customers');
   }
   if (flows.products.enabled) {
     add('Product2', externalIds.product, 'create', 'externalIds.product');
-    add('Product2', 'Name', 'upsert', 'connector: products flow (Product2 fields)');
-    add('Product2', 'IsActive', 'upsert', 'connector: products flow (Product2 fields)');
-    for (const [sf, d365] of Object.entries(DEFAULT_PRODUCT_FIELDS)) {
-      if (sf in config.mappings.products) continue;
-      add('Product2', sf, 'upsert', 'connector: products flow (Product2 fields)', {
-        counterpart: { entity: 'ReleasedProductsV2', field: d365 },
-      });
-    }
-    for (const [sf, d365] of Object.entries(config.mappings.products)) {
-      add('Product2', sf, 'upsert', `mappings.products.${sf}`, {
-        counterpart: { entity: 'ReleasedProductsV2', field: d365 },
-      });
-    }
+    addMapped('products');
     const pricebook = 'connector: price book entries (Standard Price Book)';
     for (const f of ['Pricebook2Id', 'Product2Id', 'UseStandardPrice'])
       add('PricebookEntry', f, 'create', pricebook);
     for (const f of ['UnitPrice', 'IsActive']) add('PricebookEntry', f, 'upsert', pricebook);
     if (multiCurrency) add('PricebookEntry', 'CurrencyIsoCode', 'create', pricebook);
+    addMapped('priceBookEntries');
   }
   const sources: ['Opportunity' | 'Order', boolean][] = [
     ['Opportunity', flows.wonOpportunities.enabled],
@@ -242,11 +218,8 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
       sobject === 'Opportunity' ? ['AccountId', 'IsWon', 'Name'] : ['AccountId', 'StatusCode', 'OrderNumber'];
     for (const f of fields) add(sobject, f, 'read', feature);
     if (multiCurrency) add(sobject, 'CurrencyIsoCode', 'read', feature);
-    for (const [d365, sf] of Object.entries(config.mappings.salesOrders)) {
-      add(sobject, sf, 'read', `mappings.salesOrders.${d365}`, {
-        counterpart: { entity: 'SalesOrderHeadersV2', field: d365 },
-      });
-    }
+    addMapped('salesOrders', sobject);
+    addMapped('salesOrderLines', sobject);
     const lines = sobject === 'Opportunity' ? 'OpportunityLineItem' : 'OrderItem';
     for (const f of ['Quantity', 'UnitPrice', 'Product2Id']) add(lines, f, 'read', feature);
     add('Product2', 'ProductCode', 'read', feature);
@@ -254,23 +227,177 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
   if (flows.accountWriteBack.enabled) {
     const feature = 'connector: account write-back flow';
     add('Account', 'Name', 'read', feature);
+    addMapped('accountWriteBack');
     add('Account', externalIds.account, 'update', 'externalIds.account');
     const le = legalEntityField(config);
     if (le) add('Account', le, 'update', 'legalEntityRules (field)');
-    for (const [d365, sf] of Object.entries(DEFAULT_CUSTOMER_FIELDS)) {
-      if (d365 in config.mappings.accountWriteBack) continue;
-      add('Account', sf, 'read', feature, { counterpart: { entity: 'CustomersV3', field: d365 } });
-    }
-    for (const [d365, sf] of Object.entries(config.mappings.accountWriteBack)) {
-      add('Account', sf, 'read', `mappings.accountWriteBack.${d365}`, {
-        counterpart: { entity: 'CustomersV3', field: d365 },
-      });
-    }
   }
   if (flows.accountWriteBack.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled) {
     for (const f of resolutionFields(config, org)) {
       const rule = config.legalEntityRules.some((r) => 'field' in r && r.field === f);
       add('Account', f, 'read', rule ? 'legalEntityRules (field)' : 'connector: legal entity resolution');
+    }
+  }
+  return uses;
+}
+
+/** One field a flow's mapping reads or writes, in either system. */
+export interface MappingFieldUse {
+  readonly flow: MappingFlow;
+  /** The sales order source the use belongs to (salesOrders, salesOrderLines). */
+  readonly source?: 'Opportunity' | 'Order' | undefined;
+  readonly system: 'dynamics' | 'salesforce';
+  /** The entity set or sObject; a Salesforce path may cross relationships (`Account.ShippingCity`). */
+  readonly object: string;
+  readonly field: string;
+  readonly access: 'read' | 'write' | 'upsert';
+  /** `mappings.<flow>.<target>`, or the default mapping of the flow. */
+  readonly key: string;
+  readonly configured: boolean;
+  /** The field a plain copy joins it to, for the type comparison. */
+  readonly counterpart?: { readonly object: string; readonly field: string } | undefined;
+  /** Constants the mapping writes into a target (picklist values / enum members to check). */
+  readonly values?: readonly string[] | undefined;
+  /** The kind of value the expression writes into a target, when known without the record. */
+  readonly kind?: 'text' | 'number' | 'boolean' | 'date' | undefined;
+}
+
+interface FlowSides {
+  readonly flow: MappingFlow;
+  /** The connector feature the defaults belong to (the key of a problem with a default). */
+  readonly feature: string;
+  readonly facts: MappingFacts;
+  /** Where targets are written. */
+  readonly target: {
+    readonly system: 'dynamics' | 'salesforce';
+    readonly object: string;
+    readonly access: 'write' | 'upsert';
+  };
+  /** Where sources are read: the object of a path by its root (`parent`, `Translation`), else `base`. */
+  readonly base: { readonly system: 'dynamics' | 'salesforce'; readonly object: string };
+  readonly roots?: Readonly<
+    Record<string, { readonly system: 'dynamics' | 'salesforce'; readonly object: string }>
+  >;
+}
+
+/** The flows whose mappings run under `config` (and the org's shape), with where they read and write. */
+function mappedFlows(config: ConnectorConfig, org?: OrgFacts): FlowSides[] {
+  const { flows } = config;
+  const addressCodes = org ? orgShapeOf(org).addressCodes : false;
+  const out: FlowSides[] = [];
+  const dyn = (object: string) => ({ system: 'dynamics', object }) as const;
+  const sf = (object: string) => ({ system: 'salesforce', object }) as const;
+  if (flows.customers.enabled) {
+    out.push({
+      flow: 'customers',
+      feature: 'connector: customers flow (Account fields)',
+      facts: { addressCodes },
+      target: { ...sf('Account'), access: 'upsert' },
+      base: dyn('CustomersV3'),
+    });
+  }
+  if (flows.products.enabled) {
+    out.push({
+      flow: 'products',
+      feature: 'connector: products flow (Product2 fields)',
+      facts: { quantityUnitOfMeasure: false },
+      target: { ...sf('Product2'), access: 'upsert' },
+      base: dyn('ReleasedProductsV2'),
+      roots: { [TRANSLATION_ROOT]: dyn('ProductTranslations') },
+    });
+    out.push({
+      flow: 'priceBookEntries',
+      feature: 'connector: price book entries (Standard Price Book)',
+      facts: {},
+      target: { ...sf('PricebookEntry'), access: 'upsert' },
+      base: dyn('ReleasedProductsV2'),
+    });
+  }
+  const sources: ['Opportunity' | 'Order', boolean, string][] = [
+    ['Opportunity', flows.wonOpportunities.enabled, 'OpportunityLineItem'],
+    ['Order', flows.activatedOrders.enabled, 'OrderItem'],
+  ];
+  for (const [sobject, enabled, lines] of sources) {
+    if (!enabled) continue;
+    const feature = `connector: ${sobject === 'Opportunity' ? 'won opportunities' : 'activated orders'} flow`;
+    out.push({
+      flow: 'salesOrders',
+      feature,
+      facts: { sobject },
+      target: { ...dyn('SalesOrderHeadersV2'), access: 'write' },
+      base: sf(sobject),
+    });
+    out.push({
+      flow: 'salesOrderLines',
+      feature,
+      facts: { sobject },
+      target: { ...dyn('SalesOrderLines'), access: 'write' },
+      base: sf(lines),
+      roots: { [PARENT_ROOT]: sf(sobject) },
+    });
+  }
+  if (flows.accountWriteBack.enabled) {
+    out.push({
+      flow: 'accountWriteBack',
+      feature: 'connector: account write-back flow',
+      facts: { addressCodes },
+      target: { ...dyn('CustomersV3'), access: 'write' },
+      base: sf('Account'),
+    });
+  }
+  return out;
+}
+
+/**
+ * Every field the flows' mappings read and write (defaults and configuration), each with the
+ * `mappings.*` key that names it: what the go-live check compares with `$metadata` and describe.
+ */
+export function mappingUses(config: ConnectorConfig, org?: OrgFacts): MappingFieldUse[] {
+  const uses: MappingFieldUse[] = [];
+  for (const sides of mappedFlows(config, org)) {
+    for (const [target, expr] of Object.entries(flowMapping(sides.flow, config, sides.facts))) {
+      const configured = configures(sides.flow, config, target);
+      const key = configured ? `mappings.${sides.flow}.${target}` : sides.feature;
+      const resolve = (path: string) => {
+        const [root, ...rest] = path.split('.');
+        const other = root !== undefined && rest.length > 0 ? sides.roots?.[root] : undefined;
+        return other ? { ...other, field: rest.join('.') } : { ...sides.base, field: path };
+      };
+      const plain = plainPath(expr);
+      const from = plain ? resolve(plain) : undefined;
+      const constants = producesOnlyConstants(expr)
+        ? exprConstants(expr).filter((v): v is string => typeof v === 'string')
+        : [];
+      const of = { flow: sides.flow, ...(sides.facts.sobject ? { source: sides.facts.sobject } : {}) };
+      uses.push({
+        ...of,
+        system: sides.target.system,
+        object: sides.target.object,
+        field: target,
+        access: sides.target.access,
+        key,
+        configured,
+        ...(from && from.system !== sides.target.system && !from.field.includes('.')
+          ? { counterpart: { object: from.object, field: from.field } }
+          : {}),
+        ...(constants.length > 0 ? { values: [...new Set(constants)] } : {}),
+        ...(exprKind(expr) ? { kind: exprKind(expr) } : {}),
+      });
+      for (const path of new Set(exprPaths(expr))) {
+        const source = resolve(path);
+        uses.push({
+          ...of,
+          system: source.system,
+          object: source.object,
+          field: source.field,
+          access: 'read',
+          key,
+          configured,
+          ...(plain === path && !source.field.includes('.') && !target.includes('.')
+            ? { counterpart: { object: sides.target.object, field: target } }
+            : {}),
+        });
+      }
     }
   }
   return uses;

@@ -5,21 +5,26 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { FLOWS } from '#core/engine/wiring.ts';
-import { DEFAULT_ACCOUNT_FIELDS, mapCustomerToAccount } from '#core/mapping/customers.ts';
+import { mapCustomerToAccount } from '#core/mapping/customers.ts';
+import { flowMapping, mappingPaths, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import type { ToSalesforceFlow } from './flow.ts';
 
-/** The CustomersV3 fields the Account mapping reads (keys, defaults and configured extras). */
+/**
+ * The CustomersV3 fields the Account mapping reads: the keys and the mapping's source fields (in
+ * either org shape; the address Code fields are computed from the ISO country and state). Dotted
+ * paths are not OData fields of the entity: the go-live check reports them, `$select` leaves them out.
+ */
 export function customerFields(config: ConnectorConfig): string[] {
-  return [
-    ...new Set([
-      ...CustomersV3.keys,
-      ...Object.values(DEFAULT_ACCOUNT_FIELDS),
-      ...Object.values(config.mappings.customers),
-    ]),
+  const paths = [
+    ...mappingPaths(flowMapping('customers', config, { addressCodes: false })),
+    ...mappingPaths(flowMapping('customers', config, { addressCodes: true })),
+    'AddressCountryRegionISOCode',
+    'AddressState',
   ];
+  return [...new Set([...CustomersV3.keys, ...paths.filter((p) => !p.includes('.'))])];
 }
 
 /** The customers flow for the shared sync procedure. */
@@ -32,9 +37,18 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
   select: customerFields,
   async prepare(ctx) {
     const org = orgShapeOf(ctx.reference);
+    const policies = tooLongPolicies(
+      flowMapping('customers', ctx.config, { addressCodes: org.addressCodes }),
+    );
     return (record) => {
       const notes: string[] = [];
-      const fields = fitToOrg('Account', mapCustomerToAccount(record, ctx.config, org, notes), org, notes);
+      const fields = fitToOrg(
+        'Account',
+        mapCustomerToAccount(record, ctx.config, org, notes),
+        org,
+        notes,
+        policies,
+      );
       return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
     };
   },

@@ -10,6 +10,7 @@ import type { EngineContext } from '#core/engine/context.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { FLOWS } from '#core/engine/wiring.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
+import { flowMapping, mappingPaths, TRANSLATION_ROOT, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
 import { contentHash } from '#core/mapping/hash.ts';
 import {
   mapProductToProduct2,
@@ -31,9 +32,17 @@ interface ProductPrice {
   readonly priceHash: string;
 }
 
-/** The ReleasedProductsV2 fields the Product2 mapping and the price read. */
+/**
+ * The ReleasedProductsV2 fields the flow reads: its own (keys, ProductNumber, SalesUnitSymbol) and
+ * the source fields of the products and priceBookEntries mappings (`Translation.` paths come from
+ * ProductTranslations; other dotted paths are reported by the go-live check, never `$select`ed).
+ */
 export function productFields(config: ConnectorConfig): string[] {
-  return [...new Set([...PRODUCT_SOURCE_FIELDS, ...Object.values(config.mappings.products)])];
+  const paths = [
+    ...mappingPaths(flowMapping('products', config, { quantityUnitOfMeasure: true }), [TRANSLATION_ROOT]),
+    ...mappingPaths(flowMapping('priceBookEntries', config)),
+  ];
+  return [...new Set([...PRODUCT_SOURCE_FIELDS, ...paths.filter((p) => !p.includes('.'))])];
 }
 
 /**
@@ -70,8 +79,8 @@ function hasQuantityUnit(salesforce: SalesforceApi, signal?: AbortSignal): Promi
 }
 
 /**
- * The translations of a batch's products in `products.name.language` (when names come from
- * translations), by upper-case ProductNumber: one read by key set, chunked by URL length and sent
+ * The translations of a batch's products in `products.name.language` (when the products mapping
+ * reads `Translation.` paths, as the default does with `products.name.source: translation`), by upper-case ProductNumber: one read by key set, chunked by URL length and sent
  * together in `$batch` as every read by keys is. Products without one are simply absent.
  */
 async function readTranslations(
@@ -80,8 +89,10 @@ async function readTranslations(
   signal?: AbortSignal,
 ): Promise<Map<string, ProductTranslation>> {
   const out = new Map<string, ProductTranslation>();
-  const { source, language } = ctx.config.products.name;
-  if (source !== 'translation' || records.length === 0) return out;
+  const { language } = ctx.config.products.name;
+  const paths = mappingPaths(flowMapping('products', ctx.config, { quantityUnitOfMeasure: true }));
+  const translated = paths.some((p) => p.startsWith(`${TRANSLATION_ROOT}.`));
+  if (!translated || records.length === 0) return out;
   const numbers = [...new Set(records.map(productNumberOf).filter((n) => n !== ''))];
   if (numbers.length === 0) return out;
   const result = await ctx.dynamics.readByKeys(
@@ -118,12 +129,13 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       readTranslations(ctx, records, signal),
     ]);
     const org = orgShapeOf(ctx.reference);
+    const policies = tooLongPolicies(flowMapping('products', ctx.config, { quantityUnitOfMeasure }));
     return (record) => {
       const notes: string[] = [];
       const translation = translations.get(productNumberOf(record).toUpperCase());
       const mapped = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
-      const fields = fitToOrg('Product2', mapped, org, notes);
-      const unitPrice = unitPriceOf(record);
+      const fields = fitToOrg('Product2', mapped, org, notes, policies);
+      const unitPrice = unitPriceOf(record, ctx.config);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
       const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });
       const extra: ProductPrice = { unitPrice, currencies, priceHash };

@@ -1,42 +1,28 @@
 /**
  * The accountWriteBack flow's mapping: the SOQL that reads an Account with what resolution and
- * the customer need, and the CustomersV3 create body (defaults plus configured Dynamics field ←
- * Salesforce field pairs).
+ * the customer need, and the CustomersV3 create body (the accountWriteBack mapping of
+ * flow-mappings.ts, `mappings.accountWriteBack` laid over its defaults).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { soql, soqlFields } from '#core/ports/salesforce/soql.ts';
 import { countryCodeOf } from './countries.ts';
+import { applyMapping } from './expression.ts';
+import { configures, flowMapping, mappingPaths } from './flow-mappings.ts';
 import { type OrgFacts, resolutionFields } from './legal-entity.ts';
 
-/** Default CustomersV3 field ← Account field. */
-export const DEFAULT_CUSTOMER_FIELDS: Readonly<Record<string, string>> = Object.freeze({
-  AddressStreet: 'BillingStreet',
-  AddressCity: 'BillingCity',
-  AddressState: 'BillingState',
-  AddressZipCode: 'BillingPostalCode',
-  AddressCountryRegionISOCode: 'BillingCountryCode',
-  PrimaryContactPhone: 'Phone',
-  PrimaryContactURL: 'Website',
-});
-
-/** The Code fields that exist only with State and Country/Territory Picklists. */
-const ADDRESS_CODE_FIELDS = new Set(['BillingCountryCode', 'BillingStateCode']);
-
 /**
- * The SOQL reading one Account with its key, resolution fields and mapped fields; BillingCountry,
- * BillingState and (where the org has them) their Code fields, for the address fallback of
- * {@link customerRecord}.
+ * The SOQL reading one Account with its key, resolution fields and the accountWriteBack mapping's
+ * source fields (relationship paths such as `Owner.Name` included); BillingCountry, BillingState
+ * and (where the org has them) their Code fields, for the address fallback of {@link customerRecord}.
  */
 export function accountQuery(config: ConnectorConfig, org: OrgFacts, id: string): string {
   const codes = orgShapeOf(org).addressCodes;
   const fields = new Set(['Id', 'Name', config.externalIds.account, 'BillingCountry', 'BillingState']);
-  for (const f of Object.values(DEFAULT_CUSTOMER_FIELDS)) {
-    if (codes || !ADDRESS_CODE_FIELDS.has(f)) fields.add(f);
-  }
   if (codes) fields.add('BillingStateCode');
   for (const f of resolutionFields(config, org)) fields.add(f);
-  for (const f of Object.values(config.mappings.accountWriteBack)) fields.add(f);
+  for (const f of mappingPaths(flowMapping('accountWriteBack', config, { addressCodes: codes })))
+    fields.add(f);
   return `SELECT ${soqlFields([...fields]).text} FROM Account WHERE ${soql`Id = ${id}`} LIMIT 1`;
 }
 
@@ -46,9 +32,12 @@ export function formatCustomerAccount(prefix: string, n: number): string {
 }
 
 /**
- * The CustomersV3 create body of an organization customer: the Salesforce Account Id in
- * `salesforceIdField`, and CustomerAccount only when the connector chooses it (prefix mode);
- * otherwise F&O assigns it from the customer account number sequence.
+ * The CustomersV3 create body of an organization customer: the accountWriteBack mapping
+ * (flow-mappings.ts with `mappings.accountWriteBack` laid over it; empty values are left out, so
+ * F&O applies its own defaults), then the connector's fields: the Salesforce Account Id in
+ * `salesforceIdField`, the legal entity, party type, customer group, currency, and CustomerAccount
+ * only when the connector chooses it (prefix mode; otherwise F&O assigns it from the customer
+ * account number sequence). Throws ParkedError when the mapping fails for the Account.
  */
 export function customerRecord(
   account: Readonly<Record<string, unknown>>,
@@ -60,23 +49,23 @@ export function customerRecord(
   },
   config: ConnectorConfig,
 ): Record<string, unknown> {
-  const record: Record<string, unknown> = {
+  // The query selects BillingCountryCode only where the org has State and Country/Territory Picklists.
+  const addressCodes = Object.hasOwn(account, 'BillingCountryCode');
+  const mapping = flowMapping('accountWriteBack', config, { addressCodes });
+  const source = { ...account, Name: account.Name || target.customerAccount || account.Id };
+  const record: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(applyMapping(mapping, source, 'mappings.accountWriteBack'))) {
+    if (value !== null && value !== undefined && value !== '') record[field] = value;
+  }
+  addressFallback(account, record, config);
+  Object.assign(record, {
     dataAreaId: target.dataAreaId,
     ...(target.customerAccount ? { CustomerAccount: target.customerAccount } : {}),
-    OrganizationName: String(account.Name ?? target.customerAccount ?? account.Id).slice(0, 100),
     PartyType: 'Organization',
     CustomerGroupId: target.group,
     SalesCurrencyCode: target.currency,
-  };
-  for (const [dynamics, sf] of Object.entries({
-    ...DEFAULT_CUSTOMER_FIELDS,
-    ...config.mappings.accountWriteBack,
-  })) {
-    const value = account[sf];
-    if (value !== undefined && value !== null && value !== '') record[dynamics] = value;
-  }
-  addressFallback(account, record, config);
-  record[config.accountWriteBack.salesforceIdField] = String(account.Id);
+    [config.accountWriteBack.salesforceIdField]: String(account.Id),
+  });
   return record;
 }
 
@@ -90,12 +79,18 @@ function addressFallback(
   record: Record<string, unknown>,
   config: ConnectorConfig,
 ): void {
-  const mapped = config.mappings.accountWriteBack;
   const stateCode = account.BillingStateCode;
-  if (!('AddressState' in mapped) && typeof stateCode === 'string' && stateCode !== '') {
+  if (
+    !configures('accountWriteBack', config, 'AddressState') &&
+    typeof stateCode === 'string' &&
+    stateCode !== ''
+  ) {
     record.AddressState = stateCode;
   }
-  if (!('AddressCountryRegionISOCode' in mapped) && record.AddressCountryRegionISOCode === undefined) {
+  if (
+    !configures('accountWriteBack', config, 'AddressCountryRegionISOCode') &&
+    record.AddressCountryRegionISOCode === undefined
+  ) {
     const code = countryCodeOf(account.BillingCountry);
     if (code) record.AddressCountryRegionISOCode = code;
   }

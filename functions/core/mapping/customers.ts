@@ -1,26 +1,16 @@
 /**
- * The customers flow: a CustomersV3 record → Salesforce Account fields. Defaults cover the
- * fields every integration needs; configuration adds custom ones (Salesforce field ← Dynamics field).
+ * The customers flow: a CustomersV3 record → Salesforce Account fields. The customers mapping
+ * (flow-mappings.ts) holds the defaults every integration needs; `mappings.customers` changes,
+ * removes or adds targets (docs/MAPPING.md).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { assumedOrgShape, type SalesforceOrgShape } from '#core/engine/org-shape.ts';
 import { countryCodeOf } from './countries.ts';
+import { applyMapping } from './expression.ts';
+import { configures, flowMapping } from './flow-mappings.ts';
 import { externalIdValue } from './keys.ts';
 
 export type DynamicsRecord = Readonly<Record<string, unknown>>;
-
-/** Default Account field ← CustomersV3 field. */
-export const DEFAULT_ACCOUNT_FIELDS: Readonly<Record<string, string>> = Object.freeze({
-  Name: 'OrganizationName',
-  AccountNumber: 'CustomerAccount',
-  Phone: 'PrimaryContactPhone',
-  Website: 'PrimaryContactURL',
-  BillingStreet: 'AddressStreet',
-  BillingCity: 'AddressCity',
-  BillingState: 'AddressState',
-  BillingPostalCode: 'AddressZipCode',
-  BillingCountry: 'AddressCountryRegionISOCode',
-});
 
 /** Salesforce rejects empty strings in some field types; F&O sends '' for unset text. */
 function clean(value: unknown): unknown {
@@ -29,13 +19,14 @@ function clean(value: unknown): unknown {
 }
 
 /**
- * Maps a customer to Account fields for the org's shape. Without State and Country/Territory
+ * Maps a customer to Account fields for the org's shape, through the customers mapping (defaults
+ * in flow-mappings.ts with `mappings.customers` laid over them). Without State and Country/Territory
  * Picklists the ISO codes go into the free-text BillingCountry/BillingState. With them, the codes
  * go into BillingCountryCode/BillingStateCode (Salesforce fills the names) and never into
  * BillingCountry/BillingState, which then accept only valid names (FIELD_INTEGRITY_EXCEPTION
  * otherwise); a state the org's picklist lacks for that country is left out with a note in
- * `notes` (the address still arrives; Salesforce could not hold the state). Configured mappings
- * come last and win.
+ * `notes` (the address still arrives; Salesforce could not hold the state). A configured mapping of
+ * a Code field wins over the connector's. Throws ParkedError when the mapping fails for the record.
  */
 export function mapCustomerToAccount(
   customer: DynamicsRecord,
@@ -45,18 +36,16 @@ export function mapCustomerToAccount(
 ): Record<string, unknown> {
   const dataAreaId = String(customer.dataAreaId ?? '').toLowerCase();
   const id = String(customer.CustomerAccount ?? '');
-  const account: Record<string, unknown> = {
-    [config.externalIds.account]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
-  };
-  const defaults: Record<string, string> = { ...DEFAULT_ACCOUNT_FIELDS };
+  const mapping = flowMapping('customers', config, { addressCodes: org.addressCodes });
+  const account: Record<string, unknown> = {};
   if (org.addressCodes) {
-    delete defaults.BillingCountry;
-    delete defaults.BillingState;
+    const codes = addressCodes(customer, org, notes);
+    for (const [field, value] of Object.entries(codes)) {
+      if (!configures('customers', config, field)) account[field] = value;
+    }
   }
-  for (const [sf, d365] of Object.entries(defaults)) account[sf] = clean(customer[d365]);
-  if (org.addressCodes) Object.assign(account, addressCodes(customer, org, notes));
-  for (const [sf, d365] of Object.entries(config.mappings.customers)) account[sf] = clean(customer[d365]);
-  if (!account.Name) account.Name = id;
+  Object.assign(account, applyMapping(mapping, customer, 'mappings.customers'));
+  account[config.externalIds.account] = externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1);
   return account;
 }
 

@@ -22,7 +22,8 @@ export type ParkCode =
   | 'NO_LINES'
   | 'RECORD_NOT_FOUND'
   | 'STRING_TOO_LONG'
-  | 'SALESFORCE_REFUSED';
+  | 'SALESFORCE_REFUSED'
+  | 'MAPPING_FAILED';
 
 /** A record that cannot be written until a person fixes data or configuration; `message` says what. */
 export class ParkedError extends ConnectorError {

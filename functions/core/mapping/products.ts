@@ -1,29 +1,24 @@
 /**
  * The products flow: a ReleasedProductsV2 record → Salesforce Product2 fields, and the unit price
- * its Standard Price Book entries carry. Defaults cover what a rep needs to quote; configuration
- * adds custom fields (Salesforce field ← Dynamics field).
+ * its Standard Price Book entries carry, through the products and priceBookEntries mappings
+ * (flow-mappings.ts; `mappings.products` / `mappings.priceBookEntries` change them).
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { DynamicsRecord } from './customers.ts';
+import { applyMapping, type Expr, evaluate } from './expression.ts';
+import { DEFAULT_PRICE_MAPPING, flowMapping, TRANSLATION_ROOT } from './flow-mappings.ts';
 import { externalIdValue } from './keys.ts';
-
-/** Default Product2 field ← ReleasedProductsV2 field (Name, Description, IsActive and the External ID are set apart). */
-export const DEFAULT_PRODUCT_FIELDS: Readonly<Record<string, string>> = Object.freeze({
-  ProductCode: 'ItemNumber',
-});
+import { ParkedError } from './legal-entity.ts';
 
 /**
- * The ReleasedProductsV2 fields the default mapping and the price read. The entity has no product
- * name or description: names come from its search names or from ProductTranslations (by ProductNumber).
+ * The ReleasedProductsV2 fields the flow reads besides its mapping's: the keys, ProductNumber (the
+ * translations' key) and SalesUnitSymbol (sales order lines use it). ReleasedProductsV2 has no
+ * product name or description: names come from its search names or from ProductTranslations.
  */
 export const PRODUCT_SOURCE_FIELDS: readonly string[] = Object.freeze([
   'dataAreaId',
   'ItemNumber',
   'ProductNumber',
-  'SearchName',
-  'ProductSearchName',
-  'SalesPrice',
-  'SalesPriceQuantity',
   'SalesUnitSymbol',
 ]);
 
@@ -44,21 +39,18 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-function clean(value: unknown): unknown {
-  return value === '' || value === undefined ? null : value;
-}
-
 /** The product number a released product's translations are keyed by (ItemNumber when it has none). */
 export function productNumberOf(product: DynamicsRecord): string {
   return text(product.ProductNumber) ?? String(product.ItemNumber ?? '');
 }
 
 /**
- * Maps a released product to Product2 fields. Name and Description follow `products.name`:
- * with `translation`, the translation's ProductName and Description, the name falling back to
- * SearchName then ProductSearchName when the product has no translation in that language; with
- * `searchName` / `productSearchName`, that field (then the other) and no Description. The name
- * ends at the item number, so it is never empty.
+ * Maps a released product to Product2 fields through the products mapping (flow-mappings.ts with
+ * `mappings.products` laid over it). The defaults follow `products.name`: with `translation`, the
+ * translation's ProductName (`Translation.ProductName`) and Description, the name falling back to
+ * SearchName then ProductSearchName; with `searchName` / `productSearchName`, that field (then the
+ * other) and no Description. The name ends at the item number, so it is never empty. Throws
+ * ParkedError when the mapping fails for the record.
  */
 export function mapProductToProduct2(
   product: DynamicsRecord,
@@ -67,24 +59,12 @@ export function mapProductToProduct2(
 ): Record<string, unknown> {
   const dataAreaId = String(product.dataAreaId ?? '').toLowerCase();
   const id = String(product.ItemNumber ?? '');
-  const { source } = config.products.name;
-  const search = text(product.SearchName);
-  const productSearch = text(product.ProductSearchName);
-  const name =
-    source === 'translation'
-      ? (text(options.translation?.ProductName) ?? search ?? productSearch)
-      : source === 'searchName'
-        ? (search ?? productSearch)
-        : (productSearch ?? search);
-  const out: Record<string, unknown> = {
-    [config.externalIds.product]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
-    Name: name ?? id,
-    IsActive: true,
-  };
-  if (source === 'translation') out.Description = clean(text(options.translation?.Description));
-  for (const [sf, d365] of Object.entries(DEFAULT_PRODUCT_FIELDS)) out[sf] = clean(product[d365]);
-  if (options.quantityUnitOfMeasure) out.QuantityUnitOfMeasure = clean(product.SalesUnitSymbol);
-  for (const [sf, d365] of Object.entries(config.mappings.products)) out[sf] = clean(product[d365]);
+  const mapping = flowMapping('products', config, {
+    quantityUnitOfMeasure: options.quantityUnitOfMeasure === true,
+  });
+  const source = { ...product, [TRANSLATION_ROOT]: options.translation ?? {} };
+  const out = applyMapping(mapping, source, 'mappings.products');
+  out[config.externalIds.product] = externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1);
   return out;
 }
 
@@ -93,10 +73,23 @@ export function mapProductToProduct2(
  * of units; a quantity of 0 or none means per unit), rounded to cents as Salesforce currency
  * fields store it. 0 when the product has no usable price, so it can still be quoted.
  */
-export function unitPriceOf(product: DynamicsRecord): number {
-  const price = Number(product.SalesPrice);
-  if (!Number.isFinite(price)) return 0;
-  const quantity = Number(product.SalesPriceQuantity);
-  const per = Number.isFinite(quantity) && quantity > 0 ? price / quantity : price;
-  return Math.round(per * 100) / 100;
+export function unitPriceOf(product: DynamicsRecord, config?: ConnectorConfig): number {
+  const configured = config?.mappings.priceBookEntries.UnitPrice;
+  const expr = configured ?? DEFAULT_PRICE_MAPPING.UnitPrice;
+  if (expr === undefined) return 0;
+  let price: unknown;
+  try {
+    price = evaluate(expr as Expr, product, 'mappings.priceBookEntries.UnitPrice');
+  } catch (error) {
+    // The default keeps a product with an unreadable price quotable at 0; a configured mapping parks it.
+    if (configured === undefined && error instanceof ParkedError) return 0;
+    throw error;
+  }
+  if (typeof price !== 'number' || !Number.isFinite(price)) {
+    throw new ParkedError(
+      'MAPPING_FAILED',
+      `mappings.priceBookEntries.UnitPrice: the price is ${JSON.stringify(price)}, not a number; correct the mapping (as: number), then replay`,
+    );
+  }
+  return price;
 }

@@ -15,8 +15,10 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { soql, soqlFields, soqlIdent } from '#core/ports/salesforce/soql.ts';
+import { applyMapping } from './expression.ts';
+import { flowMapping, mappingPaths, PARENT_ROOT } from './flow-mappings.ts';
 import { parseExternalIdValue } from './keys.ts';
-import { type OrgFacts, resolutionFields } from './legal-entity.ts';
+import { type OrgFacts, ParkedError, resolutionFields } from './legal-entity.ts';
 
 export type SalesSource = 'Opportunity' | 'Order';
 
@@ -29,6 +31,10 @@ export interface SourceLine {
   readonly itemNumber: string | undefined;
   readonly quantity: number;
   readonly unitPrice: number | undefined;
+  /** The SalesOrderLines fields of the salesOrderLines mapping (evaluated when the order is read, before any write). */
+  readonly fields?: Readonly<Record<string, unknown>>;
+  /** Why the line's mapping failed, thrown when the order is written (an ineligible order is still skipped). */
+  readonly mappingError?: ParkedError;
 }
 
 /** A won Opportunity or an activated Order as the flow needs it. */
@@ -46,6 +52,10 @@ export interface SourceOrder {
   readonly lines: readonly SourceLine[];
   /** The whole record, for configured extra header fields. */
   readonly raw: Readonly<Record<string, unknown>>;
+  /** The SalesOrderHeadersV2 fields of the salesOrders mapping (evaluated when the order is read, before any write). */
+  readonly fields?: Readonly<Record<string, unknown>>;
+  /** Why the header's mapping failed, thrown when the order is written (an ineligible order is still skipped). */
+  readonly mappingError?: ParkedError;
 }
 
 const CHILDREN: Readonly<Record<SalesSource, string>> = {
@@ -72,17 +82,23 @@ export function salesOrderQuery(
   if (sobject === 'Opportunity') fields.add('Name');
   else fields.add('OrderNumber');
   if (org.multiCurrency) fields.add('CurrencyIsoCode');
-  for (const sf of Object.values(config.mappings.salesOrders)) fields.add(sf);
+  for (const f of mappingPaths(flowMapping('salesOrders', config, { sobject }))) fields.add(f);
+  for (const f of mappingPaths(flowMapping('salesOrderLines', config))) {
+    if (f.startsWith(`${PARENT_ROOT}.`)) fields.add(f.slice(PARENT_ROOT.length + 1));
+  }
   fields.add('Account.Name');
   fields.add(`Account.${config.externalIds.account}`);
   for (const f of resolutionFields(config, org)) fields.add(`Account.${f}`);
   const lineFields = soqlFields([
-    'Id',
-    'Quantity',
-    'UnitPrice',
-    'Product2Id',
-    `Product2.${config.externalIds.product}`,
-    'Product2.ProductCode',
+    ...new Set([
+      'Id',
+      'Quantity',
+      'UnitPrice',
+      'Product2Id',
+      `Product2.${config.externalIds.product}`,
+      'Product2.ProductCode',
+      ...mappingPaths(flowMapping('salesOrderLines', config), [PARENT_ROOT]),
+    ]),
   ]);
   return `SELECT ${soqlFields([...fields]).text}, (SELECT ${lineFields.text} FROM ${soqlIdent(CHILDREN[sobject]).text}) FROM ${soqlIdent(sobject).text} WHERE ${soql`Id = ${id}`}`;
 }
@@ -102,11 +118,17 @@ export function itemNumberOf(
   return str(product.ProductCode);
 }
 
-/** Numbers lines by their position in Id order (Ids of one org sort by creation), so numbering is stable. */
+/**
+ * Numbers lines by their position in Id order (Ids of one org sort by creation), so numbering is
+ * stable, and evaluates the salesOrderLines mapping of each (`parent.` paths read `parent`, the
+ * Opportunity / Order). Throws ParkedError when the mapping fails for a line.
+ */
 export function numberLines(
   records: readonly Readonly<Record<string, unknown>>[],
   config: ConnectorConfig,
+  parent: Readonly<Record<string, unknown>> = {},
 ): SourceLine[] {
+  const mapping = flowMapping('salesOrderLines', config);
   return [...records]
     .sort((a, b) => String(a.Id).localeCompare(String(b.Id)))
     .map((r, i) => ({
@@ -115,7 +137,31 @@ export function numberLines(
       itemNumber: itemNumberOf(obj(r.Product2), config),
       quantity: Number(r.Quantity ?? 0),
       unitPrice: typeof r.UnitPrice === 'number' ? r.UnitPrice : undefined,
+      ...mapped(
+        () => applyMapping(mapping, { ...r, [PARENT_ROOT]: parent }, 'mappings.salesOrderLines'),
+        `line ${i + 1} (${String(r.Id)}): `,
+      ),
     }));
+}
+
+/** Evaluates a mapping: its non-empty fields, or the ParkedError that says why it failed. */
+function mapped(
+  run: () => Record<string, unknown>,
+  context = '',
+): { fields: Record<string, unknown> } | { mappingError: ParkedError } {
+  try {
+    return { fields: withoutEmpty(run()) };
+  } catch (error) {
+    if (!(error instanceof ParkedError)) throw error;
+    return { mappingError: new ParkedError(error.parkCode, `${context}${error.message}`, { cause: error }) };
+  }
+}
+
+/** F&O fills its own defaults for fields a create leaves out: empty mapped values are not sent. */
+function withoutEmpty(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined && v !== '') out[k] = v;
+  return out;
 }
 
 /** Reads the query result into a SourceOrder. */
@@ -135,8 +181,11 @@ export function parseSourceOrder(
     accountId: str(record.AccountId),
     account: obj(record.Account),
     currency: record.CurrencyIsoCode,
-    lines: numberLines(lineRecords, config),
+    lines: numberLines(lineRecords, config, record),
     raw: record,
+    ...mapped(() =>
+      applyMapping(flowMapping('salesOrders', config, { sobject }), record, 'mappings.salesOrders'),
+    ),
   };
 }
 
@@ -174,44 +223,62 @@ export function planLines(wanted: readonly SourceLine[], existing: readonly Exis
   return { missing, conflicts };
 }
 
-/** The SalesOrderHeadersV2 create body (no SalesOrderNumber: the number sequence assigns it). */
+/**
+ * The SalesOrderHeadersV2 create body: the salesOrders mapping's fields, then the connector's (the
+ * legal entity, customer, currency and the Salesforce id in CustomersOrderReference, which a
+ * mapping cannot change). No SalesOrderNumber: the number sequence assigns it.
+ */
 export function headerRecord(
   order: SourceOrder,
   target: { readonly dataAreaId: string; readonly customerAccount: string; readonly currency: string },
   config: ConnectorConfig,
 ): Record<string, unknown> {
-  const header: Record<string, unknown> = {
+  // Every mapping of the order is checked before its first write, so a failing line parks it whole.
+  const failed = order.mappingError ?? order.lines.find((l) => l.mappingError)?.mappingError;
+  if (failed) throw failed;
+  const fields =
+    order.fields ??
+    withoutEmpty(
+      applyMapping(
+        flowMapping('salesOrders', config, { sobject: order.sobject }),
+        order.raw,
+        'mappings.salesOrders',
+      ),
+    );
+  return {
+    ...fields,
     dataAreaId: target.dataAreaId,
     OrderingCustomerAccountNumber: target.customerAccount,
     InvoiceCustomerAccountNumber: target.customerAccount,
     CurrencyCode: target.currency,
     CustomersOrderReference: order.id,
   };
-  if (order.name) header.SalesOrderName = order.name.slice(0, 60);
-  for (const [dynamics, sf] of Object.entries(config.mappings.salesOrders)) {
-    const value = order.raw[sf];
-    if (value !== undefined && value !== null) header[dynamics] = value;
-  }
-  return header;
 }
 
-/** The SalesOrderLines create body for one line: no LineNumber (F&O assigns it), the Salesforce id in `lineIdField`. */
+/**
+ * The SalesOrderLines create body for one line: the salesOrderLines mapping's fields (SalesUnitSymbol
+ * from the Dynamics product unless the mapping sets it), then the connector's: no LineNumber (F&O
+ * assigns it), the Salesforce id in `lineIdField`, the item, the order's keys and currency.
+ */
 export function lineRecord(
   line: SourceLine,
   target: { readonly dataAreaId: string; readonly salesOrderNumber: string; readonly currency: string },
   product: Readonly<Record<string, unknown>> | undefined,
   lineIdField: string,
 ): Record<string, unknown> {
-  const record: Record<string, unknown> = {
+  if (line.mappingError) throw line.mappingError;
+  const fields = line.fields ?? {
+    OrderedSalesQuantity: line.quantity,
+    ...(line.unitPrice !== undefined ? { SalesPrice: line.unitPrice } : {}),
+  };
+  const unit = product?.SalesUnitSymbol;
+  return {
+    ...(typeof unit === 'string' && unit ? { SalesUnitSymbol: unit } : {}),
+    ...fields,
     dataAreaId: target.dataAreaId,
     SalesOrderNumber: target.salesOrderNumber,
     [lineIdField]: line.id,
     ItemNumber: line.itemNumber,
-    OrderedSalesQuantity: line.quantity,
     CurrencyCode: target.currency,
   };
-  if (line.unitPrice !== undefined) record.SalesPrice = line.unitPrice;
-  const unit = product?.SalesUnitSymbol;
-  if (typeof unit === 'string' && unit) record.SalesUnitSymbol = unit;
-  return record;
 }

@@ -17,12 +17,17 @@ import { ParkedError } from './legal-entity.ts';
 
 const TRUNCATABLE_TYPES = new Set(['string', 'textarea']);
 
-/** Returns `fields` with over-long free text truncated (a note per field in `notes`); throws ParkedError for the rest. */
+/**
+ * Returns `fields` with over-long free text truncated (a note per field in `notes`); throws
+ * ParkedError for the rest. `policies` (lower-case field name → truncate | park, a mapping's
+ * `tooLong`) overrides the choice by field kind.
+ */
 export function fitToOrg(
   sobject: string,
   fields: Readonly<Record<string, unknown>>,
   org: SalesforceOrgShape,
   notes: string[],
+  policies: ReadonlyMap<string, 'truncate' | 'park'> = new Map(),
 ): Record<string, unknown> {
   const described = org.fields.get(sobject.toLowerCase());
   if (!described || described.size === 0) return { ...fields };
@@ -31,12 +36,15 @@ export function fitToOrg(
     out[name] = value;
     const facts = described.get(name.toLowerCase());
     if (typeof value !== 'string' || !facts?.length || value.length <= facts.length) continue;
+    const policy = policies.get(name.toLowerCase());
     const truncatable =
-      TRUNCATABLE_TYPES.has(facts.type) && !facts.externalId && !/PostalCode$/i.test(facts.name);
+      policy !== undefined
+        ? policy === 'truncate' && !facts.externalId
+        : TRUNCATABLE_TYPES.has(facts.type) && !facts.externalId && !/PostalCode$/i.test(facts.name);
     if (!truncatable) {
       throw new ParkedError(
         'STRING_TOO_LONG',
-        `STRING_TOO_LONG: ${sobject}.${facts.name} holds ${facts.length} characters and the value has ${value.length}; shorten it in Dynamics (or lengthen the field in Salesforce), then replay`,
+        `STRING_TOO_LONG: ${sobject}.${facts.name} holds ${facts.length} characters and the value has ${value.length}; shorten it in Dynamics (or lengthen the field in Salesforce${policy === 'park' ? ', or set tooLong: truncate in its mapping' : ''}), then replay`,
       );
     }
     out[name] = cut(value, facts.length);

@@ -3,7 +3,9 @@
  * legal entity by legal entity, one OData page in memory at a time.
  * - With a configured modified-timestamp field (`modifiedFields[entity]`): only records modified
  *   since the stored watermark (minus `schedules.watermarkOverlapSeconds`), oldest first; the
- *   watermark advances after each page's work is done or enqueued.
+ *   watermark advances after each page's work is done or enqueued. When the entity's mapping
+ *   changed since the watermark was reached (a fingerprint in a `mapping:` checkpoint), one run
+ *   reads the entity in full, so the change reaches records Dynamics did not change.
  * - Otherwise (F&O has no such field by default): a paged scan whose records go through the
  *   content-hash comparison of `syncRecords`, so an unchanged re-run writes nothing to Salesforce.
  * Records that hit a transient error are enqueued as stubs for the worker. `$skip` paging under
@@ -12,6 +14,7 @@
  */
 import type { EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
+import { mappingFingerprint } from '#core/mapping/flow-mappings.ts';
 import { ge } from '#core/ports/dynamics/odata.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
 import { type SyncEntity, type SyncSummary, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
@@ -118,8 +121,14 @@ async function backfillOne(
   const modified = ctx.config.modifiedFields[entity];
   const checkpoint = watermarkName(entity, legalEntity);
   let watermark = modified ? await ctx.state.getCheckpoint(checkpoint) : undefined;
+  // A changed mapping re-maps records Dynamics did not change: one full read, then the watermark again.
+  const fingerprint = mappingFingerprint(entity, ctx.config);
+  const mappingMark = modified
+    ? await ctx.state.getCheckpoint(mappingCheckpointName(entity, legalEntity))
+    : undefined;
+  const mappingChanged = modified !== undefined && mappingMark?.value !== fingerprint;
   let filter: ReturnType<typeof ge> | undefined;
-  if (modified && watermark && !full) {
+  if (modified && watermark && !full && !mappingChanged) {
     const overlapMs = ctx.config.schedules.watermarkOverlapSeconds * 1000;
     filter = ge(modified, new Date(Date.parse(watermark.value) - overlapMs));
   }
@@ -162,8 +171,14 @@ async function backfillOne(
       return 'Salesforce unavailable or over its API budget; the rest waits for the next run';
     }
   }
+  if (mappingChanged) await ctx.state.putCheckpoint(mappingCheckpointName(entity, legalEntity), fingerprint);
   report(undefined, true);
   return undefined;
+}
+
+/** The checkpoint holding the fingerprint of the mapping an entity's watermark was last reached with. */
+export function mappingCheckpointName(entity: SyncEntity, dataAreaId: string): string {
+  return `mapping:dynamics:${entity}:${dataAreaId}`;
 }
 
 function stubOf(entity: SyncEntity, idField: string, record: DynamicsRecord, at: number): DynamicsStub {

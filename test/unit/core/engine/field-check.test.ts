@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConnectorConfigInput } from '#core/config/schema.ts';
 import {
   checkDynamicsFields,
+  checkMappingTargets,
   checkSalesforceFields,
   edmTypeServes,
   goLiveFieldCheck,
@@ -427,6 +428,120 @@ describe('goLiveFieldCheck', () => {
     expect(problems.map((p) => p.problem)).toEqual([
       'CustomersV3 has no field ZZ_Region',
       'Account.Region__c does not exist or is not visible to the integration user',
+    ]);
+  });
+});
+
+describe('the field check of mappings', () => {
+  it('follows relationship paths and names a missing relationship and a missing related field', async () => {
+    const cfg = config({
+      flows: { activatedOrders: { enabled: false } },
+      mappings: {
+        salesOrders: {
+          DeliveryAddressCity: 'Account.BillingCity',
+          DeliveryAddressStreet: 'Acount.BillingStreet',
+          DeliveryAddressZipCode: { field: 'Account.ZipZip', maxLength: 10 },
+        },
+      },
+    });
+    const opportunity = parseDescribe({
+      name: 'Opportunity',
+      label: 'Opportunity',
+      fields: [
+        ...['Name', 'IsWon', 'D365_Sales_Order__c'].map((name) => ({
+          name,
+          type: 'string',
+          createable: true,
+          updateable: true,
+        })),
+        {
+          name: 'AccountId',
+          type: 'reference',
+          referenceTo: ['Account'],
+          relationshipName: 'Account',
+          createable: true,
+          updateable: true,
+        },
+      ],
+    });
+    const describes = standardDescribes({ Opportunity: opportunity });
+    const step = goLiveFieldCheck(cfg, async () => undefined);
+    const problems = await step({ describe: async (s) => describes.get(s), org: NO_PICKLISTS });
+    expect(problems.filter((p) => p.key.startsWith('mappings.'))).toEqual([
+      {
+        key: 'mappings.salesOrders.DeliveryAddressStreet',
+        problem: 'Opportunity has no relationship Acount (on the path Opportunity.Acount.BillingStreet)',
+        fix: "use a relationship name from Opportunity's describe (e.g. Account, Owner), or remove mappings.salesOrders.DeliveryAddressStreet",
+      },
+      {
+        key: 'mappings.salesOrders.DeliveryAddressZipCode',
+        problem: 'Opportunity.Account.ZipZip does not exist or is not visible to the integration user',
+        fix: 'create Opportunity.Account.ZipZip, or grant field access in the permission set (Read on Opportunity.Account.ZipZip), or remove mappings.salesOrders.DeliveryAddressZipCode',
+      },
+    ]);
+  });
+
+  it('names a value-map value that is not a member of the F&O enum it is written to', () => {
+    const cfg = config({
+      mappings: {
+        accountWriteBack: { OnHoldStatus: { field: 'Description', map: { a: 'No', b: 'Blocked' } } },
+      },
+    });
+    const sets = withField(standardModel(), 'CustomersV3', 'OnHoldStatus', 'enum:CustVendorBlocked');
+    const problems = checkDynamicsFields(cfg, {
+      entitySets: sets,
+      enums: { CustVendorBlocked: ['No', 'Invoice', 'All', 'Payment', 'Requisition', 'Never'] },
+    });
+    expect(problems).toEqual([
+      {
+        key: 'mappings.accountWriteBack.OnHoldStatus',
+        problem:
+          '"Blocked" is not a member of CustomersV3.OnHoldStatus (enum CustVendorBlocked: No, Invoice, All, Payment, Requisition, Never)',
+        fix: 'write one of the members in mappings.accountWriteBack.OnHoldStatus',
+      },
+    ]);
+  });
+
+  it('refuses mappings of fields the connector owns and price book targets besides UnitPrice', () => {
+    const cfg = config({
+      mappings: {
+        salesOrders: { CustomersOrderReference: 'Name' },
+        salesOrderLines: { OrderLineReference: 'Id' },
+        priceBookEntries: { IsActive: { const: true } },
+      },
+    });
+    expect(checkMappingTargets(cfg).map((p) => p.key)).toEqual([
+      'mappings.salesOrders.CustomersOrderReference',
+      'mappings.salesOrderLines.OrderLineReference',
+      'mappings.priceBookEntries.IsActive',
+    ]);
+  });
+
+  it('names an expression whose value kind does not fit the target, with the conversion to use', () => {
+    const cfg = config({
+      mappings: {
+        customers: { Website: { const: 5 }, Phone: { field: 'CreditLimit', as: 'text', decimals: 2 } },
+        accountWriteBack: { CreditLimit: { template: '{Name}' } },
+      },
+    });
+    const sf = checkSalesforceFields(cfg, standardDescribes(), NO_PICKLISTS).filter((p) =>
+      p.key.startsWith('mappings.'),
+    );
+    expect(sf).toEqual([
+      {
+        key: 'mappings.customers.Website',
+        problem: 'mappings.customers.Website writes number values but Account.Website is string',
+        fix: 'convert with as: text (or map to text values) in mappings.customers.Website',
+      },
+    ]);
+    const sets = withField(standardModel(), 'CustomersV3', 'CreditLimit', 'Edm.Decimal');
+    expect(checkDynamicsFields(cfg, model(sets)).filter((p) => p.key.startsWith('mappings.'))).toEqual([
+      {
+        key: 'mappings.accountWriteBack.CreditLimit',
+        problem:
+          'mappings.accountWriteBack.CreditLimit writes text values but CustomersV3.CreditLimit is Edm.Decimal',
+        fix: 'convert with as: number (or map to number values) in mappings.accountWriteBack.CreditLimit',
+      },
     ]);
   });
 });
