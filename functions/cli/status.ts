@@ -4,6 +4,7 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { VERSION } from '#core/version.ts';
 import { QUEUES } from '#core/work/items.ts';
 import { type CliIo, type CommandSpec, ExitCode } from './command.ts';
 import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
@@ -23,11 +24,11 @@ export async function stackStatus(io: CliIo, name: string, json: boolean): Promi
     .reduce((n, q) => n + q.visible + q.inFlight, 0);
   if (json) {
     io.stdout.write(
-      `${JSON.stringify({ stack: stack.name, queues, alarms, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
+      `${JSON.stringify({ version: VERSION, stack: stack.name, queues, alarms, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
     );
     return ExitCode.ok;
   }
-  const lines = [`Stack ${stack.name}`, '', 'Queues:'];
+  const lines = [`ml-connector ${VERSION}, stack ${stack.name}`, '', 'Queues:'];
   for (const q of queues)
     lines.push(`  ${q.queue.padEnd(18)} visible ${q.visible}, in flight ${q.inFlight}, delayed ${q.delayed}`);
   lines.push('', 'Alarms:');
@@ -79,10 +80,10 @@ export const statusCommand: CommandSpec<typeof options> = {
         .sort((a, b) => b.at - a.at)
         .slice(0, 5);
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ checkpoints, queues, failures })}\n`);
+        io.stdout.write(`${JSON.stringify({ version: VERSION, checkpoints, queues, failures })}\n`);
         return ExitCode.ok;
       }
-      const lines = ['Checkpoints:'];
+      const lines = [`ml-connector ${VERSION}`, '', 'Checkpoints:'];
       for (const c of checkpoints)
         lines.push(`  ${c.name.padEnd(48)} ${c.value.slice(0, 32).padEnd(32)} ${age(now - c.updatedAt)} ago`);
       if (checkpoints.length === 0) lines.push('  none yet');
