@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPowertoolsLogger } from '#adapters/aws/logger.ts';
 import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
 import { recordBatch } from '#adapters/aws/metrics.ts';
+import { VERSION } from '#core/version.ts';
 import { toReceiverRequest } from '#handlers/api-gateway.ts';
 import { type HealthServer, startHealthServer } from '#stream/health.ts';
 import { apiGatewayPost } from '../../integration/aws-events.ts';
@@ -81,6 +82,7 @@ describe('createPowertoolsLogger', () => {
     }
     const line = JSON.parse(lines.join('')) as Record<string, unknown>;
     expect(line).toMatchObject({ message: 'token.minted', orgId: '00D000000000001', clientSecret: '***' });
+    expect(line).toMatchObject({ service: 'ml-connector', version: VERSION });
     expect(lines.join('')).not.toMatch(/hunter2|eyJ0b2tlbg/);
   });
 });
