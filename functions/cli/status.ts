@@ -1,9 +1,11 @@
 /**
- * `ml-connector status`: checkpoints and their age, queue and DLQ depth, last errors (local state);
+ * `ml-connector status`: checkpoints and their age, queue and DLQ depth, the records still parked
+ * with their reasons, last errors (local state);
  * with `--stack`, the deployed queues' and DLQs' depths and where the alarms and dashboard are.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { listParked } from '#core/engine/parked.ts';
 import { VERSION } from '#core/version.ts';
 import { QUEUES } from '#core/work/items.ts';
 import { type CliIo, type CommandSpec, ExitCode } from './command.ts';
@@ -57,9 +59,10 @@ function age(ms: number): string {
 
 export const statusCommand: CommandSpec<typeof options> = {
   name: 'status',
-  brief: 'checkpoints, queue and dead-letter depth, latest failures (or a stack and its alarms)',
+  brief: 'checkpoints, queue and dead-letter depth, parked records, latest failures (or a stack)',
   summary:
-    'Shows checkpoints and their age, queue and dead-letter depth, and the latest failures, from the local state;\n' +
+    'Shows checkpoints and their age, queue and dead-letter depth, the records still parked with their reasons,\n' +
+    'and the latest failures, from the local state;\n' +
     "with --stack, the deployed stack's queue and dead-letter depths.",
   usage: 'status [--state <file> | --stack <name>] [--json]',
   optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp, stackOptionHelp],
@@ -79,8 +82,10 @@ export const statusCommand: CommandSpec<typeof options> = {
       ]
         .sort((a, b) => b.at - a.at)
         .slice(0, 5);
+      // Records whose latest outcome is parked: they wait for a person or for a missing record.
+      const parked = await listParked(local.state, { now, limit: 100 });
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ version: VERSION, checkpoints, queues, failures })}\n`);
+        io.stdout.write(`${JSON.stringify({ version: VERSION, checkpoints, queues, parked, failures })}\n`);
         return ExitCode.ok;
       }
       const lines = [`ml-connector ${VERSION}`, '', 'Checkpoints:'];
@@ -94,6 +99,15 @@ export const statusCommand: CommandSpec<typeof options> = {
           `  ${name.padEnd(16)} visible ${d.visible}, in flight ${d.inFlight}, delayed ${d.delayed}, dead letters ${d.deadLettered}${oldest}`,
         );
       }
+      lines.push('', `Parked (${parked.length}${parked.length === 100 ? '+' : ''}):`);
+      for (const p of parked) {
+        const waits = p.waitsFor.length > 0 ? `; retried when ${p.waitsFor.join(', ')} arrives` : '';
+        lines.push(
+          `  ${new Date(p.at).toISOString()} ${p.recordKey} (audit ${p.auditId}): ${p.reason}${waits}`,
+        );
+      }
+      if (parked.length === 0) lines.push('  none');
+      else lines.push('  Fix the cause, then `ml-connector replay <audit id>` (or `replay --failed`).');
       lines.push('', 'Latest failures:');
       for (const f of failures) {
         lines.push(

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineContext } from '#core/engine/context.ts';
+import { retryingParked, watchAudit } from '#core/engine/parked.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
@@ -63,8 +64,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const stop = new AbortController();
   const poll = options.pollIntervalMs ?? 500;
   const emit = options.onEvent ?? (() => {});
-  const toSalesforce = createToSalesforceWorker(ctx);
-  const toDynamics = createToDynamicsWorker(ctx);
+  // Each worker writes through its own audit watch: after a batch, parked work waiting for a
+  // record that succeeded in it is retried (core/engine/parked.ts).
+  const toSalesforceWatch = watchAudit(ctx.state);
+  const toDynamicsWatch = watchAudit(ctx.state);
+  const toSalesforce = createToSalesforceWorker({ ...ctx, state: toSalesforceWatch.state });
+  const toDynamics = createToDynamicsWorker({ ...ctx, state: toDynamicsWatch.state });
   const loops: Promise<void>[] = [];
 
   const report = (where: string, error: unknown) => {
@@ -87,9 +92,18 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
   // Gather business-event stubs for up to half a second: fuller key-set reads and upserts.
   loops.push(
-    pump<DynamicsStub>(QUEUES.toSalesforce, (m) => toSalesforce.handle(m), options.batchWindowMs ?? 500),
+    pump<DynamicsStub>(
+      QUEUES.toSalesforce,
+      retryingParked(ctx, toSalesforceWatch, (m) => toSalesforce.handle(m)),
+      options.batchWindowMs ?? 500,
+    ),
   );
-  loops.push(pump<SalesforceStub>(QUEUES.toDynamics, (m) => toDynamics.handleBatch(m)));
+  loops.push(
+    pump<SalesforceStub>(
+      QUEUES.toDynamics,
+      retryingParked(ctx, toDynamicsWatch, (m) => toDynamics.handleBatch(m)),
+    ),
+  );
 
   let backfillRunning: Promise<void> | undefined;
   const backfill = (opts: { full?: boolean } = {}): Promise<void> => {

@@ -27,10 +27,17 @@ export type ParkCode =
 export class ParkedError extends ConnectorError {
   override name = 'ParkedError';
   readonly parkCode: ParkCode;
+  /** Record keys whose success likely clears the cause (AuditEntry.waitsFor); empty when unknown. */
+  readonly waitsFor: readonly string[];
 
-  constructor(parkCode: ParkCode, message: string, options?: ErrorOptions) {
+  constructor(
+    parkCode: ParkCode,
+    message: string,
+    options?: ErrorOptions & { readonly waitsFor?: readonly string[] },
+  ) {
     super(message, { ...options, code: 'PARKED' });
     this.parkCode = parkCode;
+    this.waitsFor = options?.waitsFor ?? [];
   }
 }
 

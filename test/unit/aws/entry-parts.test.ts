@@ -48,6 +48,28 @@ describe('recordBatch', () => {
   });
 });
 
+describe('recordBatch with parked items', () => {
+  it('counts parked items as RecordsParked per flow and in total, not as moved', () => {
+    const added: [string, number, Record<string, string> | undefined][] = [];
+    const metrics: ConnectorMetrics = {
+      add: (n, v, d) => void added.push([n, v, d ? { ...d } : undefined]),
+      flush() {},
+    };
+    recordBatch(
+      metrics,
+      'to-dynamics',
+      { done: ['a', 'b', 'c'], retry: [], deadLetter: [] },
+      () => 'won-opportunities',
+      new Map([['won-opportunities', 2]]),
+    );
+    expect(added).toEqual([
+      ['RecordsMoved', 1, { flow: 'won-opportunities', direction: 'to-dynamics' }],
+      ['RecordsParked', 2, { flow: 'won-opportunities', direction: 'to-dynamics' }],
+      ['RecordsParked', 2, undefined],
+    ]);
+  });
+});
+
 describe('toReceiverRequest', () => {
   it('decodes a base64 body, lower-cases header names and keeps ?code=', () => {
     const event = apiGatewayPost('{"a":1}', {
