@@ -10,8 +10,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EngineRuntime } from '#adapters/aws/engine.ts';
 import { type Direction, recordApiBudget, recordBatch } from '#adapters/aws/metrics.ts';
 import type { DeadLetterEntry, Delivery } from '#adapters/aws/work-queue.ts';
+import { parkedByFlow, watchAudit } from '#core/engine/audit-watch.ts';
 import type { BatchOutcome, EngineContext } from '#core/engine/context.ts';
-import { parkedByFlow, retryParkedSafely, watchAudit } from '#core/engine/parked.ts';
 import { retryDelaySeconds } from '#core/engine/pump.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 
@@ -73,8 +73,8 @@ async function settle<T>(
   const { queue } = options;
   const byHandle = new Map(deliveries.map((d) => [d.receiptHandle, d]));
   const { ctx } = await runtime.engine(options.signal ? { signal: options.signal } : {});
-  // The worker writes through an audit watch: what it parked (metrics) and what succeeded, which
-  // may be what parked work waits for (retried below; core/engine/parked.ts).
+  // The worker writes through an audit watch: what it parked goes into the metrics. (Parked work
+  // whose cause arrived is retried by the backfill run, core/engine/parked.ts.)
   const watch = watchAudit(ctx.state);
   const outcome: BatchOutcome =
     messages.length > 0
@@ -124,7 +124,6 @@ async function settle<T>(
     (handle) => options.flowOf(bodies.get(handle)),
     parkedByFlow(appended),
   );
-  await retryParkedSafely(ctx, appended);
   recordApiBudget(runtime.metrics, ctx.salesforce.budget.state().remaining);
   return {
     batchItemFailures: [...failures].map((handle) => ({

@@ -5,7 +5,8 @@
  * records follows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listParked, retryingParked, watchAudit } from '#core/engine/parked.ts';
+import { watchAudit } from '#core/engine/audit-watch.ts';
+import { listParked, retryingParked } from '#core/engine/parked.ts';
 import { pumpOnce } from '#core/engine/pump.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';

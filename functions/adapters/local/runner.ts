@@ -6,8 +6,9 @@
  * the rest to the queue: nothing is lost, and the next start resumes from the checkpoints.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { watchAudit } from '#core/engine/audit-watch.ts';
 import type { EngineContext } from '#core/engine/context.ts';
-import { retryingParked, watchAudit } from '#core/engine/parked.ts';
+import { retryArrivedSafely, retryingParked } from '#core/engine/parked.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
 import { cdcTopics } from '#core/engine/topics.ts';
@@ -116,6 +117,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
         ];
         const dynamics = await runDynamicsBackfill(ctx, { entities, signal: stop.signal, ...opts });
         const salesforce = await runSalesforceBackfill(ctx, { signal: stop.signal, ...opts });
+        // Parked work whose cause arrived since and was not retried at once (core/engine/parked.ts).
+        await retryArrivedSafely(ctx);
         emit({ type: 'backfill-finished', dynamics, salesforce });
       } catch (error) {
         if (!stop.signal.aborted) report('backfill', error);

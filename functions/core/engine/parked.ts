@@ -6,14 +6,18 @@
  * record generically, whatever the flow and the reason, so new parking reasons need no change here.
  *
  * - {@link listParked}: the records still parked, newest first (`status`).
- * - {@link watchAudit}: a StateStore that reports the entries appended through it, so a batch
- *   knows which records succeeded and which were parked (metrics, automatic retry).
- * - {@link retryParked}: after records succeed, re-enqueues the parked work waiting for one of
- *   them. Safe to repeat and to race: a record is enqueued only while its latest audit entry is
- *   still the parked one (enqueueing appends an `enqueued` entry, so a second caller skips it),
- *   and the worker's lease and idempotency records keep the write itself exactly once.
+ * - {@link retryParked} (push, the local shape): after a worker batch, re-enqueues the parked work
+ *   waiting for a record that succeeded in it (the batch's entries come from an audit watch,
+ *   audit-watch.ts), so it goes through within seconds.
+ * - {@link retryArrived} (pull, both shapes, at every backfill run): re-enqueues the parked work
+ *   one of whose `waitsFor` records has succeeded since it was parked. On AWS this is the only
+ *   path: the workers' roles stay without the audit indexes and the other queue.
+ * Both are safe to repeat and to race: a record is enqueued only while its latest audit entry is
+ * still the parked one (enqueueing appends an `enqueued` entry, so a second caller skips it), and
+ * the worker's lease and idempotency records keep the write itself exactly once.
  */
-import type { AuditEntry, NewAuditEntry, StateStore } from '#core/ports/state-store.ts';
+import type { AuditEntry, StateStore } from '#core/ports/state-store.ts';
+import type { AuditWatch } from './audit-watch.ts';
 import type { EngineContext } from './context.ts';
 import type { BatchHandler } from './pump.ts';
 import { type ReplayContext, replayAuditEntry } from './replay.ts';
@@ -72,42 +76,6 @@ export async function listParked(
   return parked;
 }
 
-/** What a batch appended to the audit trail, by outcome. */
-export interface AuditWatch {
-  /** The state store to give the workers: every append also lands in the watch. */
-  readonly state: StateStore;
-  /** The entries appended since the last call, and forgets them. */
-  take(): AuditEntry[];
-}
-
-/** Wraps `state` so the entries appended through it are kept for {@link AuditWatch.take}. */
-export function watchAudit(state: StateStore): AuditWatch {
-  let appended: AuditEntry[] = [];
-  return {
-    state: {
-      // The adapters are plain objects of closures (no `this`), so their methods copy as they are.
-      ...state,
-      async appendAudit(entry: NewAuditEntry) {
-        const full = await state.appendAudit(entry);
-        appended.push(full);
-        return full;
-      },
-    },
-    take() {
-      const taken = appended;
-      appended = [];
-      return taken;
-    },
-  };
-}
-
-/** Parked entries per flow among `entries` (for the RecordsParked metric). */
-export function parkedByFlow(entries: readonly AuditEntry[]): Map<string, number> {
-  const byFlow = new Map<string, number>();
-  for (const e of entries) if (e.outcome === 'parked') byFlow.set(e.flow, (byFlow.get(e.flow) ?? 0) + 1);
-  return byFlow;
-}
-
 /**
  * Re-enqueues (as a replay) the work of every record still parked and waiting for one of the
  * records that succeeded among `entries`. Returns the record keys enqueued. Keys compare without
@@ -153,6 +121,45 @@ export async function retryParkedSafely(
 ): Promise<void> {
   try {
     const retried = await retryParked(ctx, entries);
+    if (retried.length > 0) ctx.logger.info('parked.retried', { records: retried });
+  } catch (error) {
+    ctx.logger.warn('parked.retry-failed', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/**
+ * Re-enqueues (as a replay) the work of every record still parked one of whose `waitsFor` records
+ * has succeeded since it was parked. Returns the record keys enqueued. One query per parked record
+ * and per key it waits for; at most the 1,000 newest parked records of the last 30 days.
+ */
+export async function retryArrived(ctx: ReplayContext): Promise<string[]> {
+  const retried: string[] = [];
+  for (const entry of await parkedEntries(ctx.state, ctx.now() - PARKED_LOOKBACK_MS)) {
+    if (!entry.waitsFor || entry.waitsFor.length === 0) continue;
+    let arrived = false;
+    for (const recordKey of entry.waitsFor) {
+      const [success] = await ctx.state.queryAudit({
+        recordKey,
+        outcome: 'succeeded',
+        since: entry.at,
+        limit: 1,
+      });
+      if (success) {
+        arrived = true;
+        break;
+      }
+    }
+    if (!arrived || !(await stillLatest(ctx.state, entry))) continue;
+    await replayAuditEntry(ctx, entry.auditId);
+    retried.push(entry.recordKey);
+  }
+  return retried;
+}
+
+/** {@link retryArrived}, logging instead of throwing (a backfill run never fails for it). */
+export async function retryArrivedSafely(ctx: ReplayContext & Pick<EngineContext, 'logger'>): Promise<void> {
+  try {
+    const retried = await retryArrived(ctx);
     if (retried.length > 0) ctx.logger.info('parked.retried', { records: retried });
   } catch (error) {
     ctx.logger.warn('parked.retry-failed', { error: error instanceof Error ? error.message : String(error) });
