@@ -13,8 +13,11 @@
  *   one of whose `waitsFor` records has succeeded since it was parked. On AWS this is the only
  *   path: the workers' roles stay without the audit indexes and the other queue.
  * Both are safe to repeat and to race: a record is enqueued only while its latest audit entry is
- * still the parked one (enqueueing appends an `enqueued` entry, so a second caller skips it), and
- * the worker's lease and idempotency records keep the write itself exactly once.
+ * still the parked one (enqueueing appends an `enqueued` entry, so a later caller skips it); two
+ * callers at the same instant may both enqueue it, and then the worker's lease and idempotency
+ * records keep the write itself exactly once, as for any duplicate stub.
+ * Cost of the pull: one query for the parked entries, then per parked record with `waitsFor` one
+ * query per key until one has succeeded, plus one for its latest entry.
  */
 import type { AuditEntry, StateStore } from '#core/ports/state-store.ts';
 import type { AuditWatch } from './audit-watch.ts';
