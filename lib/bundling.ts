@@ -17,8 +17,10 @@
  *   bundles (about 110 KiB). A function given AWS_PROFILE by hand would fail to find credentials.
  *   https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
  * - Legal comments (licence banners) go to a `.LEGAL.txt` file beside the bundle, not into it.
+ * - The connector's version is a constant (`ML_CONNECTOR_VERSION`, see BUNDLE_DEFINE).
  */
 import type { BuildOptions } from 'esbuild';
+import { VERSION } from '#base/version.ts';
 
 /** ESM bundles of CommonJS dependencies need require(), __filename and __dirname. */
 export const BUNDLE_BANNER =
@@ -26,8 +28,14 @@ export const BUNDLE_BANNER =
 
 export const BUNDLE_TARGET = 'node24';
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
-/** Constants replaced at bundle time (see the module doc). */
-export const BUNDLE_DEFINE: Readonly<Record<string, string>> = { esbuildDetection: '"bundled"' };
+/**
+ * Constants replaced at bundle time (see the module doc); `ML_CONNECTOR_VERSION` is package.json's
+ * version (functions/base/version.ts), so the bundles carry it without importing package.json.
+ */
+export const BUNDLE_DEFINE: Readonly<Record<string, string>> = {
+  esbuildDetection: '"bundled"',
+  ML_CONNECTOR_VERSION: JSON.stringify(VERSION),
+};
 export const BUNDLE_LEGAL_COMMENTS = 'external';
 /** Left out of the Lambda bundles: reached only through `import()` when Lambda's env credentials are absent. */
 export const BUNDLE_EXTERNALS: readonly string[] = [

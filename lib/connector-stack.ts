@@ -159,6 +159,8 @@ export class ConnectorStack extends Stack {
     this.state.grantItems(this.toSalesforceWorker.function, STATE_TABLE_ACTIONS.toSalesforceWorker);
     this.state.grantItems(this.toDynamicsWorker.function, STATE_TABLE_ACTIONS.toDynamicsWorker);
     this.state.grantItems(this.backfill.function, STATE_TABLE_ACTIONS.backfill);
+    // The backfill retries parked work whose cause arrived: it reads the audit indexes.
+    this.state.grantAuditQueries(this.backfill.function);
     this.secrets.receiver.grantRead(this.receiver.function);
     this.toSalesforce.queue.grantSendMessages(this.receiver.function);
     for (const worker of [this.toSalesforceWorker, this.toDynamicsWorker, this.backfill]) {

@@ -4,6 +4,7 @@
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { ConnectorError } from '#base/errors.ts';
+import { VERSION } from '#base/version.ts';
 import { auditCommand } from './audit.ts';
 import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts';
 import { credentialsCommand } from './credentials.ts';
@@ -35,6 +36,7 @@ function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: ml-connector <command> [options]',
+    '       ml-connector --version',
     '',
     'Connects Dynamics 365 Finance & Operations and Salesforce.',
     '',
@@ -51,6 +53,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(overview());
     return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout.write(`${VERSION}\n`);
+    return ExitCode.ok;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {

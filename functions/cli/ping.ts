@@ -2,6 +2,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClients } from '#adapters/clients.ts';
 import { createFileSecrets } from '#adapters/local/secrets-file.ts';
+import { VERSION } from '#base/version.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { ConnectorSecrets as ConnectorCredentials } from '#core/ports/secrets.ts';
 import { type CommandSpec, ExitCode, UsageError } from './command.ts';
@@ -20,7 +21,7 @@ const options = {
 
 function render(report: PingReport, color: boolean): string {
   const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
-  const lines: string[] = [];
+  const lines: string[] = [`ml-connector ${VERSION}`, ''];
   for (const c of report.checks) {
     lines.push(`${c.ok ? paint(32, 'ok  ') : paint(31, 'FAIL')} ${c.system}: ${c.name}`);
     lines.push(`     ${c.detail}`);
@@ -79,7 +80,7 @@ export const pingCommand: CommandSpec<typeof options> = {
       });
       io.stdout.write(
         values.json
-          ? `${JSON.stringify(report)}\n`
+          ? `${JSON.stringify({ version: VERSION, ...report })}\n`
           : render(report, Boolean(io.stdout.isTTY) && !io.env.NO_COLOR),
       );
       return report.ok ? ExitCode.ok : ExitCode.failure;

@@ -15,6 +15,7 @@ import { type CliIo, type CommandSpec, ExitCode, intOption } from './command.ts'
 import { DEFAULT_CONFIG_FILE, loadConfigFile } from './config-file.ts';
 import { describeBusiness, describeSalesforce, runSalesStory } from './demo.ts';
 import { demoConfig } from './demo-config.ts';
+import { healthOptionHelp, healthOptions, openHealthEndpoint } from './health-endpoint.ts';
 import { DEFAULT_STATE, openLocalEngine } from './local-engine.ts';
 
 const options = {
@@ -26,6 +27,7 @@ const options = {
   customers: { type: 'string' },
   products: { type: 'string' },
   'log-level': { type: 'string' },
+  ...healthOptions,
 } as const;
 
 function waitForStop(io: CliIo): Promise<void> {
@@ -202,9 +204,11 @@ export const startCommand: CommandSpec<typeof options> = {
     ['--customers <n>', 'demo: sandbox customers (default 3000)'],
     ['--products <n>', 'demo: sandbox released products (default 2000)'],
     ['--log-level <l>', 'debug, info, warn (default) or error; logs go to stderr as JSON lines'],
+    ...healthOptionHelp,
   ],
   options,
   async run(values, _positionals, io) {
+    await using _health = await openHealthEndpoint(values, io);
     const configPath = resolve(values.config ?? DEFAULT_CONFIG_FILE);
     const fileSecrets = createFileSecrets({ env: io.env });
     const demo = values.demo || (!existsSync(configPath) && !fileSecrets.has());

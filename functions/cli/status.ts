@@ -1,9 +1,12 @@
 /**
- * `ml-connector status`: checkpoints and their age, queue and DLQ depth, last errors (local state);
+ * `ml-connector status`: checkpoints and their age, queue and DLQ depth, the records still parked
+ * with their reasons, last errors (local state);
  * with `--stack`, the deployed queues' and DLQs' depths and where the alarms and dashboard are.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { VERSION } from '#base/version.ts';
+import { listParked } from '#core/engine/parked.ts';
 import { QUEUES } from '#core/work/items.ts';
 import { type CliIo, type CommandSpec, ExitCode } from './command.ts';
 import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
@@ -23,11 +26,11 @@ export async function stackStatus(io: CliIo, name: string, json: boolean): Promi
     .reduce((n, q) => n + q.visible + q.inFlight, 0);
   if (json) {
     io.stdout.write(
-      `${JSON.stringify({ stack: stack.name, queues, alarms, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
+      `${JSON.stringify({ version: VERSION, stack: stack.name, queues, alarms, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
     );
     return ExitCode.ok;
   }
-  const lines = [`Stack ${stack.name}`, '', 'Queues:'];
+  const lines = [`ml-connector ${VERSION}, stack ${stack.name}`, '', 'Queues:'];
   for (const q of queues)
     lines.push(`  ${q.queue.padEnd(18)} visible ${q.visible}, in flight ${q.inFlight}, delayed ${q.delayed}`);
   lines.push('', 'Alarms:');
@@ -56,9 +59,10 @@ function age(ms: number): string {
 
 export const statusCommand: CommandSpec<typeof options> = {
   name: 'status',
-  brief: 'checkpoints, queue and dead-letter depth, latest failures (or a stack and its alarms)',
+  brief: 'checkpoints, queue and dead-letter depth, parked records, latest failures (or a stack)',
   summary:
-    'Shows checkpoints and their age, queue and dead-letter depth, and the latest failures, from the local state;\n' +
+    'Shows checkpoints and their age, queue and dead-letter depth, the records still parked with their reasons,\n' +
+    'and the latest failures, from the local state;\n' +
     "with --stack, the deployed stack's queue and dead-letter depths.",
   usage: 'status [--state <file> | --stack <name>] [--json]',
   optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp, stackOptionHelp],
@@ -78,11 +82,13 @@ export const statusCommand: CommandSpec<typeof options> = {
       ]
         .sort((a, b) => b.at - a.at)
         .slice(0, 5);
+      // Records whose latest outcome is parked: they wait for a person or for a missing record.
+      const parked = await listParked(local.state, { now, limit: 100 });
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ checkpoints, queues, failures })}\n`);
+        io.stdout.write(`${JSON.stringify({ version: VERSION, checkpoints, queues, parked, failures })}\n`);
         return ExitCode.ok;
       }
-      const lines = ['Checkpoints:'];
+      const lines = [`ml-connector ${VERSION}`, '', 'Checkpoints:'];
       for (const c of checkpoints)
         lines.push(`  ${c.name.padEnd(48)} ${c.value.slice(0, 32).padEnd(32)} ${age(now - c.updatedAt)} ago`);
       if (checkpoints.length === 0) lines.push('  none yet');
@@ -93,6 +99,15 @@ export const statusCommand: CommandSpec<typeof options> = {
           `  ${name.padEnd(16)} visible ${d.visible}, in flight ${d.inFlight}, delayed ${d.delayed}, dead letters ${d.deadLettered}${oldest}`,
         );
       }
+      lines.push('', `Parked (${parked.length}${parked.length === 100 ? '+' : ''}):`);
+      for (const p of parked) {
+        const waits = p.waitsFor.length > 0 ? `; retried when ${p.waitsFor.join(', ')} arrives` : '';
+        lines.push(
+          `  ${new Date(p.at).toISOString()} ${p.recordKey} (audit ${p.auditId}): ${p.reason}${waits}`,
+        );
+      }
+      if (parked.length === 0) lines.push('  none');
+      else lines.push('  Fix the cause, then `ml-connector replay <audit id>` (or `replay --failed`).');
       lines.push('', 'Latest failures:');
       for (const f of failures) {
         lines.push(

@@ -4,6 +4,8 @@
  * schedule's retry policy and dead-letter queue see it. The schedule's input may carry
  * `{ "full": true }` to ignore the watermarks.
  *
+ * After the backfills, parked work whose cause has arrived is enqueued again (core/engine/parked.ts).
+ *
  * Two runs never overlap: each holds a lease in the state table (lease.ts) for the rest of its
  * invocation; a run that finds it held returns at once (`skipped: 'already-running'`). Before
  * onboarding (the secrets hold the stack's placeholders) a run logs that it waits for credentials
@@ -16,6 +18,7 @@ import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts
 import { recordApiBudget } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { AuthError } from '#base/errors.ts';
+import { retryArrivedSafely } from '#core/engine/parked.ts';
 import { backfillEntities } from '#core/engine/wiring.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
@@ -86,6 +89,8 @@ export function createBackfillHandler(runtime: EngineRuntime) {
       const entities = backfillEntities(ctx.config);
       const dynamics = await runDynamicsBackfill(ctx, { entities, full, signal });
       const salesforce = await runSalesforceBackfill(ctx, { full, signal });
+      // Parked work one of whose `waitsFor` records succeeded since goes through again.
+      await retryArrivedSafely(ctx);
       if (dynamics.stopped) runtime.logger.warn('backfill.stopped', { reason: dynamics.stopped });
       runtime.metrics.add('BackfillFailures', 0);
       recordApiBudget(runtime.metrics, ctx.salesforce.budget.state().remaining);

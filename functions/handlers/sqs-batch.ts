@@ -10,6 +10,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EngineRuntime } from '#adapters/aws/engine.ts';
 import { type Direction, recordApiBudget, recordBatch } from '#adapters/aws/metrics.ts';
 import type { DeadLetterEntry, Delivery } from '#adapters/aws/work-queue.ts';
+import { parkedByFlow, watchAudit } from '#core/engine/audit-watch.ts';
 import type { BatchOutcome, EngineContext } from '#core/engine/context.ts';
 import { retryDelaySeconds } from '#core/engine/pump.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
@@ -72,8 +73,14 @@ async function settle<T>(
   const { queue } = options;
   const byHandle = new Map(deliveries.map((d) => [d.receiptHandle, d]));
   const { ctx } = await runtime.engine(options.signal ? { signal: options.signal } : {});
+  // The worker writes through an audit watch: what it parked goes into the metrics. (Parked work
+  // whose cause arrived is retried by the backfill run, core/engine/parked.ts.)
+  const watch = watchAudit(ctx.state);
   const outcome: BatchOutcome =
-    messages.length > 0 ? await options.handle(ctx, messages) : { done: [], retry: [], deadLetter: [] };
+    messages.length > 0
+      ? await options.handle({ ...ctx, state: watch.state }, messages)
+      : { done: [], retry: [], deadLetter: [] };
+  const appended = watch.take();
 
   const failures = new Set<string>(outcome.retry);
   for (const handle of outcome.retry) {
@@ -115,6 +122,7 @@ async function settle<T>(
       deadLetter: dead.map((d) => ({ receiptHandle: d.delivery.receiptHandle, reason: d.reason })),
     },
     (handle) => options.flowOf(bodies.get(handle)),
+    parkedByFlow(appended),
   );
   recordApiBudget(runtime.metrics, ctx.salesforce.budget.state().remaining);
   return {

@@ -22,11 +22,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, EngineRuntime } from '#adapters/aws/engine.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { startCdcSubscribers } from '#adapters/cdc-subscribers.ts';
+import { type HealthReport, type HealthServer, startHealthServer } from '#adapters/health-server.ts';
 import { AuthError } from '#base/errors.ts';
 import { toChangeEvent } from '#salesforce/pubsub/cdc.ts';
 import { PubSubError } from '#salesforce/pubsub/errors.ts';
 import type { PubSubSubscriber, PubSubSubscriberOptions } from '#salesforce/pubsub/subscriber.ts';
-import { type HealthReport, type HealthServer, startHealthServer } from './health.ts';
 
 export type SubscriberState = 'running' | 'stopped' | 'failed';
 

@@ -54,8 +54,8 @@ const searchIn =
 
 /**
  * The deployment's dashboard and alarms. Every alarm notifies (and clears on) one KMS-encrypted SNS
- * topic the customer subscribes to: dead letters, stream down or silent, backfill failures, API
- * budget low, Lambda errors.
+ * topic the customer subscribes to: dead letters, parked records, stream down or silent, backfill
+ * failures, API budget low, Lambda errors.
  */
 export class Monitoring extends Construct {
   public readonly topic: sns.Topic;
@@ -133,6 +133,17 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Parked work waits for a person (or for a missing record, then it is retried by itself): a
+    // record parked in the last 15 minutes alarms, and the alarm clears when none was since.
+    alarm('ParkedRecords', {
+      alarmDescription:
+        'ml-connector: records were parked (data or configuration to fix, or a record they need is missing); see docs/runbooks/redrive-and-replay.md',
+      metric: custom(METRICS.recordsParked, 'Sum', Duration.minutes(15)),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     alarm('ApiBudgetLow', {
       alarmDescription: `ml-connector: fewer than ${props.apiBudgetThreshold} Salesforce daily API calls remain`,
       metric: custom(METRICS.apiBudgetRemaining, 'Minimum', Duration.minutes(15)),
@@ -162,7 +173,8 @@ export class Monitoring extends Construct {
       graph('Records moved per flow and direction', [
         search('direction,flow', METRICS.recordsMoved, 'Sum', ''),
       ]),
-      graph('Failures per flow', [search('flow', METRICS.failures, 'Sum', '')]),
+      graph('Failures per flow', [search('flow', METRICS.failures, 'Sum', '')], 6),
+      graph('Parked per flow', [search('direction,flow', METRICS.recordsParked, 'Sum', '')], 6),
     );
     this.dashboard.addWidgets(
       graph(

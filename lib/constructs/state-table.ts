@@ -18,7 +18,8 @@ export interface StateTableProps {
  * no index, no table administration). test/infra/iam.test.ts derives them from the code and fails
  * when they drift: PutItem for dedup claims, idempotency records and audit entries; DeleteItem to
  * release a dedup claim; GetItem/UpdateItem for checkpoints and idempotency records;
- * BatchGetItem/BatchWriteItem for sync hashes. The audit indexes are read by the CLI only.
+ * BatchGetItem/BatchWriteItem for sync hashes. The audit indexes are read by the CLI and by the
+ * backfill (StateTable.grantAuditQueries: parked work whose cause arrived is retried).
  */
 export const STATE_TABLE_ACTIONS = {
   receiver: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
@@ -69,6 +70,18 @@ export class StateTable extends Construct {
    * Grants `actions` on the table's items only (Table.grant would add every index as well; the
    * connector's functions query none) and, for its customer managed key, decrypt and encrypt.
    */
+  /** Grants Query on the two audit indexes (by record, by outcome), each named: no wildcard. */
+  grantAuditQueries(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [TABLE.byRecordIndex, TABLE.byOutcomeIndex].map(
+          (index) => `${this.table.tableArn}/index/${index.name}`,
+        ),
+      }),
+    );
+  }
+
   grantItems(grantee: iam.IGrantable, actions: readonly string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...actions], resources: [this.table.tableArn] }),

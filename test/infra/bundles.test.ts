@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY_POINTS } from '#adapters/aws/contract.ts';
+import { VERSION } from '#base/version.ts';
 import { BUNDLE_EXTERNALS, esbuildOptions, MAX_BUNDLE_BYTES } from '../../lib/bundling.ts';
 import { PROJECT_ROOT } from '../../lib/constructs/connector-function.ts';
 import { testConfig } from './support.ts';
@@ -83,6 +84,14 @@ describe('Lambda bundles', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('loaded');
     expect(result.status).toBe(0);
+  });
+
+  it("carries package.json's version as a constant instead of reading package.json", () => {
+    for (const name of Object.keys(LAMBDAS)) {
+      const code = readFileSync(bundles.get(name) as string, 'utf8');
+      expect(code, name).toContain(JSON.stringify(VERSION));
+      expect(code, name).not.toMatch(/\.\.\/\.\.\/package\.json/);
+    }
   });
 
   it('leaves the credential providers Lambda never reaches only behind import()', () => {

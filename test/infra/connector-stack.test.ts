@@ -262,15 +262,27 @@ describe('ConnectorStack', () => {
     expect(alarms).toContainEqual(
       expect.objectContaining({ MetricName: 'ApiBudgetRemaining', Threshold: 2 * 4000 }),
     );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'MlConnector/Test',
+        MetricName: 'RecordsParked',
+        Dimensions: service,
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
     expect(alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors')).toHaveLength(4);
   });
 
-  it('shows records moved, failures, dead letters, API budget, CDC lag, stream health and backfills on the dashboard', () => {
+  it('shows records moved, failures, parked records, dead letters, API budget, CDC lag, stream health and backfills on the dashboard', () => {
     const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] ?? [];
     const body = JSON.stringify(dashboard?.Properties.DashboardBody);
     for (const metric of [
       'RecordsMoved',
       'Failures',
+      'RecordsParked',
       'ApproximateNumberOfMessagesVisible',
       'ApproximateAgeOfOldestMessage',
       'ApiBudgetRemaining',

@@ -423,6 +423,61 @@ describe('AWS Lambda handlers against both sandboxes and moto', () => {
     );
   });
 
+  it('counts a parked order as parked, not moved, and the backfill after its product arrived enqueues it again', async () => {
+    createSalesforceProducts(h, ['PNEW21']);
+    const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', 'US-000007'), ['P000001', 'PNEW21']);
+    const recorded: [string, number, Record<string, string> | undefined][] = [];
+    const metrics: ConnectorMetrics = {
+      add: (name, value, dimensions) =>
+        void recorded.push([name, value, dimensions ? { ...dimensions } : undefined]),
+      flush() {},
+    };
+    const runtime = createEngineRuntime({ env, metrics, aws: createAwsClients(moto.clientConfig) });
+    const event = await deliver(url(ENV.toDynamicsQueueUrl), [opportunityStub(oppId)]);
+    expect(await handlers.toDynamics.createToDynamicsHandler(runtime)(event, lambdaContext())).toEqual({
+      batchItemFailures: [],
+    });
+    expect(recorded.filter(([name]) => name === 'RecordsParked' || name === 'RecordsMoved')).toEqual([
+      ['RecordsParked', 1, { flow: 'won-opportunities', direction: 'to-dynamics' }],
+      ['RecordsParked', 1, undefined],
+    ]);
+    await runtime.close();
+
+    // The product is released in F&O and synced by the to-Salesforce worker; the next backfill run
+    // finds what the parked order waited for and sends the order through again, as a replay.
+    h.sandboxes.dynamics.control.createRecord('ReleasedProductsV2', {
+      dataAreaId: 'usmf',
+      ItemNumber: 'PNEW21',
+      ProductSearchName: 'NEWPUMP21',
+      SalesPrice: 250,
+    });
+    const product = {
+      kind: 'dynamics-stub',
+      entity: 'ReleasedProductsV2',
+      key: { dataAreaId: 'usmf', ItemNumber: 'PNEW21' },
+      trigger: 'business-event',
+      observedAt: Date.now(),
+    };
+    expect(
+      await handlers.toSalesforce.handler(
+        await deliver(url(ENV.toSalesforceQueueUrl), [product]),
+        lambdaContext(),
+      ),
+    ).toEqual({ batchItemFailures: [] });
+    await handlers.backfill.handler(schedulerEvent(), lambdaContext());
+    const replays = (await sent(url(ENV.toDynamicsQueueUrl)))
+      .map((s) => s.body as { id: string; trigger: string })
+      .filter((b) => b.id === oppId && b.trigger === 'replay');
+    expect(replays).toHaveLength(1);
+    expect(
+      await handlers.toDynamics.handler(
+        await deliver(url(ENV.toDynamicsQueueUrl), [replays[0]]),
+        lambdaContext(),
+      ),
+    ).toEqual({ batchItemFailures: [] });
+    expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
+  });
+
   it('records a failed backfill and throws, so the Scheduler retries', async () => {
     const recorded: [string, number][] = [];
     const metrics: ConnectorMetrics = { add: (name, value) => void recorded.push([name, value]), flush() {} };

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '#base/version.ts';
 import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
 import { CLI, sandboxCredentialsEnv, writeSandboxConfig } from '#test/support/cli.ts';
 
@@ -107,6 +108,7 @@ describe('ml-connector sync, status, audit, replay and dlq against the sandboxes
     const { code, stdout } = await run('status');
     expect(code).toBe(0);
     expect(stdout).toMatch(/Checkpoints:[\s\S]*watermark:salesforce:Opportunity/);
+    expect(stdout.split('\n')[0]).toBe(`ml-connector ${VERSION}`);
     expect(stdout).toMatch(/to-salesforce\s+visible 0/);
   });
 

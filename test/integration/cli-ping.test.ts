@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '#base/version.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
 
@@ -77,6 +78,7 @@ describe('ml-connector ping', () => {
     const { code, report } = await ping(configFile('good'));
     expect(failed(report)).toEqual([]);
     expect(code).toBe(0);
+    expect(report).toMatchObject({ version: VERSION });
     expect(report?.checks.map((c) => c.name)).toEqual(
       expect.arrayContaining([
         'token and OData service',

@@ -153,5 +153,29 @@ export function describeStateStoreBehaviour(name: string, create: StateStoreFact
       expect(await store.getAudit(b.auditId)).toEqual(b);
       expect(await store.getAudit('absent')).toBeUndefined();
     });
+
+    it('keeps what a parked entry waits for', async () => {
+      const waitsFor = ['dynamics:ReleasedProductsV2:usmf:P1', 'dynamics:ReleasedProductsV2:usmf:P2'];
+      const parked = await store.appendAudit({
+        flow: 'won-opportunities',
+        trigger: 'cdc',
+        attempt: 1,
+        recordKey: 'salesforce:Opportunity:006',
+        outcome: 'parked',
+        error: 'items P1, P2 are not released',
+        waitsFor,
+      });
+      expect(await store.getAudit(parked.auditId)).toMatchObject({ waitsFor });
+      const [found] = await store.queryAudit({ outcome: 'parked' });
+      expect(found).toMatchObject({ auditId: parked.auditId, waitsFor });
+      const plain = await store.appendAudit({
+        flow: 'customers',
+        trigger: 'sync',
+        attempt: 1,
+        recordKey: 'c',
+        outcome: 'parked',
+      });
+      expect((await store.getAudit(plain.auditId))?.waitsFor).toBeUndefined();
+    });
   });
 }

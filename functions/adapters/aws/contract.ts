@@ -47,8 +47,13 @@ export const METRICS = {
   namespace: 'MlConnector',
   /** Records written to the target system; dimensions `flow`, `direction`. */
   recordsMoved: 'RecordsMoved',
-  /** Work items that failed or were parked; dimension `flow`. */
+  /** Work items that failed (retried or dead-lettered); dimension `flow`. */
   failures: 'Failures',
+  /**
+   * Work items parked until a person or a missing record fixes their cause (the `parked` audit
+   * entries of a worker batch); dimensions `flow`, `direction`.
+   */
+  recordsParked: 'RecordsParked',
   /** Salesforce daily API calls remaining (last reading). */
   apiBudgetRemaining: 'ApiBudgetRemaining',
   /** ms between a CDC event's commit and its enqueue. */

@@ -6,12 +6,19 @@
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { type Logger, redact } from '#base/logger.ts';
+import { VERSION } from '#base/version.ts';
 
 export const SERVICE_NAME = 'ml-connector';
 
-/** Wraps a Powertools logger (one per container) into the core port. */
+/**
+ * Wraps a Powertools logger (one per container) into the core port. Every line carries the
+ * service (`service`) and the connector's version (`version`, a persistent key).
+ */
 export function createPowertoolsLogger(
-  logger: PowertoolsLogger = new PowertoolsLogger({ serviceName: SERVICE_NAME }),
+  logger: PowertoolsLogger = new PowertoolsLogger({
+    serviceName: SERVICE_NAME,
+    persistentKeys: { version: VERSION },
+  }),
 ): Logger & {
   readonly powertools: PowertoolsLogger;
 } {

@@ -25,6 +25,7 @@ export interface ConnectorMetrics {
 const UNITS: Readonly<Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]>> = {
   RecordsMoved: MetricUnit.Count,
   Failures: MetricUnit.Count,
+  RecordsParked: MetricUnit.Count,
   ApiBudgetRemaining: MetricUnit.Count,
   CdcLagMs: MetricUnit.Milliseconds,
   StreamHealthy: MetricUnit.Count,
@@ -64,21 +65,35 @@ export function createConnectorMetrics(
 }
 
 /**
- * Records a worker batch: RecordsMoved (done items, per flow and direction) and Failures (items
- * retried or dead-lettered, per flow). `flowOf` names the flow of a receipt handle.
+ * Records a worker batch: RecordsMoved (done items that were not parked, per flow and direction),
+ * RecordsParked (items parked for a person or a missing record, per flow) and Failures (items
+ * retried or dead-lettered, per flow). `flowOf` names the flow of a receipt handle; `parked`
+ * counts the parked audit entries of the batch per flow.
  */
 export function recordBatch(
   metrics: ConnectorMetrics,
   direction: Direction,
   outcome: BatchOutcome,
   flowOf: (receiptHandle: string) => string,
+  parked: ReadonlyMap<string, number> = new Map(),
 ): void {
   const count = (handles: readonly string[]) => {
     const byFlow = new Map<string, number>();
     for (const h of handles) byFlow.set(flowOf(h), (byFlow.get(flowOf(h)) ?? 0) + 1);
     return byFlow;
   };
-  for (const [flow, n] of count(outcome.done)) metrics.add('RecordsMoved', n, { flow, direction });
+  for (const [flow, n] of count(outcome.done)) {
+    const moved = n - Math.min(n, parked.get(flow) ?? 0);
+    if (moved > 0) metrics.add('RecordsMoved', moved, { flow, direction });
+  }
+  let parkedTotal = 0;
+  for (const [flow, n] of parked) {
+    if (n <= 0) continue;
+    metrics.add('RecordsParked', n, { flow, direction });
+    parkedTotal += n;
+  }
+  // Also without flow and direction: the ParkedRecords alarm reads the total.
+  if (parkedTotal > 0) metrics.add('RecordsParked', parkedTotal);
   const failed = [...outcome.retry, ...outcome.deadLetter.map((d) => d.receiptHandle)];
   for (const [flow, n] of count(failed)) metrics.add('Failures', n, { flow });
 }

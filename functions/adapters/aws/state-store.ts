@@ -107,6 +107,7 @@ function toAudit(item: Item): AuditEntry {
     error: optional(item.error, String),
     work: optional(item.work, (v) => JSON.parse(String(v)) as unknown),
     expiresAt: optional(item[TABLE.ttlAttribute], Number),
+    ...(Array.isArray(item.waitsFor) ? { waitsFor: item.waitsFor.map(String) } : {}),
   };
 }
 
@@ -363,6 +364,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
             error: full.error,
             work: full.work === undefined ? undefined : JSON.stringify(full.work),
             [TABLE.ttlAttribute]: full.expiresAt,
+            ...(full.waitsFor && full.waitsFor.length > 0 ? { waitsFor: [...full.waitsFor] } : {}),
           },
         }),
       );

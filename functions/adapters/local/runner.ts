@@ -10,7 +10,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCdcSubscribers } from '#adapters/cdc-subscribers.ts';
 import { ConnectorError } from '#base/errors.ts';
+import { watchAudit } from '#core/engine/audit-watch.ts';
 import type { EngineContext } from '#core/engine/context.ts';
+import { retryArrivedSafely, retryingParked } from '#core/engine/parked.ts';
 import { type BatchHandler, pumpOnce } from '#core/engine/pump.ts';
 import { backfillEntities } from '#core/engine/wiring.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
@@ -80,8 +82,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
   const poll = options.pollIntervalMs ?? 500;
   const emit = options.onEvent ?? (() => {});
-  const toSalesforce = createToSalesforceWorker(ctx);
-  const toDynamics = createToDynamicsWorker(ctx);
+  // Each worker writes through its own audit watch: after a batch, parked work waiting for a
+  // record that succeeded in it is retried (core/engine/parked.ts).
+  const toSalesforceWatch = watchAudit(ctx.state);
+  const toDynamicsWatch = watchAudit(ctx.state);
+  const toSalesforce = createToSalesforceWorker({ ...ctx, state: toSalesforceWatch.state });
+  const toDynamics = createToDynamicsWorker({ ...ctx, state: toDynamicsWatch.state });
   const loops: Promise<void>[] = [];
 
   const report = (where: string, error: unknown) => {
@@ -104,9 +110,18 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
   // Gather business-event stubs for up to half a second: fuller key-set reads and upserts.
   loops.push(
-    pump<DynamicsStub>(QUEUES.toSalesforce, (m) => toSalesforce.handle(m), options.batchWindowMs ?? 500),
+    pump<DynamicsStub>(
+      QUEUES.toSalesforce,
+      retryingParked(ctx, toSalesforceWatch, (m) => toSalesforce.handle(m)),
+      options.batchWindowMs ?? 500,
+    ),
   );
-  loops.push(pump<SalesforceStub>(QUEUES.toDynamics, (m) => toDynamics.handleBatch(m)));
+  loops.push(
+    pump<SalesforceStub>(
+      QUEUES.toDynamics,
+      retryingParked(ctx, toDynamicsWatch, (m) => toDynamics.handleBatch(m)),
+    ),
+  );
 
   let backfillRunning: Promise<void> | undefined;
   const backfill = (opts: { full?: boolean } = {}): Promise<void> => {
@@ -116,6 +131,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
         const entities = backfillEntities(ctx.config);
         const dynamics = await runDynamicsBackfill(ctx, { entities, signal: stop.signal, ...opts });
         const salesforce = await runSalesforceBackfill(ctx, { signal: stop.signal, ...opts });
+        // Parked work whose cause arrived since and was not retried at once (core/engine/parked.ts).
+        await retryArrivedSafely(ctx);
         emit({ type: 'backfill-finished', dynamics, salesforce });
       } catch (error) {
         if (!stop.signal.aborted) report('backfill', error);

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS sync_hashes (key TEXT PRIMARY KEY, hash TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS audit (
   audit_id TEXT PRIMARY KEY, record_key TEXT NOT NULL, flow TEXT NOT NULL, trigger TEXT NOT NULL,
   attempt INTEGER NOT NULL, outcome TEXT NOT NULL, at INTEGER NOT NULL, duration_ms INTEGER,
-  target_ids TEXT, error TEXT, work TEXT, expires_at INTEGER);
+  target_ids TEXT, error TEXT, work TEXT, expires_at INTEGER, waits_for TEXT);
 CREATE INDEX IF NOT EXISTS audit_by_record ON audit (record_key, at);
 CREATE INDEX IF NOT EXISTS audit_by_outcome ON audit (outcome, at);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
@@ -75,7 +75,16 @@ function toAudit(row: Row): AuditEntry {
     error: row.error === null ? undefined : String(row.error),
     work: row.work === null ? undefined : JSON.parse(String(row.work)),
     expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
+    ...(typeof row.waits_for === 'string' ? { waitsFor: JSON.parse(row.waits_for) as string[] } : {}),
   };
+}
+
+/** Adds the columns later versions introduced to a database an earlier version created. */
+function migrate(db: DatabaseSync): void {
+  const columns = new Set(
+    (db.prepare('PRAGMA table_info(audit)').all() as { name: string }[]).map((c) => c.name),
+  );
+  if (!columns.has('waits_for')) db.exec('ALTER TABLE audit ADD COLUMN waits_for TEXT');
 }
 
 export function createSqliteStateStore(options: SqliteStateStoreOptions): StateStore {
@@ -83,6 +92,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
   const db = typeof options.database === 'string' ? openDatabase(options.database) : options.database;
   const now = options.now ?? Date.now;
   db.exec(SCHEMA);
+  migrate(db);
   const prepare = statementCache(db);
 
   const getIdem = (key: string) =>
@@ -219,8 +229,8 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
       const at = entry.at ?? now();
       const full: AuditEntry = { ...entry, at, auditId: newAuditId(at) };
       prepare(
-        'INSERT INTO audit (audit_id, record_key, flow, trigger, attempt, outcome, at, duration_ms, target_ids, error, work, expires_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO audit (audit_id, record_key, flow, trigger, attempt, outcome, at, duration_ms, target_ids, error, work, expires_at, waits_for) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(
         full.auditId,
         full.recordKey,
@@ -234,6 +244,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
         full.error ?? null,
         full.work === undefined ? null : JSON.stringify(full.work),
         full.expiresAt ?? null,
+        full.waitsFor && full.waitsFor.length > 0 ? JSON.stringify(full.waitsFor) : null,
       );
       return full;
     },

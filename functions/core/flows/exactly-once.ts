@@ -112,6 +112,8 @@ export async function audit(
     readonly info: AttemptInfo;
     readonly targetIds?: Readonly<Record<string, string>> | undefined;
     readonly error?: string | undefined;
+    /** On a parked entry: what its cause waits for (AuditEntry.waitsFor). */
+    readonly waitsFor?: readonly string[] | undefined;
   },
 ): Promise<void> {
   await ctx.state.appendAudit({
@@ -124,5 +126,6 @@ export async function audit(
     ...(entry.targetIds ? { targetIds: entry.targetIds } : {}),
     ...(entry.error ? { error: entry.error.slice(0, 2000) } : {}),
     ...(entry.info.work !== undefined ? { work: entry.info.work } : {}),
+    ...(entry.waitsFor && entry.waitsFor.length > 0 ? { waitsFor: entry.waitsFor } : {}),
   });
 }

@@ -94,6 +94,10 @@ async function ensureCustomer(
   throw new ParkedError(
     'CUSTOMER_MISSING',
     `the customer could not be created in Dynamics: ${result.reason}`,
+    {
+      // Retried by itself once the Account's own write-back succeeds (its fix, or its replay).
+      waitsFor: [recordKey('salesforce', 'Account', order.accountId)],
+    },
   );
 }
 
@@ -122,6 +126,12 @@ async function resolveProducts(
     throw new ParkedError(
       'PRODUCT_UNRESOLVED',
       `item(s) ${missing} are not released products in legal entity ${dataAreaId}; release them there, then replay`,
+      // Retried by itself once a missing product arrives (synced by the products flow).
+      {
+        waitsFor: result.missing.map((k) =>
+          recordKey('dynamics', 'ReleasedProductsV2', dataAreaId.toLowerCase(), String(k.ItemNumber)),
+        ),
+      },
     );
   }
   const byItem = new Map<string, Readonly<Record<string, unknown>>>();
@@ -298,7 +308,15 @@ export async function syncSalesOrder(
     }
   } catch (error) {
     if (error instanceof ParkedError) {
-      await audit(ctx, { recordKey: key, flow, outcome: 'parked', startedAt, info, error: error.message });
+      await audit(ctx, {
+        recordKey: key,
+        flow,
+        outcome: 'parked',
+        startedAt,
+        info,
+        error: error.message,
+        waitsFor: error.waitsFor,
+      });
       return { outcome: 'parked', reason: error.message };
     }
     await audit(ctx, {

@@ -29,11 +29,18 @@ export type ParkCode =
 export class ParkedError extends ConnectorError {
   override name = 'ParkedError';
   readonly parkCode: ParkCode;
+  /** Record keys whose success likely clears the cause (AuditEntry.waitsFor); empty when unknown. */
+  readonly waitsFor: readonly string[];
 
-  constructor(parkCode: ParkCode, message: string, options?: ErrorOptions) {
+  constructor(
+    parkCode: ParkCode,
+    message: string,
+    options?: ErrorOptions & { readonly waitsFor?: readonly string[] },
+  ) {
     // Permanent for a retry: a person fixes the data or the org, then replays the parked record.
     super(message, { ...options, code: 'PARKED', failure: 'permanent' });
     this.parkCode = parkCode;
+    this.waitsFor = options?.waitsFor ?? [];
   }
 }
 

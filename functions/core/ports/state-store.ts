@@ -67,6 +67,12 @@ export interface AuditEntry {
   readonly error?: string | undefined;
   /** The work item, so it can be replayed (small: stubs, not full records). */
   readonly work?: unknown;
+  /**
+   * On a parked entry: the record keys (as `recordKey`) whose success likely clears the cause, e.g.
+   * the released product a sales order line lacks. When one of them succeeds, the parked work is
+   * replayed automatically (core/engine/parked.ts).
+   */
+  readonly waitsFor?: readonly string[] | undefined;
   /** Epoch seconds after which the entry may be dropped (TTL). */
   readonly expiresAt?: number | undefined;
 }

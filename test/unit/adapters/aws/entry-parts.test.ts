@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPowertoolsLogger } from '#adapters/aws/logger.ts';
 import type { ConnectorMetrics } from '#adapters/aws/metrics.ts';
 import { recordBatch } from '#adapters/aws/metrics.ts';
+import { type HealthServer, startHealthServer } from '#adapters/health-server.ts';
+import { VERSION } from '#base/version.ts';
 import { toReceiverRequest } from '#handlers/api-gateway.ts';
-import { type HealthServer, startHealthServer } from '#stream/health.ts';
 import { apiGatewayPost } from '#test/integration/aws-events.ts';
 
 describe('startHealthServer', () => {
@@ -47,6 +48,28 @@ describe('recordBatch', () => {
   });
 });
 
+describe('recordBatch with parked items', () => {
+  it('counts parked items as RecordsParked per flow and in total, not as moved', () => {
+    const added: [string, number, Record<string, string> | undefined][] = [];
+    const metrics: ConnectorMetrics = {
+      add: (n, v, d) => void added.push([n, v, d ? { ...d } : undefined]),
+      flush() {},
+    };
+    recordBatch(
+      metrics,
+      'to-dynamics',
+      { done: ['a', 'b', 'c'], retry: [], deadLetter: [] },
+      () => 'won-opportunities',
+      new Map([['won-opportunities', 2]]),
+    );
+    expect(added).toEqual([
+      ['RecordsMoved', 1, { flow: 'won-opportunities', direction: 'to-dynamics' }],
+      ['RecordsParked', 2, { flow: 'won-opportunities', direction: 'to-dynamics' }],
+      ['RecordsParked', 2, undefined],
+    ]);
+  });
+});
+
 describe('toReceiverRequest', () => {
   it('decodes a base64 body, lower-cases header names and keeps ?code=', () => {
     const event = apiGatewayPost('{"a":1}', {
@@ -81,6 +104,7 @@ describe('createPowertoolsLogger', () => {
     }
     const line = JSON.parse(lines.join('')) as Record<string, unknown>;
     expect(line).toMatchObject({ message: 'token.minted', orgId: '00D000000000001', clientSecret: '***' });
+    expect(line).toMatchObject({ service: 'ml-connector', version: VERSION });
     expect(lines.join('')).not.toMatch(/hunter2|eyJ0b2tlbg/);
   });
 });
