@@ -70,7 +70,7 @@ export function salesOrderQuery(
   const fields = new Set(['Id', 'AccountId', salesOrderField(sobject, config)]);
   fields.add(sobject === 'Opportunity' ? 'IsWon' : 'StatusCode');
   if (sobject === 'Opportunity') fields.add('Name');
-  else fields.add('OrderNumber');
+  else fields.add('OrderNumber').add('OpportunityId');
   if (org.multiCurrency) fields.add('CurrencyIsoCode');
   for (const sf of Object.values(config.mappings.salesOrders)) fields.add(sf);
   fields.add('Account.Name');

@@ -8,7 +8,7 @@ import type { SalesforceClient } from '#salesforce/rest.ts';
 
 export type DynamicsApi = Pick<
   DynamicsClient,
-  'read' | 'readPages' | 'readByKeys' | 'get' | 'create' | 'update' | 'counter'
+  'read' | 'readPages' | 'readByKeys' | 'get' | 'create' | 'update' | 'changeSet' | 'counter'
 >;
 
 export type SalesforceApi = Pick<
