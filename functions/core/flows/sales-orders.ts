@@ -33,7 +33,6 @@ import type { FieldOf } from '#dynamics/entities.ts';
 import { ReleasedProductsV2, SalesOrderHeadersV2, SalesOrderLines } from '#dynamics/entities.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
 import { eq, or } from '#dynamics/odata.ts';
-import { soql } from '#salesforce/soql.ts';
 import { recordKey } from '../mapping/keys.ts';
 import { ParkedError, resolveCurrency } from '../mapping/legal-entity.ts';
 import {
@@ -381,18 +380,18 @@ const sourceOf = (order: SourceOrder) => `${order.sobject}:${order.id}`;
 const sourceOfRecord = (data: Readonly<Record<string, unknown>>, deal: Deal): string =>
   typeof data.source === 'string' ? data.source : deal.key.slice('salesorder:'.length);
 
-async function resolveDeal(ctx: EngineContext, order: SourceOrder): Promise<Deal> {
+function resolveDeal(order: SourceOrder): Deal {
   if (order.sobject === 'Order') {
     const opportunityId = typeof order.raw.OpportunityId === 'string' ? order.raw.OpportunityId : '';
     if (opportunityId === '')
       return { key: `salesorder:Order:${order.id}`, opportunityId: undefined, related: [] };
     return { key: `salesorder:Opportunity:${opportunityId}`, opportunityId, related: [opportunityId] };
   }
-  const related: string[] = [];
-  if (ctx.config.flows.activatedOrders.enabled) {
-    const text = `SELECT Id FROM Order WHERE ${soql`OpportunityId = ${order.id}`}`;
-    for await (const o of ctx.salesforce.query<{ Id: string }>(text, opts(ctx))) related.push(String(o.Id));
-  }
+  // The query reads the Opportunity's Orders when the activated-orders flow is on (salesOrderQuery).
+  const orders = order.raw.Orders as { records?: unknown } | null | undefined;
+  const related = Array.isArray(orders?.records)
+    ? (orders.records as { Id?: unknown }[]).map((o) => String(o.Id))
+    : [];
   return { key: `salesorder:Opportunity:${order.id}`, opportunityId: order.id, related };
 }
 
@@ -461,7 +460,7 @@ export async function syncSalesOrder(
     }
     const self = sourceOf(order);
     const sentHash = linesHash(order.lines);
-    const deal = await resolveDeal(ctx, order);
+    const deal = resolveDeal(order);
     // The sales order number goes back to the object (an idempotent PATCH), whichever made the order.
     const writeBack = async (number: string) => {
       if (order.writtenBack === number) return;

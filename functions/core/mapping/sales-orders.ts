@@ -84,7 +84,10 @@ export function salesOrderQuery(
     `Product2.${config.externalIds.product}`,
     'Product2.ProductCode',
   ]);
-  return `SELECT ${soqlFields([...fields]).text}, (SELECT ${lineFields.text} FROM ${soqlIdent(CHILDREN[sobject]).text}) FROM ${soqlIdent(sobject).text} WHERE ${soql`Id = ${id}`}`;
+  // An Opportunity's Orders (Order.OpportunityId), when Orders become sales orders too: one deal, one order.
+  const orders =
+    sobject === 'Opportunity' && config.flows.activatedOrders.enabled ? ', (SELECT Id FROM Orders)' : '';
+  return `SELECT ${soqlFields([...fields]).text}, (SELECT ${lineFields.text} FROM ${soqlIdent(CHILDREN[sobject]).text})${orders} FROM ${soqlIdent(sobject).text} WHERE ${soql`Id = ${id}`}`;
 }
 
 const str = (v: unknown): string | undefined =>
