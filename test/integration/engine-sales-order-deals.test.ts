@@ -138,6 +138,10 @@ describe('one sales order per deal when Orders are created from Opportunities', 
       outcome: 'succeeded',
       linesCreated: 2,
     });
+    // The new sales order's number reaches the deal's Order at once.
+    const number = sf.get('Opportunity', oppId)?.D365_Sales_Order__c;
+    expect(number).toEqual(expect.any(String));
+    expect(sf.get('Order', orderId)?.D365_Sales_Order__c).toBe(number);
     expect(await syncSalesOrder(ctx, { sobject: 'Order', id: orderId }, 'replay')).toMatchObject({
       outcome: 'succeeded',
       linked: true,

@@ -396,6 +396,32 @@ function resolveDeal(order: SourceOrder): Deal {
 }
 
 /**
+ * Writes a new sales order's number to the Opportunity's Orders too (one Collections call), so an
+ * Order that may not make its own (precedence) shows the deal's at once. Best effort: an Order
+ * refused here links itself on its next change or replay.
+ */
+async function numberTheDealsOrders(
+  ctx: EngineContext,
+  order: SourceOrder,
+  deal: Deal,
+  salesOrderNumber: string,
+): Promise<void> {
+  if (order.sobject !== 'Opportunity' || deal.related.length === 0) return;
+  const field = salesOrderField('Order', ctx.config);
+  const results = await ctx.salesforce.updateMany(
+    deal.related.map((id) => ({ sobject: 'Order', id, fields: { [field]: salesOrderNumber } })),
+    opts(ctx),
+  );
+  for (const r of results.filter((x) => x.outcome === 'failed')) {
+    ctx.logger.warn('sales-order.deal-order-not-numbered', {
+      order: r.id,
+      salesOrderNumber,
+      error: r.errors?.map((e) => `${e.statusCode}: ${e.message}`).join('; '),
+    });
+  }
+}
+
+/**
  * Whether `salesOrders.dealPrecedence` lets this object create the deal's sales order: `opportunity`
  * keeps an Order of an Opportunity from creating one, `order` keeps an Opportunity that has Orders.
  */
@@ -528,6 +554,7 @@ export async function syncSalesOrder(
       }
       const plan = await ensureLines(ctx, order, lease, header, currency, products);
       await writeBack(header.salesOrderNumber);
+      if (header.created) await numberTheDealsOrders(ctx, order, deal, header.salesOrderNumber);
       await lease.complete({
         salesOrderNumber: header.salesOrderNumber,
         dataAreaId: header.dataAreaId,
