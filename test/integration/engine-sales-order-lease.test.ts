@@ -118,4 +118,25 @@ describe('a sales order write never outlives its idempotency lease', () => {
     expect(orders).toHaveLength(1);
     expect(orders[0]?.lines).toHaveLength(2);
   });
+
+  it('leaves the lease to run out when the answer to a write was lost, then converges once it has', async () => {
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000042');
+    const oppId = createWonOpportunity(h, accountId, ITEMS);
+    const time = fakeTime();
+    const ctx = onFakeTime(time);
+    // The connection drops on the lines' change set: F&O may or may not be applying it.
+    h.sandboxes.dynamics.control.setFaultPlan({ rules: [{ kind: 'reset', match: 'odata.batch', count: 1 }] });
+    expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId))).toBe('retry');
+    const held = await h.state.getIdempotent(`salesorder:Opportunity:${oppId}`);
+    expect(held?.data.leaseOwner).toEqual(expect.any(String));
+    // A redelivery within the lease writes nothing and is told when to come back.
+    expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId, 2))).toEqual({
+      retryAfterSeconds: expect.any(Number),
+    });
+    await time.sleep(ctx.config.salesOrders.leaseSeconds * 1000 + 1000);
+    expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId, 3))).toBe('done');
+    const orders = dynamicsOrdersFor(h, oppId);
+    expect(orders).toHaveLength(1);
+    expect(orders[0]?.lines).toHaveLength(2);
+  });
 });

@@ -27,6 +27,7 @@
  * most reads on retry, never a create.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { NetworkError, TimeoutError } from '#core/errors.ts';
 import type { Trigger } from '#core/work/items.ts';
 import type { ChangeOperation } from '#dynamics/client.ts';
 import type { FieldOf } from '#dynamics/entities.ts';
@@ -545,6 +546,7 @@ export async function syncSalesOrder(
       return await skip(`already synced as sales order ${number}`);
     }
     const { lease } = claimed;
+    let keepLease = false;
     try {
       const header = await ensureHeader(ctx, order, deal, lease, { ...customer, currency });
       if (header.source !== self) {
@@ -562,8 +564,13 @@ export async function syncSalesOrder(
         sentHash,
       });
       return await succeed(header, plan);
+    } catch (error) {
+      // A write whose answer was lost (time-out, connection reset) may still be applied by F&O: the
+      // lease is left to run out instead of released, so no retry looks for its result too early.
+      keepLease = error instanceof TimeoutError || error instanceof NetworkError;
+      throw error;
     } finally {
-      await lease.release();
+      if (!keepLease) await lease.release();
     }
   } catch (error) {
     if (error instanceof ParkedError) {
