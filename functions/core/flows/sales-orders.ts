@@ -145,7 +145,12 @@ async function resolveProducts(
   const result = await ctx.dynamics.readByKeys(
     ReleasedProductsV2,
     items.map((ItemNumber) => ({ dataAreaId, ItemNumber })),
-    { ...opts(ctx), select: ['dataAreaId', 'ItemNumber', 'SalesUnitSymbol'] },
+    // Many items need several URL-length chunks: `$batch` reads them in one call.
+    {
+      ...opts(ctx),
+      select: ['dataAreaId', 'ItemNumber', 'SalesUnitSymbol'],
+      batch: ctx.config.batches.odataBatchReads,
+    },
   );
   if (result.missing.length > 0) {
     const missing = result.missing.map((k) => k.ItemNumber).join(', ');
