@@ -349,7 +349,7 @@ async function ensureLines(
     // F&O refused the change set (nothing was applied): park with its reason, for a person to act on.
     if (error instanceof DynamicsWriteError && error.status === 400) {
       throw new ParkedError(
-        header.created ? 'LINES_REFUSED' : 'ORDER_CLOSED',
+        'LINES_REFUSED',
         `Dynamics refused the line changes of ${where} (${describePlan(plan)}): ${error.infolog ?? error.message}`,
         { cause: error },
       );
