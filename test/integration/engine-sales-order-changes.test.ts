@@ -148,6 +148,33 @@ describe('sales order lines in one change set, and changes after the order exist
     expect(linesOf(h, oppId)).toHaveLength(3);
   });
 
+  it('follows an activated Order taken back to Draft, edited and activated again', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000025');
+    const { id, lineIds } = sf.createOrder({
+      accountId,
+      lines: [
+        { productCode: 'P000001', quantity: 1 },
+        { productCode: 'P000002', quantity: 1 },
+      ],
+    });
+    sf.activateOrder(id);
+    expect(await syncSalesOrder(h.ctx, { sobject: 'Order', id }, 'cdc')).toMatchObject({ linesCreated: 2 });
+
+    // Salesforce lets products change only on a Draft order: back to Draft, edit, activate again.
+    sf.update('Order', id, { Status: 'Draft' });
+    sf.update('OrderItem', lineIds[0] as string, { Quantity: 3 });
+    sf.delete('OrderItem', lineIds[1] as string);
+    sf.activateOrder(id);
+    expect(await syncSalesOrder(h.ctx, { sobject: 'Order', id }, 'cdc')).toMatchObject({
+      outcome: 'succeeded',
+      linesCreated: 0,
+      linesUpdated: 1,
+      linesRemoved: 1,
+    });
+    expect(linesOf(h, id)).toEqual([['P000001', 3, lineIds[0]]]);
+  });
+
   it('converges without a duplicate line when the worker dies right after the change set', async () => {
     const sf = h.sandboxes.salesforce.control;
     const accountId = createSyncedAccount(h, 'usmf', 'US-000023');
