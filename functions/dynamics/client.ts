@@ -6,6 +6,7 @@
  */
 import { HttpError, ValidationError } from '#base/errors.ts';
 import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
+import type { ChangeOperation, WriteCallOptions } from '#core/ports/apis.ts';
 import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from '#core/ports/dynamics/entities.ts';
 import {
   DynamicsResponseError,
@@ -25,7 +26,15 @@ import {
 import { type CallCounter, createCallCounter } from '#http/counters.ts';
 import { parseVendorError } from '#http/error-body.ts';
 import { createEntraAuth, type EntraAuth, type EntraAuthStats } from './auth.ts';
-import { buildBatchReads, MAX_BATCH_READS, parseBatchAnswer } from './batch.ts';
+import {
+  buildBatchReads,
+  buildChangeSet,
+  type ChangeRequest,
+  MAX_BATCH_READS,
+  MAX_CHANGE_SET_OPERATIONS,
+  parseBatchAnswer,
+  parseChangeSetAnswer,
+} from './batch.ts';
 import { DEFAULT_MAX_URL_LENGTH, planKeyReads } from './by-keys.ts';
 import { normaliseEnvironmentUrl } from './host.ts';
 import { buildQueryString, type ReadQuery, validateCompany } from './query.ts';
@@ -68,6 +77,8 @@ export interface Page<E extends AnyEntity> {
 export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
 }
+
+export type { ChangeOperation, WriteCallOptions } from '#core/ports/apis.ts';
 
 /** The outcome of readByKeys: records by formatted requested key, and the keys not found. */
 export interface ReadByKeysResult<E extends AnyEntity> {
@@ -128,8 +139,18 @@ export interface DynamicsClient {
   create<E extends AnyEntity>(
     entity: E,
     record: Readonly<Record<string, unknown>>,
-    options?: CallOptions,
+    options?: WriteCallOptions,
   ): Promise<EntityRecord<E>>;
+  /**
+   * Applies the writes in one OData `$batch` change set: all or none, one call. Returns each
+   * request's answer in order (the created entity for a create, undefined otherwise); throws a
+   * DynamicsWriteError naming the request that failed the change set (then nothing was applied).
+   * Never replayed except after 429 (the change set was not processed) or a 401.
+   */
+  changeSet(
+    operations: readonly ChangeOperation[],
+    options?: WriteCallOptions,
+  ): Promise<readonly (Readonly<Record<string, unknown>> | undefined)[]>;
   /** PATCHes fields of one record (204). With `ifMatch` (an `@odata.etag`), fails on a concurrent change. */
   update<E extends AnyEntity>(
     entity: E,
@@ -247,6 +268,7 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       headers?: Record<string, string>;
       idempotent?: boolean;
       signal?: AbortSignal | undefined;
+      beforeResend?: ((attempt: number) => Promise<void>) | undefined;
     },
   ): Promise<HttpResponse> {
     const operation = `odata.${writeOperation}`;
@@ -258,6 +280,7 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       ...(extra.json !== undefined ? { json: extra.json } : {}),
       ...(extra.headers ? { headers: extra.headers } : {}),
       ...(extra.idempotent !== undefined ? { idempotent: extra.idempotent } : {}),
+      ...(extra.beforeResend ? { beforeResend: extra.beforeResend } : {}),
       signal: extra.signal,
     });
     if (response.status >= 200 && response.status < 300) return response;
@@ -272,6 +295,38 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       key,
       writeOperation,
     });
+  }
+
+  function changeRequest(op: ChangeOperation): ChangeRequest {
+    const { entity } = op;
+    if (op.kind === 'delete') return { method: 'DELETE', url: keyUrl(entity, validateKey(entity, op.key)) };
+    if (op.kind === 'update') {
+      const valid = validateKey(entity, op.key) as Readonly<Record<string, string>>;
+      for (const field of entity.keys) {
+        if (field in op.patch && op.patch[field] !== valid[field]) {
+          throw new ValidationError(`${entity.name}: key field ${field} cannot be changed by an update`, {
+            field,
+          });
+        }
+      }
+      return { method: 'PATCH', url: keyUrl(entity, valid), json: op.patch };
+    }
+    let json: Record<string, unknown> = { ...op.record };
+    if (entity.companySpecific) {
+      const company = op.record.dataAreaId;
+      if (typeof company !== 'string' || company === '') {
+        throw new ValidationError(
+          `${entity.name}: dataAreaId is required to create a company-specific record`,
+          { field: 'dataAreaId' },
+        );
+      }
+      json = { ...json, dataAreaId: validateCompany(company) };
+    }
+    return {
+      method: 'POST',
+      url: `${odataUrl}${entity.name}${entity.companySpecific ? '?cross-company=true' : ''}`,
+      json,
+    };
   }
 
   const client: DynamicsClient = {
@@ -451,9 +506,59 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
         {
           json,
           signal: callOptions?.signal,
+          beforeResend: callOptions?.beforeResend,
         },
       );
       return parseEntity(response, { operation: 'odata.create', url }) as EntityRecord<typeof entity>;
+    },
+
+    async changeSet(operations, callOptions) {
+      if (operations.length === 0) return [];
+      if (operations.length > MAX_CHANGE_SET_OPERATIONS) {
+        throw new ValidationError(
+          `a change set holds at most ${MAX_CHANGE_SET_OPERATIONS} operations, got ${operations.length}`,
+        );
+      }
+      const requests = operations.map((op) => changeRequest(op));
+      const url = `${odataUrl}$batch`;
+      const { contentType, body } = buildChangeSet(requests);
+      // Not idempotent: a change set that creates lines, sent twice, creates them twice.
+      const response = await http.send({
+        method: 'POST',
+        url,
+        operation: 'odata.batch',
+        headers: { 'content-type': contentType, accept: 'multipart/mixed' },
+        body,
+        idempotent: false,
+        signal: callOptions?.signal,
+        ...(callOptions?.beforeResend ? { beforeResend: callOptions.beforeResend } : {}),
+      });
+      const answer = parseChangeSetAnswer(response.header('content-type'), response.text, requests.length);
+      if (!answer) {
+        throw new DynamicsResponseError(
+          `the $batch answer is not one change set of ${requests.length} responses`,
+          { operation: 'odata.batch', url: redactUrl(url), status: response.status, body: response.text },
+        );
+      }
+      if (!answer.committed) {
+        const op = answer.index === undefined ? undefined : operations[answer.index];
+        const request = answer.index === undefined ? undefined : requests[answer.index];
+        throw new DynamicsWriteError({
+          method: request?.method ?? 'POST',
+          url: redactUrl(request?.url ?? url),
+          status: answer.failed.status,
+          body: answer.failed.text,
+          operation: 'odata.batch',
+          entity: op?.entity.name ?? '$batch',
+          key: op && op.kind !== 'create' ? formatKey(op.entity, op.key) : undefined,
+          writeOperation: op?.kind ?? 'create',
+        });
+      }
+      return answer.responses.map((r, i) => {
+        const request = requests[i] as ChangeRequest;
+        if (request.method !== 'POST') return undefined;
+        return parseEntity(r, { operation: 'odata.batch', url: request.url });
+      });
     },
 
     async update(entity, key, patch, callOptions) {

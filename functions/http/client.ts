@@ -46,6 +46,12 @@ export interface HttpRequest {
   /** Overrides the client's retry policy for this call. */
   readonly retry?: Partial<RetryPolicy>;
   /**
+   * Called before every re-send of this request (a retry or the replay after a 401), after any
+   * wait; a throw stops the call with that error and nothing is sent again. Lets a caller renew
+   * (and prove it still holds) a lease before repeating a write that is not idempotent.
+   */
+  readonly beforeResend?: (attempt: number) => Promise<void>;
+  /**
    * Streams a 2xx body into this function instead of buffering it (the response's `text` is then
    * empty); called afresh on each attempt. Error bodies are still buffered for HttpError.
    */
@@ -192,6 +198,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     let forceAuth = false;
     for (let n = 1; ; n++) {
       req.signal?.throwIfAborted();
+      if (n > 1 && req.beforeResend) await req.beforeResend(n);
       counter.record(url.host, req.operation, n > 1);
       let response: HttpResponse | undefined;
       let failure: unknown;

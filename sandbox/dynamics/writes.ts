@@ -318,6 +318,21 @@ function headerOpen(def: EntitySetDef, header: Rec): void {
   }
 }
 
+/**
+ * Refuses adding, changing or deleting a line of an order F&O no longer lets one change: Invoiced
+ * and Canceled orders are closed. UNCONFIRMED: the rule and Infolog text for a Delivered order (a
+ * packing slip posted for everything): a delivered quantity cannot be taken back by editing the
+ * line, so the sandbox refuses every line change on a Delivered order too (the stricter side).
+ */
+function linesOpen(def: EntitySetDef, header: Rec): void {
+  headerOpen(def, header);
+  if (header.SalesOrderStatus === 'Delivered') {
+    throw new WriteError(def.rowType, [
+      `Sales order ${String(header.SalesOrderNumber)} has status Delivered: its lines can no longer be changed.`,
+    ]);
+  }
+}
+
 /** Creates a record (OData POST or control surface); returns the stored record. */
 export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): StoredRecord {
   const { db } = ctx;
@@ -433,7 +448,7 @@ export function createRecord(ctx: WriteContext, def: EntitySetDef, input: Rec): 
       const probe = { ...input, dataAreaId: company };
       errors = lineErrors(ctx, probe);
       if (errors.length > 0 || !header || !product) throw new WriteError(def.rowType, errors);
-      headerOpen(def, header.rec);
+      linesOpen(def, header.rec);
       if (!blank(input.InventoryLotId)) throw refuseLotId(def, company, input.InventoryLotId);
       const existing = linesOf(db, company, String(header.rec.SalesOrderNumber));
       const quantity = input.OrderedSalesQuantity === undefined ? 1 : Number(input.OrderedSalesQuantity);
@@ -506,7 +521,7 @@ export function updateRecord(
       String(rec.dataAreaId),
       String(rec.SalesOrderNumber),
     ]);
-    if (header) headerOpen(def, header.rec);
+    if (header) linesOpen(def, header.rec);
     errors = lineErrors(ctx, rec);
     if (patch.LineAmount === undefined) {
       rec.LineAmount = Math.round(Number(rec.SalesPrice) * Number(rec.OrderedSalesQuantity) * 100) / 100;
@@ -526,8 +541,14 @@ export function deleteRecord(ctx: WriteContext, def: EntitySetDef, key: readonly
     throw new ODataError(405, `The entity set '${def.name}' is read-only in this environment.`);
   const current = store.get(key);
   if (!current) throw notFoundError(def);
-  if (def.name === 'SalesOrderLines') removeLine(ctx.db, current.rec);
-  else {
+  if (def.name === 'SalesOrderLines') {
+    const header = ctx.db.stores.SalesOrderHeadersV2?.get([
+      String(current.rec.dataAreaId),
+      String(current.rec.SalesOrderNumber),
+    ]);
+    if (header) linesOpen(def, header.rec);
+    removeLine(ctx.db, current.rec);
+  } else {
     if (def.name === 'SalesOrderHeadersV2') {
       headerOpen(def, current.rec);
       for (const line of linesOf(

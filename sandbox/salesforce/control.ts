@@ -43,6 +43,8 @@ export interface OpportunityInput {
 
 export interface OrderInput {
   readonly accountId: string;
+  /** Order.OpportunityId: the Opportunity the order was created from (Salesforce's standard lookup). */
+  readonly opportunityId?: string;
   readonly lines?: readonly ProductLine[];
   readonly currency?: string;
   /** `YYYY-MM-DD`; defaults to the sandbox clock's today. */
@@ -195,6 +197,7 @@ export function createControl(deps: ControlDeps): SalesforceControl {
           EffectiveDate: input.effectiveDate ?? today(clock.now()),
           Status: 'Draft',
           Pricebook2Id: org.settings.standardPricebookId,
+          ...(input.opportunityId ? { OpportunityId: input.opportunityId } : {}),
           ...currencyFields(input.currency),
         });
         return { id, lineIds: addLines(tx, 'OrderItem', 'OrderId', id, input.lines ?? [], currency) };

@@ -307,6 +307,7 @@ export const STANDARD_OBJECTS: readonly ObjectDef[] = [
         childSObject: 'OpportunityLineItem',
         field: 'OpportunityId',
       },
+      { relationshipName: 'Orders', childSObject: 'Order', field: 'OpportunityId' },
     ],
   },
   {

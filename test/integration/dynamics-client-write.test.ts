@@ -213,6 +213,64 @@ describe('DynamicsClient writes and key reads against the sandbox', () => {
     ]);
   });
 
+  it('applies creates, updates and deletes in one change set, or none with the failing request named', async () => {
+    const [item] = await firstItems(client, 'usmf');
+    await client.create(CustomersV3, customer('usmf', 'US-CS-1'));
+    const header = await client.create(SalesOrderHeadersV2, {
+      dataAreaId: 'usmf',
+      OrderingCustomerAccountNumber: 'US-CS-1',
+    });
+    const number = String(header.SalesOrderNumber);
+    const line = (quantity: number) => ({
+      kind: 'create' as const,
+      entity: SalesOrderLines,
+      record: {
+        dataAreaId: 'usmf',
+        SalesOrderNumber: number,
+        ItemNumber: item,
+        OrderedSalesQuantity: quantity,
+      },
+    });
+    sandbox.control.resetCounters();
+    const created = await client.changeSet([line(1), line(2)]);
+    expect(sandbox.control.counters()['odata.batch']).toBe(1);
+    const lots = created.map((r) => String(r?.InventoryLotId));
+    expect(lots.every((l) => l !== 'undefined' && l !== '')).toBe(true);
+    const key = (lot: string) => ({ dataAreaId: 'usmf', InventoryLotId: lot });
+
+    const failing = client.changeSet([
+      {
+        kind: 'update',
+        entity: SalesOrderLines,
+        key: key(lots[0] as string),
+        patch: { OrderedSalesQuantity: 9 },
+      },
+      { kind: 'delete', entity: SalesOrderLines, key: key(lots[1] as string) },
+      { ...line(1), record: { ...line(1).record, ItemNumber: 'NO-SUCH-ITEM' } },
+    ]);
+    await expect(failing).rejects.toBeInstanceOf(DynamicsWriteError);
+    await expect(failing).rejects.toMatchObject({
+      entity: 'SalesOrderLines',
+      writeOperation: 'create',
+      status: 400,
+    });
+    expect(sandbox.control.salesOrderLines('usmf', number).map((l) => l.OrderedSalesQuantity)).toEqual([
+      1, 2,
+    ]);
+
+    const answers = await client.changeSet([
+      {
+        kind: 'update',
+        entity: SalesOrderLines,
+        key: key(lots[0] as string),
+        patch: { OrderedSalesQuantity: 9 },
+      },
+      { kind: 'delete', entity: SalesOrderLines, key: key(lots[1] as string) },
+    ]);
+    expect(answers).toEqual([undefined, undefined]);
+    expect(sandbox.control.salesOrderLines('usmf', number).map((l) => l.OrderedSalesQuantity)).toEqual([9]);
+  });
+
   it('reads a global entity without a company scope', async () => {
     const codes: string[] = [];
     for await (const c of client.read(Currencies, { select: ['CurrencyCode'] }))

@@ -125,4 +125,81 @@ describe('dynamics sandbox $batch', () => {
     expect(res.status).toBe(200);
     expect(statuses(res.text)).toEqual([404]);
   });
+
+  it('refuses a change set whose requests lack a Content-ID or repeat one, changing nothing', async () => {
+    const line = { SalesOrderNumber: 'SO-900001', ItemNumber: 'P000002', OrderedSalesQuantity: 1 };
+    const missing = await postBatch(batchBody([[request('POST', 'SalesOrderLines', line)]]));
+    expect(missing.status).toBe(400);
+    expect(missing.text).toContain('must have a Content-ID');
+    const repeated = await postBatch(
+      batchBody([
+        [request('POST', 'SalesOrderLines', line, '1'), request('POST', 'SalesOrderLines', line, '1')],
+      ]),
+    );
+    expect(repeated.status).toBe(400);
+    expect(repeated.text).toContain("The Content-ID '1' is not unique");
+    expect(sandbox.control.salesOrderLines('usmf', 'SO-900001')).toHaveLength(1);
+  });
+
+  it('echoes each Content-ID and undoes updates and deletes too when a later request fails', async () => {
+    const [existing] = sandbox.control.salesOrderLines('usmf', 'SO-900001');
+    const key = `SalesOrderLines(dataAreaId='usmf',InventoryLotId='${String(existing?.InventoryLotId)}')`;
+    const ok = await postBatch(
+      batchBody([
+        [
+          request('PATCH', key, { OrderedSalesQuantity: 7 }, 'a'),
+          request('POST', 'SalesOrderLines', { SalesOrderNumber: 'SO-900001', ItemNumber: 'P000003' }, 'b'),
+        ],
+      ]),
+    );
+    expect(statuses(ok.text)).toEqual([204, 201]);
+    expect([...ok.text.matchAll(/^Content-ID: (\S+)/gm)].map((m) => m[1])).toEqual(['a', 'b']);
+    const lines = sandbox.control.salesOrderLines('usmf', 'SO-900001');
+    expect(lines.map((l) => l.OrderedSalesQuantity)).toEqual([7, 1]);
+
+    const failed = await postBatch(
+      batchBody([
+        [
+          request('PATCH', key, { OrderedSalesQuantity: 9 }, '1'),
+          request(
+            'DELETE',
+            `SalesOrderLines(dataAreaId='usmf',InventoryLotId='${String(lines[1]?.InventoryLotId)}')`,
+            undefined,
+            '2',
+          ),
+          request(
+            'POST',
+            'SalesOrderLines',
+            { SalesOrderNumber: 'SO-900001', ItemNumber: 'NO-SUCH-ITEM' },
+            '3',
+          ),
+        ],
+      ]),
+    );
+    expect(statuses(failed.text)).toEqual([400]);
+    expect(failed.text).toMatch(/^Content-ID: 3$/m);
+    expect(sandbox.control.salesOrderLines('usmf', 'SO-900001').map((l) => l.OrderedSalesQuantity)).toEqual([
+      7, 1,
+    ]);
+  });
+
+  it('refuses line changes on a delivered order as F&O refuses them on a closed one', async () => {
+    const [line] = sandbox.control.salesOrderLines('usmf', 'SO-900001');
+    sandbox.control.updateRecord(
+      'SalesOrderHeadersV2',
+      { dataAreaId: 'usmf', SalesOrderNumber: 'SO-900001' },
+      { SalesOrderStatus: 'Delivered' },
+    );
+    const key = `SalesOrderLines(dataAreaId='usmf',InventoryLotId='${String(line?.InventoryLotId)}')`;
+    for (const change of [
+      request('PATCH', key, { OrderedSalesQuantity: 3 }, '1'),
+      request('DELETE', key, undefined, '1'),
+      request('POST', 'SalesOrderLines', { SalesOrderNumber: 'SO-900001', ItemNumber: 'P000002' }, '1'),
+    ]) {
+      const res = await postBatch(batchBody([[change]]));
+      expect(statuses(res.text)).toEqual([400]);
+      expect(res.text).toContain('has status Delivered: its lines can no longer be changed');
+    }
+    expect(sandbox.control.salesOrderLines('usmf', 'SO-900001')).toHaveLength(2);
+  });
 });

@@ -23,7 +23,12 @@ const TOPIC = '/data/OpportunityChangeEvent';
 describe('CDC consumer with the Pub/Sub subscriber', () => {
   let h: EngineHarness;
   let subscriber: PubSubSubscriber;
-  const seen: { type: string; clientId: string | undefined; recordIds: readonly string[] }[] = [];
+  const seen: {
+    type: string;
+    clientId: string | undefined;
+    recordIds: readonly string[];
+    changedFields: readonly string[];
+  }[] = [];
   const batches: PubSubBatch[] = [];
   let consumed = 0;
 
@@ -44,7 +49,12 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
         batches.push(batch);
         for (const e of batch.events) {
           const event = toChangeEvent(e);
-          seen.push({ type: event.changeType, clientId: event.clientId, recordIds: event.recordIds });
+          seen.push({
+            type: event.changeType,
+            clientId: event.clientId,
+            recordIds: event.recordIds,
+            changedFields: event.changedFields,
+          });
         }
         await consume(toChangeBatch(batch));
         consumed += batch.events.length;
@@ -84,6 +94,46 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
     // Every event seen, the echo included, has been through the consumer: nothing is still on its way.
     await waitFor(() => consumed === seen.length, 10_000, 'the echo consumed');
     expect((await h.queue.depth(QUEUES.toDynamics)).visible).toBe(0);
+  });
+
+  it('carries a line change of a synced won Opportunity through CDC to its open sales order', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const accountId = createSyncedAccount(h, 'usmf', 'US-000024');
+    const { id, lineIds } = sf.createOpportunity({
+      accountId,
+      name: 'CDC deal that changes',
+      lines: [{ productCode: 'P000001', quantity: 2 }],
+    });
+    sf.closeOpportunityWon(id);
+    await waitFor(
+      () => seen.some((e) => e.type === 'UPDATE' && e.recordIds.includes(id)),
+      10_000,
+      'the won update',
+    );
+    await settle(seen.length);
+    const worker = createToDynamicsWorker(h.ctx);
+    const first = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    await h.queue.ack(QUEUES.toDynamics, (await worker.handleBatch(first)).done);
+    expect(dynamicsOrdersFor(h, id)[0]?.lines.map((l) => l.OrderedSalesQuantity)).toEqual([2]);
+
+    // The rep raises the quantity: Salesforce recomputes Amount, and the Opportunity's change event carries it.
+    sf.update('OpportunityLineItem', lineIds[0] as string, { Quantity: 6 });
+    await waitFor(
+      () => seen.some((e) => e.recordIds.includes(id) && e.changedFields.includes('Amount')),
+      10_000,
+      'the Amount change event',
+    );
+    await settle(seen.length);
+    const messages = await h.queue.receive<SalesforceStub>(QUEUES.toDynamics, { max: 10 });
+    expect(messages.map((m) => m.body.id)).toContain(id);
+    const outcome = await worker.handleBatch(messages);
+    await h.queue.ack(QUEUES.toDynamics, outcome.done);
+    const orders = dynamicsOrdersFor(h, id);
+    expect(orders).toHaveLength(1);
+    expect(orders[0]?.lines.map((l) => [l.OrderedSalesQuantity, l.OrderLineReference])).toEqual([
+      [6, lineIds[0]],
+    ]);
+    await drain();
   });
 
   it('backfills the object on GAP_OVERFLOW', async () => {

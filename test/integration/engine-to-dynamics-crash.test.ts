@@ -21,10 +21,10 @@ const ITEMS = ['P000001', 'P000002', 'P000003'];
 const ORDER_STEPS: readonly [string, CrashPlan][] = [
   ['before the header create', { at: 1, when: 'before' }],
   ['after the header create', { at: 1, when: 'after' }],
-  ['after 1 of 3 lines', { at: 2, when: 'after' }],
-  ['after 3 of 3 lines, before the write-back', { at: 4, when: 'after' }],
-  ['after the write-back, before completing the record', { at: 5, when: 'after' }],
-  ['while completing the idempotency record', { at: 6, when: 'before' }],
+  ['before the lines change set', { at: 2, when: 'before' }],
+  ['after the lines change set, before the write-back', { at: 2, when: 'after' }],
+  ['after the write-back, before completing the record', { at: 3, when: 'after' }],
+  ['while completing the idempotency record', { at: 4, when: 'before' }],
 ];
 
 describe('to-Dynamics exactly once under crashes and faults', () => {
@@ -72,7 +72,7 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
   it('waits out the lease of a killed worker, then converges', async () => {
     const accountId = createSyncedAccount(h, 'usmf', 'US-000014');
     const oppId = createWonOpportunity(h, accountId, ITEMS);
-    const killed = crashingContext(h.ctx, { at: 2, when: 'after', kill: true });
+    const killed = crashingContext(h.ctx, { at: 1, when: 'after', kill: true });
     expect(await createToDynamicsWorker(killed.ctx).handle(delivery('Opportunity', oppId))).toBe('retry');
     const held = await h.state.getIdempotent(`salesorder:Opportunity:${oppId}`);
     expect(held?.data.leaseOwner).toEqual(expect.any(String));
@@ -81,7 +81,7 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
     expect(await createToDynamicsWorker(h.ctx).handle(delivery('Opportunity', oppId, 2))).toEqual({
       retryAfterSeconds: expect.any(Number),
     });
-    expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(1);
+    expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(0);
 
     const later = { ...h.ctx, now: () => Date.now() + (LEASE_SECONDS + 1) * 1000 };
     expect(await createToDynamicsWorker(later).handle(delivery('Opportunity', oppId, 3))).toBe('done');
@@ -90,20 +90,20 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
     expect(orders[0]?.lines.map((l) => l.LineNumber)).toEqual([1, 2, 3]);
   });
 
-  it('never duplicates a line when F&O numbers lines differently from Salesforce and the worker dies between line creates', async () => {
+  it('never duplicates a line when F&O numbers lines differently from Salesforce and the worker dies before the lines', async () => {
     const accountId = createSyncedAccount(h, 'usmf', 'US-000015');
     const oppId = createWonOpportunity(h, accountId, ITEMS);
-    const killed = crashingContext(h.ctx, { at: 2, when: 'after', kill: true });
+    const killed = crashingContext(h.ctx, { at: 1, when: 'after', kill: true });
     expect(await createToDynamicsWorker(killed.ctx).handle(delivery('Opportunity', oppId))).toBe('retry');
     const [half] = dynamicsOrdersFor(h, oppId);
-    expect(half?.lines).toHaveLength(1);
+    expect(half?.lines).toHaveLength(0);
 
-    // Meanwhile someone adds a line in F&O: it takes LineNumber 2, the second Salesforce line's position.
+    // Meanwhile someone adds a line in F&O: it takes LineNumber 1, the first Salesforce line's position.
     h.sandboxes.dynamics.control.createRecord('SalesOrderLines', {
       dataAreaId: 'usmf',
       SalesOrderNumber: String(half?.header.SalesOrderNumber),
       ItemNumber: ITEMS[1],
-      LineNumber: 2,
+      LineNumber: 1,
     });
 
     const later = { ...h.ctx, now: () => Date.now() + (LEASE_SECONDS + 1) * 1000 };
@@ -116,8 +116,8 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
       l.OrderLineReference === '' ? 'F&O' : 'Salesforce',
     ]);
     expect(rows).toEqual([
-      [1, 1, 'P000001', 'Salesforce'],
-      [2, 2, 'P000002', 'F&O'],
+      [1, 1, 'P000002', 'F&O'],
+      [2, 2, 'P000001', 'Salesforce'],
       [3, 3, 'P000002', 'Salesforce'],
       [4, 4, 'P000003', 'Salesforce'],
     ]);
@@ -132,9 +132,7 @@ describe('to-Dynamics exactly once under crashes and faults', () => {
     expect(await createToDynamicsWorker(watching.ctx).handle(delivery('Opportunity', oppId))).toBe('done');
     expect(watching.writes).toEqual([
       'dynamics.create:SalesOrderHeadersV2',
-      'dynamics.create:SalesOrderLines',
-      'dynamics.create:SalesOrderLines',
-      'dynamics.create:SalesOrderLines',
+      'dynamics.changeSet',
       'salesforce.update',
       'state.completeIdempotent',
     ]);

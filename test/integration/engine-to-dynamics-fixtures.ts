@@ -102,7 +102,7 @@ export class SimulatedCrash extends Error {
 }
 
 /**
- * Wraps the context so that the k-th write (Dynamics create/update, Salesforce update/create,
+ * Wraps the context so that the k-th write (Dynamics create/update/change set, Salesforce update/create,
  * completing an idempotency record) throws, before or after it took effect: a worker killed between steps.
  */
 export function crashingContext(
@@ -146,7 +146,7 @@ export function crashingContext(
     writes,
     ctx: {
       ...ctx,
-      dynamics: wrap(ctx.dynamics, ['create', 'update'], 'dynamics'),
+      dynamics: wrap(ctx.dynamics, ['create', 'update', 'changeSet'], 'dynamics'),
       salesforce: wrap(ctx.salesforce, ['update', 'create'], 'salesforce'),
       state: wrap(ctx.state, ['completeIdempotent'], 'state'),
     },

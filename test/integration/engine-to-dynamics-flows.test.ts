@@ -75,7 +75,7 @@ describe('to-Dynamics flows against both sandboxes', () => {
     expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
   });
 
-  it('parks the order, before writing another line, when Dynamics does not keep the line id as sent', async () => {
+  it('parks the order after its one change set when Dynamics does not keep the line id as sent', async () => {
     const accountId = createSyncedAccount(h, 'usmf', 'US-000007');
     const oppId = createWonOpportunity(h, accountId, ITEMS);
     // A field that cuts the 18-character id down (as a too-short customer field would).
@@ -83,12 +83,14 @@ describe('to-Dynamics flows against both sandboxes', () => {
       ...h.ctx,
       dynamics: {
         ...h.ctx.dynamics,
-        create: (async (entity, record, options) => {
-          const created = await h.ctx.dynamics.create(entity, record, options);
-          return entity.name === 'SalesOrderLines'
-            ? { ...created, OrderLineReference: String(created.OrderLineReference).slice(0, 15) }
-            : created;
-        }) as typeof h.ctx.dynamics.create,
+        changeSet: (async (operations, options) => {
+          const answers = await h.ctx.dynamics.changeSet(operations, options);
+          return answers.map((a) =>
+            a && 'OrderLineReference' in a
+              ? { ...a, OrderLineReference: String(a.OrderLineReference).slice(0, 15) }
+              : a,
+          );
+        }) as typeof h.ctx.dynamics.changeSet,
       },
     };
 
@@ -97,7 +99,9 @@ describe('to-Dynamics flows against both sandboxes', () => {
     expect(result.outcome === 'parked' && result.reason).toMatch(
       /SalesOrderLines\.OrderLineReference did not keep the Salesforce line id .* set salesOrders\.lineIdField/,
     );
-    expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(1);
+    // The change set is all or none: every line was written once, and the order waits for a person.
+    expect(dynamicsOrdersFor(h, oppId)[0]?.lines).toHaveLength(3);
+    expect((await h.state.getIdempotent(`salesorder:Opportunity:${oppId}`))?.status).toBe('in_progress');
   });
 
   it('turns an activated Order into one sales order with its lines', async () => {

@@ -76,6 +76,22 @@ export function describeStateStoreBehaviour(name: string, create: StateStoreFact
       expect(await store.getIdempotent(step.key)).toEqual(done);
     });
 
+    it('reopens a completed idempotency record only at its current version', async () => {
+      const { record } = await store.beginIdempotent('reopen');
+      const done = await store.completeIdempotent('reopen', record.version, { sentHash: 'a' });
+      await expect(store.reopenIdempotent('reopen', record.version, {})).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      const open = await store.reopenIdempotent('reopen', done.version, { changing: true });
+      expect(open).toMatchObject({ status: 'in_progress', data: { sentHash: 'a', changing: true } });
+      await expect(store.reopenIdempotent('reopen', open.version, {})).rejects.toBeInstanceOf(
+        ConditionFailedError,
+      );
+      expect(await store.updateIdempotent('reopen', open.version, { b: 1 })).toMatchObject({
+        status: 'in_progress',
+      });
+    });
+
     it('refuses an idempotency update from a writer holding an old version or for a missing record', async () => {
       const { record } = await store.beginIdempotent('k');
       await store.updateIdempotent('k', record.version, { a: 1 });

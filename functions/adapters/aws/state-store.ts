@@ -128,6 +128,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     expectedVersion: number,
     data: Record<string, unknown>,
     status: IdempotencyRecord['status'],
+    from: IdempotencyRecord['status'] = 'in_progress',
   ): Promise<IdempotencyRecord> {
     const item = await getIdem(k);
     if (!item) throw new ConditionFailedError(`idempotency record ${k} does not exist`);
@@ -136,15 +137,15 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
       throw new ConditionFailedError(
         `idempotency record ${k} is at version ${current.version}, not ${expectedVersion}`,
       );
-    if (current.status === 'completed')
-      throw new ConditionFailedError(`idempotency record ${k} is already completed`);
+    if (current.status !== from)
+      throw new ConditionFailedError(`idempotency record ${k} is ${current.status}, not ${from}`);
     const result = await conditional(`idempotency record ${k} changed concurrently`, () =>
       client.send(
         new UpdateCommand({
           TableName,
           Key: idemKey(k),
           UpdateExpression: 'SET #status = :status, #data = :data, #version = :next, updatedAt = :at',
-          ConditionExpression: '#version = :expected AND #status = :inProgress',
+          ConditionExpression: '#version = :expected AND #status = :from',
           ExpressionAttributeNames: { '#status': 'status', '#data': 'data', '#version': 'version' },
           ExpressionAttributeValues: {
             ':status': status,
@@ -152,7 +153,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
             ':next': expectedVersion + 1,
             ':at': now(),
             ':expected': expectedVersion,
-            ':inProgress': 'in_progress',
+            ':from': from,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -288,6 +289,8 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
 
     updateIdempotent: (k, expectedVersion, data) => writeIdem(k, expectedVersion, data, 'in_progress'),
     completeIdempotent: (k, expectedVersion, data) => writeIdem(k, expectedVersion, data, 'completed'),
+    reopenIdempotent: (k, expectedVersion, data) =>
+      writeIdem(k, expectedVersion, data, 'in_progress', 'completed'),
 
     async getIdempotent(k) {
       const item = await getIdem(k);

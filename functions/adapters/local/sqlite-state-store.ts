@@ -103,6 +103,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     expectedVersion: number,
     data: Record<string, unknown>,
     status: IdempotencyRecord['status'],
+    from: IdempotencyRecord['status'] = 'in_progress',
   ): IdempotencyRecord =>
     transaction(db, () => {
       const row = getIdem(key);
@@ -113,8 +114,8 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
           `idempotency record ${key} is at version ${current.version}, not ${expectedVersion}`,
         );
       }
-      if (current.status === 'completed')
-        throw new ConditionFailedError(`idempotency record ${key} is already completed`);
+      if (current.status !== from)
+        throw new ConditionFailedError(`idempotency record ${key} is ${current.status}, not ${from}`);
       const merged = { ...current.data, ...data };
       prepare('UPDATE idempotency SET status = ?, data = ?, version = ?, updated_at = ? WHERE key = ?').run(
         status,
@@ -193,6 +194,10 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
 
     async completeIdempotent(key, expectedVersion, data) {
       return writeIdem(key, expectedVersion, data, 'completed');
+    },
+
+    async reopenIdempotent(key, expectedVersion, data) {
+      return writeIdem(key, expectedVersion, data, 'in_progress', 'completed');
     },
 
     async getIdempotent(key) {

@@ -175,8 +175,21 @@ export const configSchema = z.strictObject({
        * whatever LineNumber F&O assigned. Default OrderLineReference.
        */
       lineIdField: z._default(odataField, 'OrderLineReference'),
+      /**
+       * Which Salesforce object of a deal becomes its one sales order when an org creates Orders
+       * from Opportunities (Order.OpportunityId): `first` (whichever is won/activated first; the
+       * other gets the same number), `opportunity` (an Order of an Opportunity never creates one),
+       * `order` (an Opportunity that has Orders never creates one). Default first.
+       */
+      dealPrecedence: z._default(z.enum(['first', 'opportunity', 'order']), 'first'),
+      /**
+       * How long a worker holds a sales order's lease without renewing it, in seconds. Renewed
+       * before every write and every re-send of one, so it must outlast one HTTP attempt (the
+       * time-out is 60 s): at least 90. Default 120.
+       */
+      leaseSeconds: z._default(int(90, 3600), 120),
     }),
-    { lineIdField: 'OrderLineReference' },
+    { lineIdField: 'OrderLineReference', dealPrecedence: 'first', leaseSeconds: 120 },
   ),
   customerGroups: z._default(
     z.strictObject({

@@ -140,7 +140,8 @@ async function ensureCustomer(
     const created = await ctx.dynamics.create(
       CustomersV3,
       customerRecord(account, { dataAreaId, currency, group }, config),
-      optionsOf(ctx),
+      // Re-sent after a 429 only while the lease is still ours (renewed after the wait).
+      { ...optionsOf(ctx), beforeResend: () => lease.renew() },
     );
     const customerAccount = String(created.CustomerAccount ?? '');
     await lease.save({ dataAreaId, customerAccount });

@@ -25,7 +25,7 @@ export class BusyError extends ConnectorError {
 
 /** Idempotency records outlive any redelivery or replay window (90 days). */
 export const IDEMPOTENCY_TTL_SECONDS = 90 * 24 * 3600;
-/** How long a lease lasts without a save; renewed by every save. */
+/** How long a lease lasts without a save by default; renewed by every save. */
 export const LEASE_SECONDS = 120;
 
 /** A held lease: the record as last saved, and the steps' writes. */
@@ -39,6 +39,12 @@ export interface Lease {
   complete(data: Record<string, unknown>): Promise<void>;
   /** Gives the lease up early (best effort) so a retry need not wait for it to run out. */
   release(): Promise<void>;
+  /**
+   * Renews the lease, proving it is still held (throws ConditionFailedError when it was lost). Pass
+   * it as a write's `beforeResend`: a write repeated after a long Retry-After wait is sent only by
+   * the lease holder, never after another worker took the lease over.
+   */
+  renew(): Promise<void>;
 }
 
 /** Either the record is completed already (nothing to do) or this worker now holds its lease. */
@@ -49,18 +55,42 @@ export type ClaimResult =
 /** A process-unique lease owner id. */
 export const newOwner = (): string => randomUUID();
 
-/** Starts or resumes the record `key` and takes its lease; throws BusyError while another worker holds it. */
-export async function claim(ctx: EngineContext, key: string, owner: string): Promise<ClaimResult> {
+/** Options of {@link claim}. */
+export interface ClaimOptions {
+  /** Lease length; default {@link LEASE_SECONDS}. */
+  readonly leaseSeconds?: number | undefined;
+  /** Reopens a completed record when this answers true (the object changed since it was written). */
+  readonly reopen?: ((record: IdempotencyRecord) => boolean) | undefined;
+}
+
+/**
+ * Starts or resumes the record `key` and takes its lease; throws BusyError while another worker
+ * holds it. A completed record is returned as such, unless `reopen` asks for it to be written again.
+ */
+export async function claim(
+  ctx: EngineContext,
+  key: string,
+  owner: string,
+  options: ClaimOptions = {},
+): Promise<ClaimResult> {
   const begun = await ctx.state.beginIdempotent(key, { ttlSeconds: IDEMPOTENCY_TTL_SECONDS });
   let record = begun.record;
-  if (record.status === 'completed') return { completed: true, record };
+  const leaseMs = (options.leaseSeconds ?? LEASE_SECONDS) * 1000;
+  if (record.status === 'completed') {
+    if (!options.reopen?.(record)) return { completed: true, record };
+    // Lease fields are written at once, so two workers reopening together cannot both win.
+    record = await ctx.state.reopenIdempotent(key, record.version, {
+      leaseOwner: owner,
+      leaseUntil: ctx.now() + leaseMs,
+    });
+  }
   const holder = record.data.leaseOwner;
   const until = Number(record.data.leaseUntil ?? 0);
   const now = ctx.now();
   if (typeof holder === 'string' && holder !== owner && until > now) {
     throw new BusyError(key, Math.max(1, Math.ceil((until - now) / 1000)));
   }
-  const leaseFields = () => ({ leaseOwner: owner, leaseUntil: ctx.now() + LEASE_SECONDS * 1000 });
+  const leaseFields = () => ({ leaseOwner: owner, leaseUntil: ctx.now() + leaseMs });
   record = await ctx.state.updateIdempotent(key, record.version, leaseFields());
   return {
     completed: false,
@@ -69,6 +99,9 @@ export async function claim(ctx: EngineContext, key: string, owner: string): Pro
       data: () => record.data,
       async save(data) {
         record = await ctx.state.updateIdempotent(key, record.version, { ...data, ...leaseFields() });
+      },
+      async renew() {
+        record = await ctx.state.updateIdempotent(key, record.version, leaseFields());
       },
       async complete(data) {
         record = await ctx.state.completeIdempotent(key, record.version, {

@@ -19,6 +19,8 @@ export type ParkCode =
   | 'PRODUCT_UNRESOLVED'
   | 'LINES_CONFLICT'
   | 'LINE_ID_NOT_KEPT'
+  | 'LINES_REFUSED'
+  | 'ORDER_CLOSED'
   | 'NO_LINES'
   | 'RECORD_NOT_FOUND'
   | 'STRING_TOO_LONG'

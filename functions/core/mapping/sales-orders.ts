@@ -80,7 +80,7 @@ export function salesOrderQuery(
   const fields = new Set(['Id', 'AccountId', salesOrderField(sobject, config)]);
   fields.add(sobject === 'Opportunity' ? 'IsWon' : 'StatusCode');
   if (sobject === 'Opportunity') fields.add('Name');
-  else fields.add('OrderNumber');
+  else fields.add('OrderNumber').add('OpportunityId');
   if (org.multiCurrency) fields.add('CurrencyIsoCode');
   for (const f of mappingPaths(flowMapping('salesOrders', config, { sobject }))) fields.add(f);
   for (const f of mappingPaths(flowMapping('salesOrderLines', config))) {
@@ -100,7 +100,10 @@ export function salesOrderQuery(
       ...mappingPaths(flowMapping('salesOrderLines', config), [PARENT_ROOT]),
     ]),
   ]);
-  return `SELECT ${soqlFields([...fields]).text}, (SELECT ${lineFields.text} FROM ${soqlIdent(CHILDREN[sobject]).text}) FROM ${soqlIdent(sobject).text} WHERE ${soql`Id = ${id}`}`;
+  // An Opportunity's Orders (Order.OpportunityId), when Orders become sales orders too: one deal, one order.
+  const orders =
+    sobject === 'Opportunity' && config.flows.activatedOrders.enabled ? ', (SELECT Id FROM Orders)' : '';
+  return `SELECT ${soqlFields([...fields]).text}, (SELECT ${lineFields.text} FROM ${soqlIdent(CHILDREN[sobject]).text})${orders} FROM ${soqlIdent(sobject).text} WHERE ${soql`Id = ${id}`}`;
 }
 
 const str = (v: unknown): string | undefined =>

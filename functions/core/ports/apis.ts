@@ -30,6 +30,31 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Options of a write that is not idempotent (create, change set). */
+export interface WriteCallOptions extends CallOptions {
+  /** Runs before each re-send (after a 429 wait or a 401); a throw stops the write unsent. */
+  readonly beforeResend?: ((attempt: number) => Promise<void>) | undefined;
+}
+
+/** One write of a change set. */
+export type ChangeOperation =
+  | {
+      readonly kind: 'create';
+      readonly entity: AnyEntity;
+      readonly record: Readonly<Record<string, unknown>>;
+    }
+  | {
+      readonly kind: 'update';
+      readonly entity: AnyEntity;
+      readonly key: Readonly<Record<string, string>>;
+      readonly patch: Readonly<Record<string, unknown>>;
+    }
+  | {
+      readonly kind: 'delete';
+      readonly entity: AnyEntity;
+      readonly key: Readonly<Record<string, string>>;
+    };
+
 /**
  * Which legal entities a Dynamics read covers: omitted, the user's default company; `'usmf'` or
  * `['usmf', 'demf']`, those companies; `{ crossCompany: true }`, every company the user may read.
@@ -106,8 +131,16 @@ export interface DynamicsApi {
   create<E extends AnyEntity>(
     entity: E,
     record: Readonly<Record<string, unknown>>,
-    options?: CallOptions,
+    options?: WriteCallOptions,
   ): Promise<EntityRecord<E>>;
+  /**
+   * Applies the writes in one OData `$batch` change set: all or none, one call. Returns each
+   * request's answer in order (the created entity for a create, undefined otherwise).
+   */
+  changeSet(
+    operations: readonly ChangeOperation[],
+    options?: WriteCallOptions,
+  ): Promise<readonly (Readonly<Record<string, unknown>> | undefined)[]>;
   /** PATCHes fields of one record. With `ifMatch` (an `@odata.etag`), fails on a concurrent change. */
   update<E extends AnyEntity>(
     entity: E,

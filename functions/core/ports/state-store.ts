@@ -154,6 +154,15 @@ export interface StateStore {
     expectedVersion: number,
     data: Record<string, unknown>,
   ): Promise<IdempotencyRecord>;
+  /**
+   * Turns a completed record back to in_progress, merging `data`, if its version still matches
+   * (a business object changed after it was written: its next write needs the lease again).
+   */
+  reopenIdempotent(
+    key: string,
+    expectedVersion: number,
+    data: Record<string, unknown>,
+  ): Promise<IdempotencyRecord>;
   getIdempotent(key: string): Promise<IdempotencyRecord | undefined>;
   /** Removes an idempotency record (a replay of a parked item starts over). */
   deleteIdempotent(key: string): Promise<void>;

@@ -54,7 +54,15 @@ function sameUser(a: string, b: string): boolean {
 
 const OBJECTS = new Set<string>(['Account', 'Opportunity', 'Order']);
 
-/** Whether the change can make the record owe work: Accounts always, Opportunities on stage, Orders on status, GAP events except deletes. */
+/**
+ * Whether the change can make the record owe work: Accounts always, Opportunities on stage or
+ * Amount, Orders on status or TotalAmount, GAP events except deletes. Amount/TotalAmount follow the
+ * lines (Salesforce recomputes them when products are added, changed or removed), so a won deal
+ * whose lines change reaches the worker, which sends the line changes to its open sales order.
+ * UNCONFIRMED: that a line change always announces the parent with Amount/TotalAmount in
+ * changedFields (OpportunityLineItem has no change events of its own, unconfirmed); a change
+ * that does not is sent on the object's next relevant change or by `replay`.
+ */
 function relevant(event: ChangeEvent): boolean {
   // A deleted record owes nothing (the connector never deletes in Dynamics), however it was announced.
   if (event.changeType === 'GAP_DELETE') return false;
@@ -62,8 +70,10 @@ function relevant(event: ChangeEvent): boolean {
   if (event.changeType !== 'UPDATE') return false;
   if (event.entityName === 'Account') return true;
   const fields = event.changedFields;
-  if (event.entityName === 'Opportunity') return fields.includes('StageName') || fields.includes('IsWon');
-  return fields.includes('Status') || fields.includes('StatusCode');
+  if (event.entityName === 'Opportunity') {
+    return fields.includes('StageName') || fields.includes('IsWon') || fields.includes('Amount');
+  }
+  return fields.includes('Status') || fields.includes('StatusCode') || fields.includes('TotalAmount');
 }
 
 /** Decides what one decoded change event asks for (pure). */

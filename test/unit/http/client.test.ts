@@ -127,6 +127,48 @@ describe('createHttpClient', () => {
     expect(res.status).toBe(201);
   });
 
+  it('calls beforeResend after each wait and before each re-send, never before the first send', async () => {
+    const pool = agent.get(origin);
+    pool.intercept({ path: '/orders', method: 'POST' }).reply(429, '', { headers: { 'retry-after': '2' } });
+    pool.intercept({ path: '/orders', method: 'POST' }).reply(429, '', { headers: { 'retry-after': '3' } });
+    pool.intercept({ path: '/orders', method: 'POST' }).reply(201, '{"id":1}');
+    const calls: [number, number][] = [];
+    const res = await client().send({
+      method: 'POST',
+      url: `${origin}/orders`,
+      operation: 'odata.create',
+      json: {},
+      beforeResend: async (attempt) => {
+        calls.push([attempt, waits.length]);
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(calls).toEqual([
+      [2, 1],
+      [3, 2],
+    ]);
+  });
+
+  it('sends nothing more when beforeResend throws (the lease was lost during the wait)', async () => {
+    const pool = agent.get(origin);
+    pool.intercept({ path: '/orders', method: 'POST' }).reply(429, '', { headers: { 'retry-after': '200' } });
+    const lost = new Error('lease lost');
+    await expect(
+      client().send({
+        method: 'POST',
+        url: `${origin}/orders`,
+        operation: 'odata.create',
+        json: {},
+        retry: { budgetMs: 600_000 },
+        beforeResend: async () => {
+          throw lost;
+        },
+      }),
+    ).rejects.toBe(lost);
+    // Only the first attempt reached the server (MockAgent would fail on an unmatched second POST).
+    expect(waits).toEqual([200_000]);
+  });
+
   it('retries a GET after a connection reset and reports a NetworkError when resets persist', async () => {
     const pool = agent.get(origin);
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

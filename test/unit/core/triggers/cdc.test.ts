@@ -45,20 +45,22 @@ describe('decideCdcEvent', () => {
     expect(decideCdcEvent(other, options)).toMatchObject({ kind: 'stubs', sobject: 'Opportunity' });
   });
 
-  it('enqueues an Opportunity only when its stage or IsWon changed, or when it was created', () => {
+  it('enqueues an Opportunity only when its stage, IsWon or Amount (its lines) changed, or when it was created', () => {
     expect(decideCdcEvent(changeEvent({ changedFields: ['StageName', 'IsWon'] }), options).kind).toBe(
       'stubs',
     );
+    expect(decideCdcEvent(changeEvent({ changedFields: ['Amount'] }), options).kind).toBe('stubs');
     expect(decideCdcEvent(changeEvent({ changedFields: ['Description'] }), options).kind).toBe('ignore');
     expect(decideCdcEvent(changeEvent({ changeType: 'CREATE' }), options).kind).toBe('stubs');
   });
 
-  it('enqueues an Order only when its status changed', () => {
+  it('enqueues an Order only when its status or TotalAmount (its lines) changed', () => {
     const order = (fields: string[]) => changeEvent({ entityName: 'Order', changedFields: fields });
     expect(decideCdcEvent(order(['Status', 'StatusCode']), options)).toMatchObject({
       kind: 'stubs',
       sobject: 'Order',
     });
+    expect(decideCdcEvent(order(['TotalAmount']), options).kind).toBe('stubs');
     expect(decideCdcEvent(order(['PoNumber']), options).kind).toBe('ignore');
   });
 
