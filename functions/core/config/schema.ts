@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { DEFAULT_HOLD_VALUES } from '#core/mapping/lifecycle.ts';
 
 z.config(en());
 
@@ -199,6 +200,40 @@ export const configSchema = z.strictObject({
       ),
     }),
     { name: { source: 'translation', language: 'en-us' } },
+  ),
+  /**
+   * The status of master data in Salesforce (functions/core/mapping/lifecycle.ts): the customer's
+   * hold on its Account, and which released products are inactive (Product2.IsActive false, price
+   * book entries deactivated).
+   */
+  lifecycle: z._default(
+    z.strictObject({
+      customerHold: z._default(
+        z.strictObject({
+          /** The Account field that carries CustomersV3 OnHoldStatus; null: holds are not synced. */
+          field: z._default(z.nullable(fieldName), 'D365_Hold_Status__c'),
+          /** OnHoldStatus member (CustVendorBlocked) → the value written; a member not listed writes its name. */
+          values: z._default(
+            z.record(nonEmpty(), z.union([z.string(), z.boolean(), z.null()])),
+            DEFAULT_HOLD_VALUES,
+          ),
+        }),
+        { field: 'D365_Hold_Status__c', values: DEFAULT_HOLD_VALUES },
+      ),
+      products: z._default(
+        z.strictObject({
+          /** ProductLifecycleStateId values (the customer's own states) that make a product inactive. */
+          inactiveStates: z._default(z.array(nonEmpty()), []),
+          /** ReleasedProductsV2 NoYes fields that make a product inactive when Yes (none by default). */
+          stoppedFlags: z._default(z.array(odataField), []),
+        }),
+        { inactiveStates: [], stoppedFlags: [] },
+      ),
+    }),
+    {
+      customerHold: { field: 'D365_Hold_Status__c', values: DEFAULT_HOLD_VALUES },
+      products: { inactiveStates: [], stoppedFlags: [] },
+    },
   ),
   mappings: z._default(
     z.strictObject({

@@ -120,6 +120,18 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       });
     }
   }
+  if (flows.products.enabled) {
+    for (const field of config.lifecycle.products.stoppedFlags) {
+      uses.push({
+        entity: 'ReleasedProductsV2',
+        field,
+        access: 'read',
+        key: 'lifecycle.products.stoppedFlags',
+        configured: true,
+        type: 'enum:NoYes',
+      });
+    }
+  }
   if (flows.wonOpportunities.enabled || flows.activatedOrders.enabled) {
     const source = flows.wonOpportunities.enabled ? 'Opportunity' : 'Order';
     for (const [d365, sf] of Object.entries(config.mappings.salesOrders)) {
@@ -209,6 +221,9 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
         counterpart: { entity: 'CustomersV3', field: d365 },
       });
     }
+    const hold = config.lifecycle.customerHold;
+    if (hold.field && !(hold.field in config.mappings.customers))
+      add('Account', hold.field, 'upsert', 'lifecycle.customerHold.field');
   }
   if (flows.products.enabled) {
     add('Product2', externalIds.product, 'create', 'externalIds.product');

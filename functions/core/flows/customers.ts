@@ -6,6 +6,7 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { DEFAULT_ACCOUNT_FIELDS, mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
+import { accountHoldFields, customerLifecycleFields } from '#core/mapping/lifecycle.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#dynamics/entities.ts';
 import type { ToSalesforceFlow } from './flow.ts';
@@ -17,6 +18,7 @@ export function customerFields(config: ConnectorConfig): string[] {
       ...CustomersV3.keys,
       ...Object.values(DEFAULT_ACCOUNT_FIELDS),
       ...Object.values(config.mappings.customers),
+      ...customerLifecycleFields(config),
     ]),
   ];
 }
@@ -33,7 +35,11 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
     const org = orgShapeOf(ctx.reference);
     return (record) => {
       const notes: string[] = [];
-      const fields = fitToOrg('Account', mapCustomerToAccount(record, ctx.config, org, notes), org, notes);
+      const mapped = mapCustomerToAccount(record, ctx.config, org, notes);
+      // The hold joins the mapped fields unless a configured mapping already names its field.
+      for (const [field, value] of Object.entries(accountHoldFields(record, ctx.config)))
+        if (!(field in ctx.config.mappings.customers)) mapped[field] = value;
+      const fields = fitToOrg('Account', mapped, org, notes);
       return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
     };
   },

@@ -23,6 +23,8 @@ export interface PriceTarget {
   readonly currencies: readonly (string | undefined)[];
   /** `create`: a new product (no entries yet); `reconcile`: read the entries and fix them. */
   readonly mode: 'create' | 'reconcile';
+  /** Whether the entries are active: false for a product stopped for sales or retired. Default true. */
+  readonly active?: boolean;
 }
 
 interface EntryRow {
@@ -76,7 +78,7 @@ export async function ensureStandardPrices(
     Pricebook2Id: pricebookId,
     Product2Id: t.productId,
     UnitPrice: t.unitPrice,
-    IsActive: true,
+    IsActive: t.active !== false,
     UseStandardPrice: false,
     ...(multi && currency ? { CurrencyIsoCode: currency } : {}),
   });
@@ -107,7 +109,7 @@ export async function ensureStandardPrices(
         for (const currency of t.currencies) {
           const entry = entries.find((e) => !multi || e.CurrencyIsoCode === currency);
           if (entry) {
-            if (!samePrice(entry.UnitPrice, t.unitPrice) || entry.IsActive !== true)
+            if (!samePrice(entry.UnitPrice, t.unitPrice) || entry.IsActive !== (t.active !== false))
               updates.push({ target: t, id: entry.Id });
           } else if (allowCreate) {
             creates.push({ target: t, fields: entryFields(t, currency) });
@@ -174,7 +176,7 @@ export async function ensureStandardPrices(
         part.map((u) => ({
           sobject: 'PricebookEntry',
           id: u.id,
-          fields: { UnitPrice: u.target.unitPrice, IsActive: true },
+          fields: { UnitPrice: u.target.unitPrice, IsActive: u.target.active !== false },
         })),
         { chunkSize: size, ...(signal ? { signal } : {}) },
       );

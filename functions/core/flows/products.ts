@@ -9,6 +9,7 @@ import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { contentHash } from '#core/mapping/hash.ts';
+import { isProductActive, productLifecycleFields } from '#core/mapping/lifecycle.ts';
 import {
   mapProductToProduct2,
   PRODUCT_SOURCE_FIELDS,
@@ -27,11 +28,19 @@ interface ProductPrice {
   readonly unitPrice: number;
   readonly currencies: readonly (string | undefined)[];
   readonly priceHash: string;
+  /** Whether the product may be sold (its entries active). */
+  readonly active: boolean;
 }
 
 /** The ReleasedProductsV2 fields the Product2 mapping and the price read. */
 export function productFields(config: ConnectorConfig): string[] {
-  return [...new Set([...PRODUCT_SOURCE_FIELDS, ...Object.values(config.mappings.products)])];
+  return [
+    ...new Set([
+      ...PRODUCT_SOURCE_FIELDS,
+      ...Object.values(config.mappings.products),
+      ...productLifecycleFields(config),
+    ]),
+  ];
 }
 
 /**
@@ -120,11 +129,19 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       const notes: string[] = [];
       const translation = translations.get(productNumberOf(record).toUpperCase());
       const mapped = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
+      const active = isProductActive(record, ctx.config);
+      if (!('IsActive' in ctx.config.mappings.products)) mapped.IsActive = active;
       const fields = fitToOrg('Product2', mapped, org, notes);
       const unitPrice = unitPriceOf(record);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
-      const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });
-      const extra: ProductPrice = { unitPrice, currencies, priceHash };
+      // `inactive` only when it is, so the price hashes of active products stay as they were.
+      const priceHash = contentHash({
+        unitPrice,
+        currencies,
+        pricebook: ctx.reference.standardPricebookId,
+        ...(active ? {} : { inactive: true }),
+      });
+      const extra: ProductPrice = { unitPrice, currencies, priceHash, active };
       return {
         fields,
         hash: `${contentHash(fields)}.${priceHash}`,
@@ -145,6 +162,7 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
         unitPrice: price.unitPrice,
         currencies: price.currencies,
         mode: u.created ? 'create' : 'reconcile',
+        active: price.active,
       });
     }
     return ensureStandardPrices(ctx, targets, signal);
