@@ -10,7 +10,9 @@ describe('holds and retirements from F&O to Salesforce', () => {
     h = await startEngineHarness({
       sandboxes: { dynamics: { customers: 12, products: 10, salesOrders: 0 } },
       config: {
-        lifecycle: { products: { inactiveStates: ['Obsolete'], stoppedFlags: ['IsIntercompanySalesUsageBlocked'] } },
+        lifecycle: {
+          products: { inactiveStates: ['Obsolete'], stoppedFlags: ['IsIntercompanySalesUsageBlocked'] },
+        },
       },
     });
     const first = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3', 'ReleasedProductsV2'] });
@@ -56,14 +58,18 @@ describe('holds and retirements from F&O to Salesforce', () => {
     expect(before.IsActive).toBe(true);
     expect(entries(String(before.Id)).every((e) => e.IsActive === true)).toBe(true);
 
-    h.sandboxes.dynamics.control.updateRecord('ReleasedProductsV2', key, { IsIntercompanySalesUsageBlocked: 'Yes' });
+    h.sandboxes.dynamics.control.updateRecord('ReleasedProductsV2', key, {
+      IsIntercompanySalesUsageBlocked: 'Yes',
+    });
     expect(await backfill('ReleasedProductsV2')).toBe(1);
     expect(product('usmf:P000002').IsActive).toBe(false);
     const stopped = entries(String(before.Id));
     expect(stopped.length).toBeGreaterThan(0);
     expect(stopped.every((e) => e.IsActive === false)).toBe(true);
 
-    h.sandboxes.dynamics.control.updateRecord('ReleasedProductsV2', key, { IsIntercompanySalesUsageBlocked: 'No' });
+    h.sandboxes.dynamics.control.updateRecord('ReleasedProductsV2', key, {
+      IsIntercompanySalesUsageBlocked: 'No',
+    });
     expect(await backfill('ReleasedProductsV2')).toBe(1);
     expect(product('usmf:P000002').IsActive).toBe(true);
     expect(entries(String(before.Id)).every((e) => e.IsActive === true)).toBe(true);
@@ -71,7 +77,9 @@ describe('holds and retirements from F&O to Salesforce', () => {
 
   it('deactivates a product in a lifecycle state the configuration calls inactive', async () => {
     const key = { dataAreaId: 'usmf', ItemNumber: 'P000003' };
-    h.sandboxes.dynamics.control.updateRecord('ReleasedProductsV2', key, { ProductLifecycleStateId: 'Obsolete' });
+    h.sandboxes.dynamics.control.updateRecord('ReleasedProductsV2', key, {
+      ProductLifecycleStateId: 'Obsolete',
+    });
     expect(await backfill('ReleasedProductsV2')).toBe(1);
     const retired = product('usmf:P000003');
     expect(retired.IsActive).toBe(false);

@@ -9,6 +9,7 @@ import { contentHash } from '#core/mapping/hash.ts';
 import { accountHoldFields, customerLifecycleFields } from '#core/mapping/lifecycle.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#dynamics/entities.ts';
+import { type AccountLink, accountIdOf, accountLinks } from './account-link.ts';
 import type { ToSalesforceFlow } from './flow.ts';
 
 /** The CustomersV3 fields the Account mapping reads (keys, defaults and configured extras). */
@@ -19,6 +20,8 @@ export function customerFields(config: ConnectorConfig): string[] {
       ...Object.values(DEFAULT_ACCOUNT_FIELDS),
       ...Object.values(config.mappings.customers),
       ...customerLifecycleFields(config),
+      // The Account Id of a customer created from an Account (see account-link.ts).
+      ...(config.flows.accountWriteBack.enabled ? [config.accountWriteBack.salesforceIdField] : []),
     ]),
   ];
 }
@@ -40,7 +43,15 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       for (const [field, value] of Object.entries(accountHoldFields(record, ctx.config)))
         if (!(field in ctx.config.mappings.customers)) mapped[field] = value;
       const fields = fitToOrg('Account', mapped, org, notes);
-      return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
+      const accountId = accountIdOf(ctx, record);
+      const extra: AccountLink | undefined = accountId ? { accountId } : undefined;
+      return {
+        fields,
+        hash: contentHash(fields),
+        ...(extra ? { extra } : {}),
+        ...(notes.length > 0 ? { notes } : {}),
+      };
     };
   },
+  linkTargets: accountLinks,
 });

@@ -155,7 +155,8 @@ export async function syncRecords(
     else changed.push(item);
   }
 
-  const upserted = await upsertChanged(ctx, flow, changed, outcomes, signal);
+  const { linked, rest } = await linkChanged(ctx, flow, changed, outcomes, signal);
+  const upserted = [...linked, ...(await upsertChanged(ctx, flow, rest, outcomes, signal))];
   const upsertedRecords: UpsertedRecord[] = upserted.map((u) => ({
     ref: u.item.ref,
     dataAreaId: u.item.dataAreaId,
@@ -192,6 +193,61 @@ interface Upserted {
   readonly item: Item;
   readonly id: string;
   readonly created: boolean;
+}
+
+/** Statuses of an update by Id whose record is gone: the item is upserted by External ID instead. */
+const GONE = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY']);
+
+/**
+ * Writes the items the flow links to an existing Salesforce record by Id (see
+ * {@link ToSalesforceFlow.linkTargets}); returns what Salesforce accepted and the items to upsert.
+ * A linked record deleted meanwhile falls back to the upsert.
+ */
+async function linkChanged(
+  ctx: EngineContext,
+  flow: ToSalesforceFlow,
+  changed: readonly Item[],
+  outcomes: RecordOutcome[],
+  signal: AbortSignal | undefined,
+): Promise<{ linked: Upserted[]; rest: Item[] }> {
+  if (!flow.linkTargets || changed.length === 0) return { linked: [], rest: [...changed] };
+  let links: Map<number, string>;
+  try {
+    links = await flow.linkTargets(ctx, changed, signal);
+  } catch (error) {
+    const status = isTransient(error) ? 'deferred' : 'failed';
+    for (const item of changed) outcomes[item.ref] = { status, key: item.key, reason: reasonOf(error) };
+    return { linked: [], rest: [] };
+  }
+  const toLink = changed.filter((i) => links.has(i.ref));
+  const rest = changed.filter((i) => !links.has(i.ref));
+  const linked: Upserted[] = [];
+  const size = ctx.config.batches.collectionsSize;
+  await forEachLimit(chunk(toLink, size), SALESFORCE_CONCURRENCY, async (part) => {
+    try {
+      const results = await ctx.salesforce.updateMany(
+        part.map((i) => ({ sobject: flow.sobject, id: links.get(i.ref) as string, fields: i.mapped.fields })),
+        { chunkSize: size, ...(signal ? { signal } : {}) },
+      );
+      for (const r of results) {
+        const item = part[r.index] as Item;
+        const error = r.errors?.[0];
+        if (r.outcome === 'updated') linked.push({ item, id: links.get(item.ref) as string, created: false });
+        else if (error && GONE.has(error.statusCode)) rest.push(item);
+        else
+          outcomes[item.ref] = {
+            status: parksRecord(error?.statusCode) ? 'parked' : 'failed',
+            key: item.key,
+            reason: error ? `${error.statusCode}: ${error.message}` : 'Salesforce reported no outcome',
+            statusCode: error?.statusCode,
+          };
+      }
+    } catch (error) {
+      const status = isTransient(error) ? 'deferred' : 'failed';
+      for (const item of part) outcomes[item.ref] = { status, key: item.key, reason: reasonOf(error) };
+    }
+  });
+  return { linked, rest };
 }
 
 /** Upserts the changed items; records failures in `outcomes`, returns what Salesforce accepted. */

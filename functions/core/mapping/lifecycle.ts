@@ -64,7 +64,10 @@ export function isOnHold(customer: DynamicsRecord): boolean {
  * `lifecycle.customerHold.values` (a member missing there carries its own name, or null when it
  * means "not on hold"); empty when no field is configured.
  */
-export function accountHoldFields(customer: DynamicsRecord, config: ConnectorConfig): Record<string, unknown> {
+export function accountHoldFields(
+  customer: DynamicsRecord,
+  config: ConnectorConfig,
+): Record<string, unknown> {
   const { field, values } = config.lifecycle.customerHold;
   if (!field) return {};
   const member = holdStatusOf(customer);

@@ -21,7 +21,9 @@ describe('accountHoldFields', () => {
   it('writes the hold member into D365_Hold_Status__c by default and blanks it when not on hold', () => {
     const config = configOf();
     expect(accountHoldFields({ OnHoldStatus: 'All' }, config)).toEqual({ D365_Hold_Status__c: 'All' });
-    expect(accountHoldFields({ OnHoldStatus: 'Invoice' }, config)).toEqual({ D365_Hold_Status__c: 'Invoice' });
+    expect(accountHoldFields({ OnHoldStatus: 'Invoice' }, config)).toEqual({
+      D365_Hold_Status__c: 'Invoice',
+    });
     expect(accountHoldFields({ OnHoldStatus: 'No' }, config)).toEqual({ D365_Hold_Status__c: null });
     expect(accountHoldFields({ OnHoldStatus: 'Never' }, config)).toEqual({ D365_Hold_Status__c: null });
     expect(accountHoldFields({}, config)).toEqual({ D365_Hold_Status__c: null });
@@ -55,14 +57,19 @@ describe('accountHoldFields', () => {
 describe('isProductActive', () => {
   it('keeps every product active by default', () => {
     const config = configOf();
-    expect(isProductActive({ ProductLifecycleStateId: 'Obsolete', IsIntercompanySalesUsageBlocked: 'Yes' }, config)).toBe(
-      true,
-    );
+    expect(
+      isProductActive(
+        { ProductLifecycleStateId: 'Obsolete', IsIntercompanySalesUsageBlocked: 'Yes' },
+        config,
+      ),
+    ).toBe(true);
     expect(productLifecycleFields(config)).toEqual([]);
   });
 
   it('deactivates a product whose configured stop flag is Yes', () => {
-    const config = configOf({ lifecycle: { products: { stoppedFlags: ['IsIntercompanySalesUsageBlocked'] } } });
+    const config = configOf({
+      lifecycle: { products: { stoppedFlags: ['IsIntercompanySalesUsageBlocked'] } },
+    });
     expect(isProductActive({ IsIntercompanySalesUsageBlocked: 'Yes' }, config)).toBe(false);
     expect(productInactiveReason({ IsIntercompanySalesUsageBlocked: 'Yes' }, config)).toBe(
       'IsIntercompanySalesUsageBlocked is Yes',
@@ -74,7 +81,9 @@ describe('isProductActive', () => {
   it('deactivates the lifecycle states the configuration lists, whatever their case', () => {
     const config = configOf({ lifecycle: { products: { inactiveStates: ['Obsolete', 'EndOfLife'] } } });
     expect(isProductActive({ ProductLifecycleStateId: 'obsolete' }, config)).toBe(false);
-    expect(productInactiveReason({ ProductLifecycleStateId: 'EndOfLife' }, config)).toBe('lifecycle state EndOfLife');
+    expect(productInactiveReason({ ProductLifecycleStateId: 'EndOfLife' }, config)).toBe(
+      'lifecycle state EndOfLife',
+    );
     expect(isProductActive({ ProductLifecycleStateId: 'Released' }, config)).toBe(true);
     expect(productLifecycleFields(config)).toEqual(['ProductLifecycleStateId']);
   });
