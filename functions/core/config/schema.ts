@@ -107,12 +107,19 @@ export const configSchema = z.strictObject({
       /** Where the Dynamics sales order number is written back on the Opportunity / Order. */
       opportunitySalesOrder: z._default(customField, 'D365_Sales_Order__c'),
       orderSalesOrder: z._default(customField, 'D365_Sales_Order__c'),
+      /**
+       * `legalEntityPrefixed` (default): every value is `<dataAreaId>:<id>`, stable when legal
+       * entities are added. `legacy`: the id alone while one legal entity is synced (earlier
+       * versions); `ml-connector migrate-keys` moves existing values to the prefixed form.
+       */
+      format: z._default(z.enum(['legalEntityPrefixed', 'legacy']), 'legalEntityPrefixed'),
     }),
     {
       account: 'D365_Customer_Key__c',
       product: 'D365_Item_Key__c',
       opportunitySalesOrder: 'D365_Sales_Order__c',
       orderSalesOrder: 'D365_Sales_Order__c',
+      format: 'legalEntityPrefixed',
     },
   ),
   legalEntities: z.array(legalEntityId).check(z.minLength(1, 'list at least one legal entity to sync')),

@@ -18,6 +18,7 @@ import {
 } from '#dynamics/entities.ts';
 import { checkExternalId, type SObjectDescribe } from '#salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
+import { checkKeyFormat } from './key-format.ts';
 import { checkOrgShape, readOrgShape } from './org-shape.ts';
 
 export interface CheckProblem {
@@ -248,6 +249,10 @@ export async function checkConfiguration(
       });
     }
   }
+
+  // Unprefixed External IDs under a prefixed format would be created again: migrate first.
+  if (!problems.some((p) => p.key.startsWith('externalIds.')))
+    problems.push(...(await checkKeyFormat(config, salesforce)));
 
   if (options.fieldCheck)
     problems.push(...(await options.fieldCheck({ describe, org: { multiCurrency, salesforceOrg } })));

@@ -26,7 +26,7 @@ import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
 import { DynamicsWriteError } from '#dynamics/errors.ts';
 import { eq } from '#dynamics/odata.ts';
 import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
-import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
+import { configuredExternalId, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {
   legalEntityField,
   ParkedError,
@@ -305,7 +305,7 @@ export async function writeBackAccount(
 }
 
 const keyValue = (ctx: EngineContext, dataAreaId: string, id: string) =>
-  externalIdValue({ dataAreaId, id }, ctx.config.legalEntities.length > 1);
+  configuredExternalId(ctx.config, { dataAreaId, id });
 
 /** A stored Dynamics key as (legal entity, account); the single-entity form takes the only or the resolved legal entity. */
 export function splitKey(

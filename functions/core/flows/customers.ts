@@ -5,7 +5,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { DEFAULT_ACCOUNT_FIELDS, mapCustomerToAccount } from '#core/mapping/customers.ts';
-import { contentHash } from '#core/mapping/hash.ts';
+import { fieldsHash } from '#core/mapping/hash.ts';
 import { accountHoldFields, customerLifecycleFields } from '#core/mapping/lifecycle.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#dynamics/entities.ts';
@@ -47,7 +47,7 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       const extra: AccountLink | undefined = accountId ? { accountId } : undefined;
       return {
         fields,
-        hash: contentHash(fields),
+        hash: fieldsHash(fields, ctx.config.externalIds.account),
         ...(extra ? { extra } : {}),
         ...(notes.length > 0 ? { notes } : {}),
       };

@@ -8,7 +8,7 @@ import type { EngineContext } from '#core/engine/context.ts';
 import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { ConnectorError } from '#core/errors.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
-import { contentHash } from '#core/mapping/hash.ts';
+import { contentHash, fieldsHash } from '#core/mapping/hash.ts';
 import { isProductActive, productLifecycleFields } from '#core/mapping/lifecycle.ts';
 import {
   mapProductToProduct2,
@@ -144,7 +144,7 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       const extra: ProductPrice = { unitPrice, currencies, priceHash, active };
       return {
         fields,
-        hash: `${contentHash(fields)}.${priceHash}`,
+        hash: `${fieldsHash(fields, ctx.config.externalIds.product)}.${priceHash}`,
         extra,
         ...(notes.length > 0 ? { notes } : {}),
       };

@@ -5,7 +5,7 @@
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { assumedOrgShape, type SalesforceOrgShape } from '#core/engine/org-shape.ts';
 import { countryCodeOf } from './countries.ts';
-import { externalIdValue } from './keys.ts';
+import { configuredExternalId } from './keys.ts';
 
 export type DynamicsRecord = Readonly<Record<string, unknown>>;
 
@@ -46,7 +46,7 @@ export function mapCustomerToAccount(
   const dataAreaId = String(customer.dataAreaId ?? '').toLowerCase();
   const id = String(customer.CustomerAccount ?? '');
   const account: Record<string, unknown> = {
-    [config.externalIds.account]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
+    [config.externalIds.account]: configuredExternalId(config, { dataAreaId, id }),
   };
   const defaults: Record<string, string> = { ...DEFAULT_ACCOUNT_FIELDS };
   if (org.addressCodes) {

@@ -5,7 +5,7 @@
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { DynamicsRecord } from './customers.ts';
-import { externalIdValue } from './keys.ts';
+import { configuredExternalId } from './keys.ts';
 
 /** Default Product2 field ← ReleasedProductsV2 field (Name, Description, IsActive and the External ID are set apart). */
 export const DEFAULT_PRODUCT_FIELDS: Readonly<Record<string, string>> = Object.freeze({
@@ -77,7 +77,7 @@ export function mapProductToProduct2(
         ? (search ?? productSearch)
         : (productSearch ?? search);
   const out: Record<string, unknown> = {
-    [config.externalIds.product]: externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1),
+    [config.externalIds.product]: configuredExternalId(config, { dataAreaId, id }),
     Name: name ?? id,
     IsActive: true,
   };
