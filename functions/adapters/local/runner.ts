@@ -14,6 +14,7 @@ import type { Secrets } from '#core/ports/secrets.ts';
 import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
 import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { markReconciled, reconcileDue } from '#core/triggers/reconcile-schedule.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
@@ -100,7 +101,15 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
           ...(ctx.config.flows.customers.enabled ? (['CustomersV3'] as const) : []),
           ...(ctx.config.flows.products.enabled ? (['ReleasedProductsV2'] as const) : []),
         ];
-        const dynamics = await runDynamicsBackfill(ctx, { entities, signal: stop.signal, ...opts });
+        // The weekly drift repair rides on the backfill when due (schedules.reconcileDays).
+        const reconcile = await reconcileDue(ctx);
+        const dynamics = await runDynamicsBackfill(ctx, {
+          entities,
+          signal: stop.signal,
+          ...opts,
+          ...(reconcile ? { reconcile: true } : {}),
+        });
+        if (reconcile && !dynamics.stopped) await markReconciled(ctx);
         const salesforce = await runSalesforceBackfill(ctx, { signal: stop.signal, ...opts });
         emit({ type: 'backfill-finished', dynamics, salesforce });
       } catch (error) {

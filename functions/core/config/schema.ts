@@ -296,8 +296,13 @@ export const configSchema = z.strictObject({
       backfillMinutes: z._default(int(1, 1440), 15),
       /** Seconds re-read before each SOQL watermark, so commits in the same second are not missed. */
       watermarkOverlapSeconds: z._default(int(0, 3600), 60),
+      /**
+       * Days between drift repairs (`sync --reconcile`), run by the backfill schedule when due;
+       * 0 turns the scheduled repair off. Default 7 (weekly).
+       */
+      reconcileDays: z._default(int(0, 365), 7),
     }),
-    { backfillMinutes: 15, watermarkOverlapSeconds: 60 },
+    { backfillMinutes: 15, watermarkOverlapSeconds: 60, reconcileDays: 7 },
   ),
   batches: z._default(
     z.strictObject({

@@ -20,6 +20,7 @@
  * when the number sequence is Manual or allows changes (`ping` asks for that confirmation).
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { rememberDynamicsCanary } from '#core/engine/identity.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
 import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
@@ -263,6 +264,8 @@ export async function writeBackAccount(
       });
       await writeKey(ctx, accountId, dataAreaId, customerAccount);
       await lease.complete({ dataAreaId, customerAccount });
+      // The newest customer the connector created: the F&O environment's canary (identity.ts).
+      await rememberDynamicsCanary(ctx, { dataAreaId, customerAccount, accountId });
       await audit(ctx, {
         recordKey: key,
         flow: FLOW,

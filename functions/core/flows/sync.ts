@@ -12,6 +12,7 @@ import { ParkedError } from '#core/mapping/legal-entity.ts';
 import type { DynamicsStub, Trigger } from '#core/work/items.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import { customersFlow } from './customers.ts';
+import { findDrift } from './drift.ts';
 import type { MappedRecord, RecordFailure, SyncEntity, ToSalesforceFlow, UpsertedRecord } from './flow.ts';
 import { parksRecord } from './parking.ts';
 import { productsFlow } from './products.ts';
@@ -35,7 +36,19 @@ export interface SyncOptions {
   /** The work items behind the records, by input index; audit entries carry them for replay. */
   readonly stubs?: readonly (DynamicsStub | undefined)[] | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Drift repair: records the stored hashes call unchanged are compared with what Salesforce holds
+   * (drift.ts), and those deleted or edited there are sent again.
+   */
+  readonly reconcile?: boolean | undefined;
 }
+
+/**
+ * The checkpoint whose write invalidates every content hash stored before it (its value says why):
+ * written when the Salesforce org or the F&O environment changed under the same configuration
+ * (engine/identity.ts).
+ */
+export const HASHES_VALID_FROM = 'hashes:valid-from';
 
 /** What happened to one input record. `deferred` = a transient error: try again later. */
 export type RecordOutcome =
@@ -148,11 +161,31 @@ export async function syncRecords(
   }
 
   const stored = await ctx.state.getHashes(items.map((i) => i.hashKey));
+  // The checkpoint's own write time, on the store's clock as the hashes' times are.
+  const validFrom = (await ctx.state.getCheckpoint(HASHES_VALID_FROM))?.updatedAt ?? 0;
+  for (const [key, entry] of stored) if (entry.updatedAt < validFrom) stored.delete(key);
   const changed: Item[] = [];
+  const unchanged: Item[] = [];
   for (const item of items) {
-    if (stored.get(item.hashKey)?.hash === item.mapped.hash)
+    if (stored.get(item.hashKey)?.hash === item.mapped.hash) {
       outcomes[item.ref] = { status: 'skipped', key: item.key };
-    else changed.push(item);
+      unchanged.push(item);
+    } else changed.push(item);
+  }
+  if (options.reconcile && unchanged.length > 0) {
+    try {
+      const drift = await findDrift(ctx, flow, unchanged, signal);
+      for (const item of unchanged) {
+        if (!drift.has(item.ref)) continue;
+        stored.delete(item.hashKey);
+        changed.push(item);
+      }
+      if (drift.size > 0) ctx.logger.info('reconcile.drift', { flow: flow.name, records: drift.size });
+    } catch (error) {
+      const status = isTransient(error) ? 'deferred' : 'failed';
+      for (const item of unchanged)
+        outcomes[item.ref] = { status, key: item.key, reason: `reconcile: ${reasonOf(error)}` };
+    }
   }
 
   const { linked, rest } = await linkChanged(ctx, flow, changed, outcomes, signal);

@@ -38,6 +38,11 @@ export interface BackfillOptions {
   readonly entities: readonly SyncEntity[];
   /** Ignore stored watermarks (the watermark is still advanced). */
   readonly full?: boolean;
+  /**
+   * Drift repair: read everything (as `full`) and compare the records the hashes call unchanged
+   * with Salesforce, sending again what was deleted or edited there (flows/drift.ts).
+   */
+  readonly reconcile?: boolean;
   readonly signal?: AbortSignal;
   /** Called after every page and at the end of each entity and legal entity. */
   readonly onProgress?: (progress: BackfillProgress) => void;
@@ -97,7 +102,14 @@ export async function runDynamicsBackfill(
         };
         options.onProgress?.(progress);
       };
-      const stopped = await backfillOne(ctx, entity, legalEntity, options.full === true, signal, report);
+      const stopped = await backfillOne(
+        ctx,
+        entity,
+        legalEntity,
+        { full: options.full === true || options.reconcile === true, reconcile: options.reconcile === true },
+        signal,
+        report,
+      );
       runs.push(progress);
       if (stopped) return { runs, stopped };
     }
@@ -110,7 +122,7 @@ async function backfillOne(
   ctx: EngineContext,
   entity: SyncEntity,
   legalEntity: string,
-  full: boolean,
+  mode: { readonly full: boolean; readonly reconcile: boolean },
   signal: AbortSignal | undefined,
   report: (summary: SyncSummary | undefined, done: boolean) => void,
 ): Promise<string | undefined> {
@@ -119,7 +131,7 @@ async function backfillOne(
   const checkpoint = watermarkName(entity, legalEntity);
   let watermark = modified ? await ctx.state.getCheckpoint(checkpoint) : undefined;
   let filter: ReturnType<typeof ge> | undefined;
-  if (modified && watermark && !full) {
+  if (modified && watermark && !mode.full) {
     const overlapMs = ctx.config.schedules.watermarkOverlapSeconds * 1000;
     filter = ge(modified, new Date(Date.parse(watermark.value) - overlapMs));
   }
@@ -137,7 +149,11 @@ async function backfillOne(
   );
   for await (const page of pages) {
     const records = page.records as readonly DynamicsRecord[];
-    const result = await syncRecords(ctx, entity, records, { trigger: 'backfill', signal });
+    const result = await syncRecords(ctx, entity, records, {
+      trigger: 'backfill',
+      signal,
+      ...(mode.reconcile ? { reconcile: true } : {}),
+    });
     const deferred = result.outcomes.flatMap((o, i) => (o.status === 'deferred' ? [records[i] ?? {}] : []));
     if (deferred.length > 0) {
       const at = ctx.now();
