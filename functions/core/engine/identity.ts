@@ -15,9 +15,14 @@
  *   yet) an F&O refresh is not detected; the hash comparison still sends what differs, and
  *   `sync --reconcile` repairs the rest.
  */
-import { HASHES_VALID_FROM } from '#core/flows/sync.ts';
 import { CustomersV3, type FieldOf } from '#dynamics/entities.ts';
 import type { EngineContext } from './context.ts';
+
+/**
+ * The checkpoint whose write invalidates every content hash stored before it (its value says why);
+ * `syncRecords` ignores older hashes.
+ */
+export const HASHES_VALID_FROM = 'hashes:valid-from';
 
 const SALESFORCE_ORG = 'identity:salesforce-org';
 const DYNAMICS_CANARY = 'identity:dynamics-canary';

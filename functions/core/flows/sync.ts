@@ -6,6 +6,7 @@
  * what Salesforce accepted and audit every change and failure. Skips are counted, not audited.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { HASHES_VALID_FROM } from '#core/engine/identity.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import { ParkedError } from '#core/mapping/legal-entity.ts';
@@ -43,12 +44,6 @@ export interface SyncOptions {
   readonly reconcile?: boolean | undefined;
 }
 
-/**
- * The checkpoint whose write invalidates every content hash stored before it (its value says why):
- * written when the Salesforce org or the F&O environment changed under the same configuration
- * (engine/identity.ts).
- */
-export const HASHES_VALID_FROM = 'hashes:valid-from';
 
 /** What happened to one input record. `deferred` = a transient error: try again later. */
 export type RecordOutcome =
