@@ -44,7 +44,6 @@ export interface SyncOptions {
   readonly reconcile?: boolean | undefined;
 }
 
-
 /** What happened to one input record. `deferred` = a transient error: try again later. */
 export type RecordOutcome =
   | {
