@@ -236,10 +236,24 @@ export const configSchema = z.strictObject({
         }),
         { inactiveStates: [], stoppedFlags: [] },
       ),
+      /**
+       * A customer or product deleted in F&O (seen when its stub finds no record, e.g. from a
+       * delete data event): `mark` (default) writes `accountValue` into the hold field of its
+       * Account, or deactivates its Product2 and price book entries; `ignore` leaves Salesforce
+       * as it is. The connector never deletes in Salesforce.
+       */
+      deleted: z._default(
+        z.strictObject({
+          action: z._default(z.enum(['mark', 'ignore']), 'mark'),
+          accountValue: z._default(z.union([nonEmpty(), z.boolean()]), 'Deleted'),
+        }),
+        { action: 'mark', accountValue: 'Deleted' },
+      ),
     }),
     {
       customerHold: { field: 'D365_Hold_Status__c', values: DEFAULT_HOLD_VALUES },
       products: { inactiveStates: [], stoppedFlags: [] },
+      deleted: { action: 'mark', accountValue: 'Deleted' },
     },
   ),
   mappings: z._default(
