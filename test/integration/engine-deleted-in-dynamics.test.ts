@@ -89,6 +89,28 @@ describe('customers and products deleted in F&O', () => {
     expect(again?.D365_Hold_Status__c).toBe('Reviewed');
   });
 
+  it('finds deletions no event announced in sync --reconcile, and marks only what F&O no longer has', async () => {
+    const { h, account, itemNumber } = await deleteAndDeliver();
+    const plain = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3', 'ReleasedProductsV2'] });
+    expect(plain.stopped).toBeUndefined();
+    const hold = () =>
+      query(h, `SELECT D365_Hold_Status__c FROM Account WHERE D365_Customer_Key__c = 'usmf:${account}'`)[0]
+        ?.D365_Hold_Status__c;
+    expect(hold()).toBeNull();
+
+    const repair = await runDynamicsBackfill(h.ctx, {
+      entities: ['CustomersV3', 'ReleasedProductsV2'],
+      reconcile: true,
+    });
+    expect(repair.stopped).toBeUndefined();
+    expect(hold()).toBe('Deleted');
+    const [product] = query(h, `SELECT IsActive FROM Product2 WHERE D365_Item_Key__c = 'usmf:${itemNumber}'`);
+    expect(product?.IsActive).toBe(false);
+    // Every other record is untouched.
+    expect(query(h, "SELECT Id FROM Account WHERE D365_Hold_Status__c = 'Deleted'")).toHaveLength(1);
+    expect(query(h, 'SELECT Id FROM Product2 WHERE IsActive = false')).toHaveLength(1);
+  });
+
   it('leaves Salesforce as it is when the configuration says ignore', async () => {
     const { h, account, itemNumber, deliver } = await deleteAndDeliver({
       lifecycle: { deleted: { action: 'ignore' } },

@@ -4,14 +4,16 @@
  * hash for it: the connector synced it, so it existed. With `lifecycle.deleted.action: mark` (the
  * default) its Account gets `lifecycle.deleted.accountValue` in the hold field
  * (`lifecycle.customerHold.field`), or its Product2 is deactivated with its price book entries, so
- * nobody sells to or quotes it; the record is never deleted in Salesforce. The hash becomes
+ * nobody sells to or quotes it; the record is never deleted in Salesforce. `sync --reconcile`
+ * finds the deletions no event announced ({@link markDeletedAfterScan}). The hash becomes
  * {@link DELETED_HASH}, so a repeated event does nothing, and a record created again under the same
  * key in F&O differs from it and is synced (which clears the marks). The lookups are one SOQL per
  * 200 keys.
  */
 import type { EngineContext } from '#core/engine/context.ts';
-import { configuredExternalId } from '#core/mapping/keys.ts';
-import { soqlIdent, soqlList } from '#salesforce/soql.ts';
+import { configuredExternalId, parseExternalIdValue, prefixedExternalIds } from '#core/mapping/keys.ts';
+import { CustomersV3, ReleasedProductsV2 } from '#dynamics/entities.ts';
+import { soqlIdent, soqlList, soqlLiteral } from '#salesforce/soql.ts';
 import { chunk } from './chunks.ts';
 import type { SyncEntity } from './flow.ts';
 import { hashKey } from './sync.ts';
@@ -112,4 +114,55 @@ async function updateAll(
       records: real.length,
       error: real[0]?.errors?.map((e) => `${e.statusCode}: ${e.message}`).join('; '),
     });
+}
+
+/**
+ * Drift repair's half of deletion detection: after `sync --reconcile` has read every record of
+ * `entity` in `legalEntity` (the ids in `seen`), the Salesforce records keyed to that legal entity
+ * (`<le>:%`, one SOQL page per 2,000) whose id F&O did not return are read by key in F&O once more
+ * (a `$skip` scan can miss a record under concurrent deletes), and those still absent go through
+ * {@link markDeleted}. Returns how many were marked.
+ */
+export async function markDeletedAfterScan(
+  ctx: EngineContext,
+  entity: SyncEntity,
+  legalEntity: string,
+  seen: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<number> {
+  const customers = entity === 'CustomersV3';
+  const sobject = customers ? 'Account' : 'Product2';
+  const field = customers ? ctx.config.externalIds.account : ctx.config.externalIds.product;
+  const prefixed = prefixedExternalIds(ctx.config);
+  const f = soqlIdent(field).text;
+  const where = prefixed
+    ? `${f} LIKE ${soqlLiteral(`${legalEntity.toLowerCase()}:%`)}`
+    : `${f} != null AND (NOT ${f} LIKE '%:%')`;
+  const unseen: string[] = [];
+  for await (const row of ctx.salesforce.query<Record<string, unknown>>(
+    `SELECT ${f} FROM ${sobject} WHERE ${where}`,
+    signal ? { signal } : {},
+  )) {
+    const value = String(row[field] ?? '');
+    const { dataAreaId, id } = parseExternalIdValue(value, legalEntity);
+    if (dataAreaId === legalEntity.toLowerCase() && !seen.has(id)) unseen.push(id);
+  }
+  if (unseen.length === 0) return 0;
+  const idField = customers ? 'CustomerAccount' : 'ItemNumber';
+  const entityDescriptor = customers ? CustomersV3 : ReleasedProductsV2;
+  const confirmed = await ctx.dynamics.readByKeys(
+    entityDescriptor,
+    unseen.map((id) => ({ dataAreaId: legalEntity, [idField]: id }) as never),
+    {
+      select: ['dataAreaId', idField] as never,
+      batch: ctx.config.batches.odataBatchReads,
+      ...(signal ? { signal } : {}),
+    },
+  );
+  const gone = confirmed.missing.map((k) => ({
+    dataAreaId: legalEntity,
+    id: String((k as Readonly<Record<string, string>>)[idField]),
+  }));
+  const outcomes = await markDeleted(ctx, entity, gone, signal);
+  return outcomes.filter((o) => o === 'marked').length;
 }

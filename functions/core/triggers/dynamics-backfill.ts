@@ -14,6 +14,7 @@ import type { EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
 import { ge } from '#dynamics/odata.ts';
+import { markDeletedAfterScan } from '../flows/deletions.ts';
 import { type SyncEntity, type SyncSummary, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
 
 export interface BackfillProgress {
@@ -147,8 +148,11 @@ async function backfillOne(
     },
     { signal },
   );
+  // Drift repair also looks for records deleted in F&O: the ids this scan saw (flows/deletions.ts).
+  const seen = mode.reconcile ? new Set<string>() : undefined;
   for await (const page of pages) {
     const records = page.records as readonly DynamicsRecord[];
+    if (seen) for (const r of records) seen.add(String(r[flow.idField] ?? ''));
     const result = await syncRecords(ctx, entity, records, {
       trigger: 'backfill',
       signal,
@@ -176,6 +180,19 @@ async function backfillOne(
     if (result.summary.deferred > 0 && result.summary.upserted === 0) {
       report(undefined, true);
       return 'Salesforce unavailable or over its API budget; the rest waits for the next run';
+    }
+  }
+  if (seen) {
+    try {
+      const marked = await markDeletedAfterScan(ctx, entity, legalEntity, seen, signal);
+      if (marked > 0) ctx.logger.info('reconcile.deleted-in-dynamics', { entity, legalEntity, marked });
+    } catch (error) {
+      // The next reconcile looks again; the sync itself is done.
+      ctx.logger.warn('reconcile.deleted-in-dynamics-failed', {
+        entity,
+        legalEntity,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
   report(undefined, true);
