@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalRunner } from '#adapters/local/runner.ts';
 import { checkSystemIdentity } from '#core/engine/identity.ts';
 import { writeBackAccount } from '#core/flows/account-write-back.ts';
+import { staticSecrets } from '#core/ports/secrets.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { markReconciled, reconcileDue } from '#core/triggers/reconcile-schedule.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
@@ -106,12 +108,43 @@ describe('drift repair and changed systems', () => {
     expect(await checkSystemIdentity(h.ctx, orgId)).toEqual([]);
   });
 
-  it('runs the scheduled repair when due, weekly by default', async () => {
+  it('runs the scheduled repair in the local runner when due, weekly by default', async () => {
     expect(h.config.schedules.reconcileDays).toBe(7);
-    expect(await reconcileDue(h.ctx)).toBe(true);
-    await markReconciled(h.ctx);
-    expect(await reconcileDue(h.ctx)).toBe(false);
-    const later = { ...h.ctx, now: () => Date.now() + 7 * 86_400_000 };
-    expect(await reconcileDue(later)).toBe(true);
+    const runner = await startLocalRunner({
+      ctx: h.ctx,
+      tokens: h.clients.salesforce.tokenSource,
+      secrets: staticSecrets({
+        dynamics: { clientId: 'unused', clientSecret: 'unused' },
+        salesforce: { clientId: 'unused', clientSecret: 'unused' },
+        businessEvents: { current: 'unused-receiver-secret' },
+      }),
+      receiver: false,
+      cdc: false,
+      backfillOnStart: false,
+      pollIntervalMs: 100,
+    });
+    try {
+      const deleteOne = () => {
+        const [a] = sf().query(
+          "SELECT Id, D365_Customer_Key__c FROM Account WHERE D365_Customer_Key__c LIKE 'usmf:%' ORDER BY Id",
+        ).records;
+        sf().delete('Account', String(a?.Id));
+        return String(a?.D365_Customer_Key__c);
+      };
+      // Never reconciled: the scheduled backfill repairs, and remembers when.
+      const first = deleteOne();
+      await runner.backfill();
+      expect(account(first)).toBeDefined();
+      expect(await reconcileDue(h.ctx)).toBe(false);
+      // Within the week the backfill trusts the hashes.
+      const second = deleteOne();
+      await runner.backfill();
+      expect(account(second)).toBeUndefined();
+      // A week later it is due again.
+      expect(await reconcileDue({ ...h.ctx, now: () => Date.now() + 7 * 86_400_000 })).toBe(true);
+      await markReconciled(h.ctx);
+    } finally {
+      await runner.stop();
+    }
   });
 });
