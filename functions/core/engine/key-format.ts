@@ -128,6 +128,7 @@ export async function migrateExternalIds(
   const opts = options.signal ? { signal: options.signal } : {};
   const results: KeyMigrationResult[] = [];
   for (const o of keyedObjects(config)) {
+    if (!o.needed) continue;
     const result = {
       sobject: o.sobject,
       field: o.field,
@@ -148,10 +149,11 @@ export async function migrateExternalIds(
         `SELECT Id, ${f} FROM ${o.sobject} WHERE ${f} IN ${soqlList(part.map((p) => p.to)).text}`,
         opts,
       )) {
-        held.set(String(row[o.field]), String(row.Id));
+        // External IDs match case-insensitively unless the field is case-sensitive.
+        held.set(String(row[o.field]).toLowerCase(), String(row.Id));
       }
       const writable = part.filter((p) => {
-        const other = held.get(p.to);
+        const other = held.get(p.to.toLowerCase());
         if (other === undefined || other === p.id) return true;
         result.conflicts.push({ id: p.id, value: p.from, heldBy: other });
         return false;
