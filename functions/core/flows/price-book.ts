@@ -3,7 +3,8 @@
  * currency at the Dynamics sales price, so a rep can quote it at once. New products get new
  * entries (sObject Collections create, ≤ 200 per call); products whose price changed get their
  * entries read (one SOQL per ≤ 200 products), repriced and reactivated, missing ones created.
- * Entries are unique per product, price book and currency, so a replayed create answers
+ * A product that may not be sold (lifecycle.ts) has its entries deactivated, and reactivated
+ * when it is released again. Entries are unique per product, price book and currency, so a replayed create answers
  * DUPLICATE_VALUE and is reconciled instead of duplicated.
  * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_pricebookentry.htm
  */

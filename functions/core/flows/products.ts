@@ -1,6 +1,7 @@
 /**
- * Flow 2 (products): ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
- * Price Book entry per currency at the Dynamics sales price. The stored hash has two parts,
+ * Flow 2 (products): ReleasedProductsV2 → Product2 (External ID upsert) and a Standard Price Book
+ * entry per currency at the Dynamics sales price, active while the product may be sold
+ * (`lifecycle.products`: a retired product is IsActive false, its entries deactivated). The stored hash has two parts,
  * `<product>.<price>`, so a changed price is recognised apart from other changes.
  */
 import type { ConnectorConfig } from '#core/config/schema.ts';
