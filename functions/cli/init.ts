@@ -40,6 +40,12 @@ externalIds:
   opportunitySalesOrder: D365_Sales_Order__c
   orderSalesOrder: D365_Sales_Order__c
 
+# The status of customers and products in Salesforce: the Account field that shows a customer's
+# hold (create it as Text 20), and the lifecycle states of yours that mean a product is retired.
+lifecycle:
+  customerHold: { field: D365_Hold_Status__c }
+  products: { inactiveStates: [] }
+
 # Turn flows off here.
 flows:
   customers: { enabled: true }

@@ -17,6 +17,7 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import { checkConfiguration } from '#core/engine/check.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { goLiveFieldCheck } from '#core/engine/field-check.ts';
+import { checkSystemIdentity } from '#core/engine/identity.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
@@ -118,6 +119,8 @@ export async function openLocalEngine(
       reference,
       now: Date.now,
     };
+    // A changed org or F&O environment resets the stored hashes, with the reason logged.
+    await checkSystemIdentity(ctx, (await clients.salesforce.tokenSource.getSession()).orgId);
     return {
       config,
       secrets,

@@ -10,6 +10,7 @@ import { type CliIo, type CommandSpec, ExitCode, runCommand } from './command.ts
 import { credentialsCommand } from './credentials.ts';
 import { dlqCommand } from './dlq.ts';
 import { initCommand } from './init.ts';
+import { migrateKeysCommand } from './migrate-keys.ts';
 import { pingCommand } from './ping.ts';
 import { redriveCommand } from './redrive.ts';
 import { replayCommand } from './replay.ts';
@@ -25,6 +26,7 @@ const commands: readonly CommandSpec<ParseArgsOptionsConfig>[] = [
   credentialsCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   pingCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   syncCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
+  migrateKeysCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   statusCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   auditCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,
   replayCommand as unknown as CommandSpec<ParseArgsOptionsConfig>,

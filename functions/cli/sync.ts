@@ -1,6 +1,7 @@
 /** `ml-connector sync`: a one-shot backfill of the chosen flows, with progress and a summary. */
 import { backfillEntities, backfillObjects, enabledFlows, FLOWS, type FlowKey } from '#core/engine/wiring.ts';
 import { type BackfillProgress, runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { markReconciled } from '#core/triggers/reconcile-schedule.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type CommandSpec, ExitCode, UsageError } from './command.ts';
 import { drainAll } from './drain.ts';
@@ -11,6 +12,7 @@ const options = {
   ...stateOptions,
   flow: { type: 'string', multiple: true },
   full: { type: 'boolean' },
+  reconcile: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -20,10 +22,14 @@ export const syncCommand: CommandSpec<typeof options> = {
   summary:
     'Runs a one-shot backfill of the chosen flows (default: every enabled flow) and the work it finds,\n' +
     'then prints what was read, upserted, skipped unchanged and failed, and the API calls used.',
-  usage: `sync [--flow <${Object.keys(FLOWS).join('|')}>]... [--full] [--json]`,
+  usage: `sync [--flow <${Object.keys(FLOWS).join('|')}>]... [--full] [--reconcile] [--json]`,
   optionHelp: [
     ['--flow <name>', `a flow to run (repeatable): ${Object.keys(FLOWS).join(', ')}`],
     ['--full', 'ignore watermarks and compare everything (unchanged records are still skipped)'],
+    [
+      '--reconcile',
+      'repair drift: look records the state calls synced up in Salesforce; recreate deleted, correct edited',
+    ],
     ['--json', 'print the summary as JSON'],
     ...stateOptionHelp,
   ],
@@ -52,9 +58,11 @@ export const syncCommand: CommandSpec<typeof options> = {
         ? await runDynamicsBackfill(engine.ctx, {
             entities,
             ...(values.full ? { full: true } : {}),
+            ...(values.reconcile ? { reconcile: true } : {}),
             onProgress: progress,
           })
         : { runs: [] };
+      if (values.reconcile && !('stopped' in dynamics && dynamics.stopped)) await markReconciled(engine.ctx);
       const salesforce = objects.length
         ? await runSalesforceBackfill(engine.ctx, { objects, ...(values.full ? { full: true } : {}) })
         : { enqueued: {}, watermarks: {} };

@@ -2,7 +2,9 @@
  * Lambda entry point of the EventBridge Scheduler schedule: the Dynamics and Salesforce
  * backfills, one after the other. A failure is recorded (BackfillFailures) and rethrown, so the
  * schedule's retry policy and dead-letter queue see it. The schedule's input may carry
- * `{ "full": true }` to ignore the watermarks.
+ * `{ "full": true }` to ignore the watermarks, or `{ "reconcile": true }` to repair drift now; the
+ * repair also runs when due (`schedules.reconcileDays`, weekly by default). Each run first checks
+ * that the Salesforce org and F&O environment are those the state belongs to (identity.ts).
  *
  * After the backfills, parked work whose cause has arrived is enqueued again (core/engine/parked.ts).
  *
@@ -18,9 +20,11 @@ import { createEngineRuntime, type EngineRuntime } from '#adapters/aws/engine.ts
 import { recordApiBudget } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { AuthError } from '#base/errors.ts';
+import { checkSystemIdentity } from '#core/engine/identity.ts';
 import { retryArrivedSafely } from '#core/engine/parked.ts';
 import { backfillEntities } from '#core/engine/wiring.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { markReconciled, reconcileDue } from '#core/triggers/reconcile-schedule.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
 import { acquireLease, type Lease } from './lease.ts';
@@ -28,6 +32,8 @@ import { acquireLease, type Lease } from './lease.ts';
 /** The schedule's input (anything else is ignored). */
 export interface BackfillEvent {
   readonly full?: boolean;
+  /** Drift repair now (it also runs when due: schedules.reconcileDays). */
+  readonly reconcile?: boolean;
 }
 
 export interface BackfillResult {
@@ -87,7 +93,16 @@ export function createBackfillHandler(runtime: EngineRuntime) {
     try {
       const { ctx } = engine;
       const entities = backfillEntities(ctx.config);
-      const dynamics = await runDynamicsBackfill(ctx, { entities, full, signal });
+      // A changed org or F&O environment resets the stored hashes first (identity.ts).
+      await checkSystemIdentity(ctx, (await engine.clients.salesforce.tokenSource.getSession()).orgId);
+      const reconcile = event?.reconcile === true || (await reconcileDue(ctx));
+      const dynamics = await runDynamicsBackfill(ctx, {
+        entities,
+        full,
+        signal,
+        ...(reconcile ? { reconcile: true } : {}),
+      });
+      if (reconcile && !dynamics.stopped) await markReconciled(ctx);
       const salesforce = await runSalesforceBackfill(ctx, { full, signal });
       // Parked work one of whose `waitsFor` records succeeded since goes through again.
       await retryArrivedSafely(ctx);

@@ -23,7 +23,12 @@ export interface StateTableProps {
  */
 export const STATE_TABLE_ACTIONS = {
   receiver: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-  toSalesforceWorker: ['dynamodb:PutItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+  toSalesforceWorker: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+  ],
   toDynamicsWorker: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   backfill: [
     'dynamodb:GetItem',

@@ -179,6 +179,8 @@ export const DEFAULT_CUSTOM_FIELDS = {
   Account: [
     text('D365_Customer_Key__c', 'D365 Customer Key', 80, { externalId: true, unique: true }),
     text('D365_Legal_Entity__c', 'D365 Legal Entity', 4),
+    // lifecycle.customerHold.field: the F&O OnHoldStatus member while the customer is on hold.
+    text('D365_Hold_Status__c', 'D365 Hold Status', 20),
   ],
   Product2: [text('D365_Item_Key__c', 'D365 Item Key', 80, { externalId: true, unique: true })],
   Opportunity: [text('D365_Sales_Order__c', 'D365 Sales Order', 40)],

@@ -478,6 +478,32 @@ describe('AWS Lambda handlers against both sandboxes and moto', () => {
     expect(dynamicsOrdersFor(h, oppId)).toHaveLength(1);
   });
 
+  it('repairs drift when the Scheduler event asks for it, and remembers which org the state belongs to', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    await handlers.backfill.handler(schedulerEvent(), lambdaContext());
+    const [gone] = sf.query(
+      "SELECT Id, D365_Customer_Key__c FROM Account WHERE D365_Customer_Key__c LIKE 'usmf:%' ORDER BY Id",
+    ).records;
+    const key = String(gone?.D365_Customer_Key__c);
+    sf.delete('Account', String(gone?.Id));
+    const byKey = () => sf.query(`SELECT Id FROM Account WHERE D365_Customer_Key__c = '${key}'`).records;
+
+    // The weekly repair ran with the first backfill; a plain run trusts the hashes.
+    await handlers.backfill.handler(schedulerEvent(), lambdaContext());
+    expect(byKey()).toHaveLength(0);
+    const result = await handlers.backfill.handler({ reconcile: true }, lambdaContext());
+    expect(result.dynamics.runs.reduce((n, r) => n + r.created, 0)).toBe(1);
+    expect(byKey()).toHaveLength(1);
+
+    const state = createDynamoStateStore({
+      client: documentClient(new DynamoDBClient(moto.clientConfig)),
+      tableName: env[ENV.stateTable] ?? '',
+    });
+    const session = await h.clients.salesforce.tokenSource.getSession();
+    expect((await state.getCheckpoint('identity:salesforce-org'))?.value).toBe(session.orgId);
+    expect(await state.getCheckpoint('reconcile:last')).toBeDefined();
+  });
+
   it('records a failed backfill and throws, so the Scheduler retries', async () => {
     const recorded: [string, number][] = [];
     const metrics: ConnectorMetrics = { add: (name, value) => void recorded.push([name, value]), flush() {} };

@@ -15,7 +15,7 @@ export function createSalesforceProducts(h: EngineHarness, items: readonly strin
     const productId = sf.insert('Product2', {
       Name: `Product ${item}`,
       ProductCode: item,
-      D365_Item_Key__c: item,
+      D365_Item_Key__c: `usmf:${item}`,
       IsActive: true,
     });
     sf.insert('PricebookEntry', {

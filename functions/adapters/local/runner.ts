@@ -18,6 +18,7 @@ import { backfillEntities } from '#core/engine/wiring.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { markReconciled, reconcileDue } from '#core/triggers/reconcile-schedule.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
@@ -129,7 +130,15 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       emit({ type: 'backfill-started' });
       try {
         const entities = backfillEntities(ctx.config);
-        const dynamics = await runDynamicsBackfill(ctx, { entities, signal: stop.signal, ...opts });
+        // The weekly drift repair rides on the backfill when due (schedules.reconcileDays).
+        const reconcile = await reconcileDue(ctx);
+        const dynamics = await runDynamicsBackfill(ctx, {
+          entities,
+          signal: stop.signal,
+          ...opts,
+          ...(reconcile ? { reconcile: true } : {}),
+        });
+        if (reconcile && !dynamics.stopped) await markReconciled(ctx);
         const salesforce = await runSalesforceBackfill(ctx, { signal: stop.signal, ...opts });
         // Parked work whose cause arrived since and was not retried at once (core/engine/parked.ts).
         await retryArrivedSafely(ctx);

@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { exprProblems } from '#core/mapping/expression.ts';
+import { DEFAULT_HOLD_VALUES } from '#core/mapping/lifecycle.ts';
 
 z.config(en());
 
@@ -119,12 +120,19 @@ export const configSchema = z.strictObject({
       /** Where the Dynamics sales order number is written back on the Opportunity / Order. */
       opportunitySalesOrder: z._default(customField, 'D365_Sales_Order__c'),
       orderSalesOrder: z._default(customField, 'D365_Sales_Order__c'),
+      /**
+       * `legalEntityPrefixed` (default): every value is `<dataAreaId>:<id>`, stable when legal
+       * entities are added. `legacy`: the id alone while one legal entity is synced (earlier
+       * versions); `ml-connector migrate-keys` moves existing values to the prefixed form.
+       */
+      format: z._default(z.enum(['legalEntityPrefixed', 'legacy']), 'legalEntityPrefixed'),
     }),
     {
       account: 'D365_Customer_Key__c',
       product: 'D365_Item_Key__c',
       opportunitySalesOrder: 'D365_Sales_Order__c',
       orderSalesOrder: 'D365_Sales_Order__c',
+      format: 'legalEntityPrefixed',
     },
   ),
   legalEntities: z.array(legalEntityId).check(z.minLength(1, 'list at least one legal entity to sync')),
@@ -226,6 +234,54 @@ export const configSchema = z.strictObject({
     }),
     { name: { source: 'translation', language: 'en-us' } },
   ),
+  /**
+   * The status of master data in Salesforce (functions/core/mapping/lifecycle.ts): the customer's
+   * hold on its Account, and which released products are inactive (Product2.IsActive false, price
+   * book entries deactivated).
+   */
+  lifecycle: z._default(
+    z.strictObject({
+      customerHold: z._default(
+        z.strictObject({
+          /** The Account field that carries CustomersV3 OnHoldStatus; null: holds are not synced. */
+          field: z._default(z.nullable(fieldName), 'D365_Hold_Status__c'),
+          /** OnHoldStatus member (CustVendorBlocked) → the value written; a member not listed writes its name. */
+          values: z._default(
+            z.record(nonEmpty(), z.union([z.string(), z.boolean(), z.null()])),
+            DEFAULT_HOLD_VALUES,
+          ),
+        }),
+        { field: 'D365_Hold_Status__c', values: DEFAULT_HOLD_VALUES },
+      ),
+      products: z._default(
+        z.strictObject({
+          /** ProductLifecycleStateId values (the customer's own states) that make a product inactive. */
+          inactiveStates: z._default(z.array(nonEmpty()), []),
+          /** ReleasedProductsV2 NoYes fields that make a product inactive when Yes (none by default). */
+          stoppedFlags: z._default(z.array(odataField), []),
+        }),
+        { inactiveStates: [], stoppedFlags: [] },
+      ),
+      /**
+       * A customer or product deleted in F&O (seen when its stub finds no record, e.g. from a
+       * delete data event): `mark` (default) writes `accountValue` into the hold field of its
+       * Account, or deactivates its Product2 and price book entries; `ignore` leaves Salesforce
+       * as it is. The connector never deletes in Salesforce.
+       */
+      deleted: z._default(
+        z.strictObject({
+          action: z._default(z.enum(['mark', 'ignore']), 'mark'),
+          accountValue: z._default(z.union([nonEmpty(), z.boolean()]), 'Deleted'),
+        }),
+        { action: 'mark', accountValue: 'Deleted' },
+      ),
+    }),
+    {
+      customerHold: { field: 'D365_Hold_Status__c', values: DEFAULT_HOLD_VALUES },
+      products: { inactiveStates: [], stoppedFlags: [] },
+      deleted: { action: 'mark', accountValue: 'Deleted' },
+    },
+  ),
   mappings: z._default(
     z.strictObject({
       /** Account field ← expression over CustomersV3, laid over the defaults (docs/MAPPING.md). */
@@ -293,8 +349,13 @@ export const configSchema = z.strictObject({
       backfillMinutes: z._default(int(1, 1440), 15),
       /** Seconds re-read before each SOQL watermark, so commits in the same second are not missed. */
       watermarkOverlapSeconds: z._default(int(0, 3600), 60),
+      /**
+       * Days between drift repairs (`sync --reconcile`), run by the backfill schedule when due;
+       * 0 turns the scheduled repair off. Default 7 (weekly).
+       */
+      reconcileDays: z._default(int(0, 365), 7),
     }),
-    { backfillMinutes: 15, watermarkOverlapSeconds: 60 },
+    { backfillMinutes: 15, watermarkOverlapSeconds: 60, reconcileDays: 7 },
   ),
   batches: z._default(
     z.strictObject({

@@ -19,6 +19,7 @@ import {
 } from '#core/ports/dynamics/entities.ts';
 import { checkExternalId, type SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import type { LegalEntityInfo, ReferenceData } from './context.ts';
+import { checkKeyFormat } from './key-format.ts';
 import { checkOrgShape, readOrgShape } from './org-shape.ts';
 
 export interface CheckProblem {
@@ -249,6 +250,10 @@ export async function checkConfiguration(
       });
     }
   }
+
+  // Unprefixed External IDs under a prefixed format would be created again: migrate first.
+  if (!problems.some((p) => p.key.startsWith('externalIds.')))
+    problems.push(...(await checkKeyFormat(config, salesforce)));
 
   if (options.fieldCheck)
     problems.push(...(await options.fieldCheck({ describe, org: { multiCurrency, salesforceOrg } })));

@@ -129,6 +129,18 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       ...(m.kind ? { kind: m.kind } : {}),
     });
   }
+  if (flows.products.enabled) {
+    for (const field of config.lifecycle.products.stoppedFlags) {
+      uses.push({
+        entity: 'ReleasedProductsV2',
+        field,
+        access: 'read',
+        key: 'lifecycle.products.stoppedFlags',
+        configured: true,
+        type: 'enum:NoYes',
+      });
+    }
+  }
   for (const [entity, field] of Object.entries(config.modifiedFields)) {
     if (!field) continue;
     uses.push({
@@ -196,6 +208,9 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
   if (flows.customers.enabled) {
     add('Account', externalIds.account, 'create', 'externalIds.account');
     addMapped('customers');
+    const hold = config.lifecycle.customerHold;
+    if (hold.field && !(hold.field in config.mappings.customers))
+      add('Account', hold.field, 'upsert', 'lifecycle.customerHold.field');
   }
   if (flows.products.enabled) {
     add('Product2', externalIds.product, 'create', 'externalIds.product');

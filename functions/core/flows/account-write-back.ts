@@ -20,6 +20,7 @@
  * when the number sequence is Manual or allows changes (`ping` asks for that confirmation).
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { rememberDynamicsCanary } from '#core/engine/identity.ts';
 import { FLOWS } from '#core/engine/wiring.ts';
 import { CustomersV3, type FieldOf } from '#core/ports/dynamics/entities.ts';
 import { DynamicsWriteError } from '#core/ports/dynamics/errors.ts';
@@ -27,7 +28,7 @@ import { eq } from '#core/ports/dynamics/odata.ts';
 import { ConditionFailedError } from '#core/ports/state-store.ts';
 import type { Trigger } from '#core/work/items.ts';
 import { accountQuery, customerRecord, formatCustomerAccount } from '../mapping/account-write-back.ts';
-import { externalIdValue, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
+import { configuredExternalId, parseExternalIdValue, recordKey } from '../mapping/keys.ts';
 import {
   legalEntityField,
   ParkedError,
@@ -265,6 +266,8 @@ export async function writeBackAccount(
       });
       await writeKey(ctx, accountId, dataAreaId, customerAccount);
       await lease.complete({ dataAreaId, customerAccount });
+      // The newest customer the connector created: the F&O environment's canary (identity.ts).
+      await rememberDynamicsCanary(ctx, { dataAreaId, customerAccount, accountId });
       await audit(ctx, {
         recordKey: key,
         flow: FLOW,
@@ -307,7 +310,7 @@ export async function writeBackAccount(
 }
 
 const keyValue = (ctx: EngineContext, dataAreaId: string, id: string) =>
-  externalIdValue({ dataAreaId, id }, ctx.config.legalEntities.length > 1);
+  configuredExternalId(ctx.config, { dataAreaId, id });
 
 /** A stored Dynamics key as (legal entity, account); the single-entity form takes the only or the resolved legal entity. */
 export function splitKey(

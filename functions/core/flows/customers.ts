@@ -7,9 +7,11 @@ import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { FLOWS } from '#core/engine/wiring.ts';
 import { mapCustomerToAccount } from '#core/mapping/customers.ts';
 import { flowMapping, mappingPaths, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
-import { contentHash } from '#core/mapping/hash.ts';
+import { fieldsHash } from '#core/mapping/hash.ts';
+import { accountHoldFields, customerLifecycleFields } from '#core/mapping/lifecycle.ts';
 import { fitToOrg } from '#core/mapping/salesforce-fit.ts';
 import { CustomersV3 } from '#core/ports/dynamics/entities.ts';
+import { type AccountLink, accountIdOf, accountLinks } from './account-link.ts';
 import type { ToSalesforceFlow } from './flow.ts';
 
 /**
@@ -23,6 +25,9 @@ export function customerFields(config: ConnectorConfig): string[] {
     ...mappingPaths(flowMapping('customers', config, { addressCodes: true })),
     'AddressCountryRegionISOCode',
     'AddressState',
+    ...customerLifecycleFields(config),
+    // The Account Id of a customer created from an Account (see account-link.ts).
+    ...(config.flows.accountWriteBack.enabled ? [config.accountWriteBack.salesforceIdField] : []),
   ];
   return [...new Set([...CustomersV3.keys, ...paths.filter((p) => !p.includes('.'))])];
 }
@@ -42,14 +47,20 @@ export const customersFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
     );
     return (record) => {
       const notes: string[] = [];
-      const fields = fitToOrg(
-        'Account',
-        mapCustomerToAccount(record, ctx.config, org, notes),
-        org,
-        notes,
-        policies,
-      );
-      return { fields, hash: contentHash(fields), ...(notes.length > 0 ? { notes } : {}) };
+      const mapped = mapCustomerToAccount(record, ctx.config, org, notes);
+      // The hold joins the mapped fields unless a configured mapping already names its field.
+      for (const [field, value] of Object.entries(accountHoldFields(record, ctx.config)))
+        if (!(field in ctx.config.mappings.customers)) mapped[field] = value;
+      const fields = fitToOrg('Account', mapped, org, notes, policies);
+      const accountId = accountIdOf(ctx, record);
+      const extra: AccountLink | undefined = accountId ? { accountId } : undefined;
+      return {
+        fields,
+        hash: fieldsHash(fields, ctx.config.externalIds.account),
+        ...(extra ? { extra } : {}),
+        ...(notes.length > 0 ? { notes } : {}),
+      };
     };
   },
+  linkTargets: accountLinks,
 });

@@ -62,6 +62,16 @@ export interface ToSalesforceFlow {
     signal?: AbortSignal,
     records?: readonly DynamicsRecord[],
   ): Promise<(record: DynamicsRecord) => MappedRecord>;
+  /**
+   * The records to write by Salesforce Id instead of upserting by External ID, by `ref`: a record
+   * that came from a Salesforce record whose key is not written back yet (the account write-back
+   * between its F&O create and its key write), so the upsert cannot create a second one.
+   */
+  linkTargets?(
+    ctx: EngineContext,
+    items: readonly { readonly ref: number; readonly mapped: MappedRecord }[],
+    signal?: AbortSignal,
+  ): Promise<Map<number, string>>;
   /** Work after a successful upsert; returns the records that did not complete, by `ref`. */
   afterUpsert?(
     ctx: EngineContext,

@@ -3,7 +3,8 @@
  * currency at the Dynamics sales price, so a rep can quote it at once. New products get new
  * entries (sObject Collections create, ≤ 200 per call); products whose price changed get their
  * entries read (one SOQL per ≤ 200 products), repriced and reactivated, missing ones created.
- * Entries are unique per product, price book and currency, so a replayed create answers
+ * A product that may not be sold (lifecycle.ts) has its entries deactivated, and reactivated
+ * when it is released again. Entries are unique per product, price book and currency, so a replayed create answers
  * DUPLICATE_VALUE and is reconciled instead of duplicated.
  * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_pricebookentry.htm
  */
@@ -23,6 +24,8 @@ export interface PriceTarget {
   readonly currencies: readonly (string | undefined)[];
   /** `create`: a new product (no entries yet); `reconcile`: read the entries and fix them. */
   readonly mode: 'create' | 'reconcile';
+  /** Whether the entries are active: false for a product stopped for sales or retired. Default true. */
+  readonly active?: boolean;
 }
 
 interface EntryRow {
@@ -76,7 +79,7 @@ export async function ensureStandardPrices(
     Pricebook2Id: pricebookId,
     Product2Id: t.productId,
     UnitPrice: t.unitPrice,
-    IsActive: true,
+    IsActive: t.active !== false,
     UseStandardPrice: false,
     ...(multi && currency ? { CurrencyIsoCode: currency } : {}),
   });
@@ -107,7 +110,7 @@ export async function ensureStandardPrices(
         for (const currency of t.currencies) {
           const entry = entries.find((e) => !multi || e.CurrencyIsoCode === currency);
           if (entry) {
-            if (!samePrice(entry.UnitPrice, t.unitPrice) || entry.IsActive !== true)
+            if (!samePrice(entry.UnitPrice, t.unitPrice) || entry.IsActive !== (t.active !== false))
               updates.push({ target: t, id: entry.Id });
           } else if (allowCreate) {
             creates.push({ target: t, fields: entryFields(t, currency) });
@@ -174,7 +177,7 @@ export async function ensureStandardPrices(
         part.map((u) => ({
           sobject: 'PricebookEntry',
           id: u.id,
-          fields: { UnitPrice: u.target.unitPrice, IsActive: true },
+          fields: { UnitPrice: u.target.unitPrice, IsActive: u.target.active !== false },
         })),
         { chunkSize: size, ...(signal ? { signal } : {}) },
       );

@@ -1,6 +1,7 @@
 /**
- * The products flow: ReleasedProductsV2 → Product2 (External ID upsert) and an active Standard
- * Price Book entry per currency at the Dynamics sales price. The stored hash has two parts,
+ * The products flow: ReleasedProductsV2 → Product2 (External ID upsert) and a Standard Price Book
+ * entry per currency at the Dynamics sales price, active while the product may be sold
+ * (`lifecycle.products`: a retired product is IsActive false, its entries deactivated). The stored hash has two parts,
  * `<product>.<price>`, so a changed price is recognised apart from other changes.
  */
 
@@ -11,7 +12,8 @@ import { orgShapeOf } from '#core/engine/org-shape.ts';
 import { FLOWS } from '#core/engine/wiring.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { flowMapping, mappingPaths, TRANSLATION_ROOT, tooLongPolicies } from '#core/mapping/flow-mappings.ts';
-import { contentHash } from '#core/mapping/hash.ts';
+import { contentHash, fieldsHash } from '#core/mapping/hash.ts';
+import { isProductActive, productLifecycleFields } from '#core/mapping/lifecycle.ts';
 import {
   mapProductToProduct2,
   PRODUCT_SOURCE_FIELDS,
@@ -30,6 +32,8 @@ interface ProductPrice {
   readonly unitPrice: number;
   readonly currencies: readonly (string | undefined)[];
   readonly priceHash: string;
+  /** Whether the product may be sold (its entries active). */
+  readonly active: boolean;
 }
 
 /**
@@ -41,6 +45,7 @@ export function productFields(config: ConnectorConfig): string[] {
   const paths = [
     ...mappingPaths(flowMapping('products', config, { quantityUnitOfMeasure: true }), [TRANSLATION_ROOT]),
     ...mappingPaths(flowMapping('priceBookEntries', config)),
+    ...productLifecycleFields(config),
   ];
   return [...new Set([...PRODUCT_SOURCE_FIELDS, ...paths.filter((p) => !p.includes('.'))])];
 }
@@ -134,14 +139,22 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
       const notes: string[] = [];
       const translation = translations.get(productNumberOf(record).toUpperCase());
       const mapped = mapProductToProduct2(record, ctx.config, { quantityUnitOfMeasure, translation });
+      const active = isProductActive(record, ctx.config);
+      if (!('IsActive' in ctx.config.mappings.products)) mapped.IsActive = active;
       const fields = fitToOrg('Product2', mapped, org, notes, policies);
       const unitPrice = unitPriceOf(record, ctx.config);
       const currencies = priceBookCurrencies(ctx, String(record.dataAreaId ?? '').toLowerCase());
-      const priceHash = contentHash({ unitPrice, currencies, pricebook: ctx.reference.standardPricebookId });
-      const extra: ProductPrice = { unitPrice, currencies, priceHash };
+      // `inactive` only when it is, so the price hashes of active products stay as they were.
+      const priceHash = contentHash({
+        unitPrice,
+        currencies,
+        pricebook: ctx.reference.standardPricebookId,
+        ...(active ? {} : { inactive: true }),
+      });
+      const extra: ProductPrice = { unitPrice, currencies, priceHash, active };
       return {
         fields,
-        hash: `${contentHash(fields)}.${priceHash}`,
+        hash: `${fieldsHash(fields, ctx.config.externalIds.product)}.${priceHash}`,
         extra,
         ...(notes.length > 0 ? { notes } : {}),
       };
@@ -159,6 +172,7 @@ export const productsFlow: ToSalesforceFlow = Object.freeze<ToSalesforceFlow>({
         unitPrice: price.unitPrice,
         currencies: price.currencies,
         mode: u.created ? 'create' : 'reconcile',
+        active: price.active,
       });
     }
     return ensureStandardPrices(ctx, targets, signal);

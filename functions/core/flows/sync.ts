@@ -6,12 +6,14 @@
  * what Salesforce accepted and audit every change and failure. Skips are counted, not audited.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { HASHES_VALID_FROM } from '#core/engine/identity.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import { ParkedError } from '#core/mapping/legal-entity.ts';
 import type { DynamicsStub, Trigger } from '#core/work/items.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import { customersFlow } from './customers.ts';
+import { findDrift } from './drift.ts';
 import type { MappedRecord, RecordFailure, SyncEntity, ToSalesforceFlow, UpsertedRecord } from './flow.ts';
 import { parksRecord } from './parking.ts';
 import { productsFlow } from './products.ts';
@@ -35,6 +37,11 @@ export interface SyncOptions {
   /** The work items behind the records, by input index; audit entries carry them for replay. */
   readonly stubs?: readonly (DynamicsStub | undefined)[] | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Drift repair: records the stored hashes call unchanged are compared with what Salesforce holds
+   * (drift.ts), and those deleted or edited there are sent again.
+   */
+  readonly reconcile?: boolean | undefined;
 }
 
 /** What happened to one input record. `deferred` = a transient error: try again later. */
@@ -148,14 +155,35 @@ export async function syncRecords(
   }
 
   const stored = await ctx.state.getHashes(items.map((i) => i.hashKey));
+  // The checkpoint's own write time, on the store's clock as the hashes' times are.
+  const validFrom = (await ctx.state.getCheckpoint(HASHES_VALID_FROM))?.updatedAt ?? 0;
+  for (const [key, entry] of stored) if (entry.updatedAt < validFrom) stored.delete(key);
   const changed: Item[] = [];
+  const unchanged: Item[] = [];
   for (const item of items) {
-    if (stored.get(item.hashKey)?.hash === item.mapped.hash)
+    if (stored.get(item.hashKey)?.hash === item.mapped.hash) {
       outcomes[item.ref] = { status: 'skipped', key: item.key };
-    else changed.push(item);
+      unchanged.push(item);
+    } else changed.push(item);
+  }
+  if (options.reconcile && unchanged.length > 0) {
+    try {
+      const drift = await findDrift(ctx, flow, unchanged, signal);
+      for (const item of unchanged) {
+        if (!drift.has(item.ref)) continue;
+        stored.delete(item.hashKey);
+        changed.push(item);
+      }
+      if (drift.size > 0) ctx.logger.info('reconcile.drift', { flow: flow.name, records: drift.size });
+    } catch (error) {
+      const status = isTransient(error) ? 'deferred' : 'failed';
+      for (const item of unchanged)
+        outcomes[item.ref] = { status, key: item.key, reason: `reconcile: ${reasonOf(error)}` };
+    }
   }
 
-  const upserted = await upsertChanged(ctx, flow, changed, outcomes, signal);
+  const { linked, rest } = await linkChanged(ctx, flow, changed, outcomes, signal);
+  const upserted = [...linked, ...(await upsertChanged(ctx, flow, rest, outcomes, signal))];
   const upsertedRecords: UpsertedRecord[] = upserted.map((u) => ({
     ref: u.item.ref,
     dataAreaId: u.item.dataAreaId,
@@ -192,6 +220,61 @@ interface Upserted {
   readonly item: Item;
   readonly id: string;
   readonly created: boolean;
+}
+
+/** Statuses of an update by Id whose record is gone: the item is upserted by External ID instead. */
+const GONE = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY']);
+
+/**
+ * Writes the items the flow links to an existing Salesforce record by Id (see
+ * {@link ToSalesforceFlow.linkTargets}); returns what Salesforce accepted and the items to upsert.
+ * A linked record deleted meanwhile falls back to the upsert.
+ */
+async function linkChanged(
+  ctx: EngineContext,
+  flow: ToSalesforceFlow,
+  changed: readonly Item[],
+  outcomes: RecordOutcome[],
+  signal: AbortSignal | undefined,
+): Promise<{ linked: Upserted[]; rest: Item[] }> {
+  if (!flow.linkTargets || changed.length === 0) return { linked: [], rest: [...changed] };
+  let links: Map<number, string>;
+  try {
+    links = await flow.linkTargets(ctx, changed, signal);
+  } catch (error) {
+    const status = isTransient(error) ? 'deferred' : 'failed';
+    for (const item of changed) outcomes[item.ref] = { status, key: item.key, reason: reasonOf(error) };
+    return { linked: [], rest: [] };
+  }
+  const toLink = changed.filter((i) => links.has(i.ref));
+  const rest = changed.filter((i) => !links.has(i.ref));
+  const linked: Upserted[] = [];
+  const size = ctx.config.batches.collectionsSize;
+  await forEachLimit(chunk(toLink, size), SALESFORCE_CONCURRENCY, async (part) => {
+    try {
+      const results = await ctx.salesforce.updateMany(
+        part.map((i) => ({ sobject: flow.sobject, id: links.get(i.ref) as string, fields: i.mapped.fields })),
+        { chunkSize: size, ...(signal ? { signal } : {}) },
+      );
+      for (const r of results) {
+        const item = part[r.index] as Item;
+        const error = r.errors?.[0];
+        if (r.outcome === 'updated') linked.push({ item, id: links.get(item.ref) as string, created: false });
+        else if (error && GONE.has(error.statusCode)) rest.push(item);
+        else
+          outcomes[item.ref] = {
+            status: parksRecord(error?.statusCode) ? 'parked' : 'failed',
+            key: item.key,
+            reason: error ? `${error.statusCode}: ${error.message}` : 'Salesforce reported no outcome',
+            statusCode: error?.statusCode,
+          };
+      }
+    } catch (error) {
+      const status = isTransient(error) ? 'deferred' : 'failed';
+      for (const item of part) outcomes[item.ref] = { status, key: item.key, reason: reasonOf(error) };
+    }
+  });
+  return { linked, rest };
 }
 
 /** Upserts the changed items; records failures in `outcomes`, returns what Salesforce accepted. */

@@ -8,7 +8,7 @@ import { assumedOrgShape, type SalesforceOrgShape } from '#core/engine/org-shape
 import { countryCodeOf } from './countries.ts';
 import { applyMapping } from './expression.ts';
 import { configures, flowMapping } from './flow-mappings.ts';
-import { externalIdValue } from './keys.ts';
+import { configuredExternalId } from './keys.ts';
 
 export type DynamicsRecord = Readonly<Record<string, unknown>>;
 
@@ -45,7 +45,7 @@ export function mapCustomerToAccount(
     }
   }
   Object.assign(account, applyMapping(mapping, customer, 'mappings.customers'));
-  account[config.externalIds.account] = externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1);
+  account[config.externalIds.account] = configuredExternalId(config, { dataAreaId, id });
   return account;
 }
 

@@ -23,3 +23,12 @@ export function contentHash(value: unknown): string {
     .update(JSON.stringify(canonical(value)))
     .digest('base64url');
 }
+
+/**
+ * The content hash of mapped fields without the External ID field: the record's state key already
+ * names it, so the hash stays the same when the External ID format changes (`migrate-keys`).
+ */
+export function fieldsHash(fields: Readonly<Record<string, unknown>>, externalIdField: string): string {
+  const { [externalIdField]: _key, ...rest } = fields;
+  return contentHash(rest);
+}

@@ -3,6 +3,7 @@
  * store and in the audit trail.
  */
 import { ValidationError } from '#base/errors.ts';
+import type { ConnectorConfig } from '#core/config/schema.ts';
 
 /** A company-specific Dynamics key: legal entity plus the entity's own id. */
 export interface CompanyKey {
@@ -19,6 +20,24 @@ const SEPARATOR = ':';
 export function externalIdValue(key: CompanyKey, multipleLegalEntities: boolean): string {
   if (!key.dataAreaId || !key.id) throw new ValidationError('a Dynamics key needs both dataAreaId and id');
   return multipleLegalEntities ? `${key.dataAreaId.toLowerCase()}${SEPARATOR}${key.id}` : key.id;
+}
+
+/**
+ * Whether External IDs carry the legal entity (`usmf:US-001`): always with `externalIds.format`
+ * `legalEntityPrefixed` (the default, stable when legal entities are added); with `legacy` only
+ * while several legal entities are synced (the format of earlier versions, which changes when a
+ * second one is added: `ml-connector migrate-keys` moves existing values to the prefixed form).
+ */
+export function prefixedExternalIds(config: Pick<ConnectorConfig, 'externalIds' | 'legalEntities'>): boolean {
+  return config.externalIds.format !== 'legacy' || config.legalEntities.length > 1;
+}
+
+/** The External ID value of a Dynamics record under the configured format. */
+export function configuredExternalId(
+  config: Pick<ConnectorConfig, 'externalIds' | 'legalEntities'>,
+  key: CompanyKey,
+): string {
+  return externalIdValue(key, prefixedExternalIds(config));
 }
 
 /** Reads an External ID value back into a Dynamics key; `defaultLegalEntity` applies to the single-entity form. */

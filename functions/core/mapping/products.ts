@@ -7,7 +7,7 @@ import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { DynamicsRecord } from './customers.ts';
 import { applyMapping, type Expr, evaluate } from './expression.ts';
 import { DEFAULT_PRICE_MAPPING, flowMapping, TRANSLATION_ROOT } from './flow-mappings.ts';
-import { externalIdValue } from './keys.ts';
+import { configuredExternalId } from './keys.ts';
 import { ParkedError } from './legal-entity.ts';
 
 /**
@@ -64,7 +64,7 @@ export function mapProductToProduct2(
   });
   const source = { ...product, [TRANSLATION_ROOT]: options.translation ?? {} };
   const out = applyMapping(mapping, source, 'mappings.products');
-  out[config.externalIds.product] = externalIdValue({ dataAreaId, id }, config.legalEntities.length > 1);
+  out[config.externalIds.product] = configuredExternalId(config, { dataAreaId, id });
   return out;
 }
 

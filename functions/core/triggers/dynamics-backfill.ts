@@ -17,6 +17,7 @@ import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { mappingFingerprint } from '#core/mapping/flow-mappings.ts';
 import { ge } from '#core/ports/dynamics/odata.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
+import { markDeletedAfterScan } from '../flows/deletions.ts';
 import { type SyncEntity, type SyncSummary, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
 
 export interface BackfillProgress {
@@ -41,6 +42,11 @@ export interface BackfillOptions {
   readonly entities: readonly SyncEntity[];
   /** Ignore stored watermarks (the watermark is still advanced). */
   readonly full?: boolean;
+  /**
+   * Drift repair: read everything (as `full`) and compare the records the hashes call unchanged
+   * with Salesforce, sending again what was deleted or edited there (flows/drift.ts).
+   */
+  readonly reconcile?: boolean;
   readonly signal?: AbortSignal;
   /** Called after every page and at the end of each entity and legal entity. */
   readonly onProgress?: (progress: BackfillProgress) => void;
@@ -100,7 +106,14 @@ export async function runDynamicsBackfill(
         };
         options.onProgress?.(progress);
       };
-      const stopped = await backfillOne(ctx, entity, legalEntity, options.full === true, signal, report);
+      const stopped = await backfillOne(
+        ctx,
+        entity,
+        legalEntity,
+        { full: options.full === true || options.reconcile === true, reconcile: options.reconcile === true },
+        signal,
+        report,
+      );
       runs.push(progress);
       if (stopped) return { runs, stopped };
     }
@@ -113,7 +126,7 @@ async function backfillOne(
   ctx: EngineContext,
   entity: SyncEntity,
   legalEntity: string,
-  full: boolean,
+  mode: { readonly full: boolean; readonly reconcile: boolean },
   signal: AbortSignal | undefined,
   report: (summary: SyncSummary | undefined, done: boolean) => void,
 ): Promise<string | undefined> {
@@ -128,7 +141,7 @@ async function backfillOne(
     : undefined;
   const mappingChanged = modified !== undefined && mappingMark?.value !== fingerprint;
   let filter: ReturnType<typeof ge> | undefined;
-  if (modified && watermark && !full && !mappingChanged) {
+  if (modified && watermark && !mode.full && !mappingChanged) {
     const overlapMs = ctx.config.schedules.watermarkOverlapSeconds * 1000;
     filter = ge(modified, new Date(Date.parse(watermark.value) - overlapMs));
   }
@@ -144,9 +157,16 @@ async function backfillOne(
     },
     { signal },
   );
+  // Drift repair also looks for records deleted in F&O: the ids this scan saw (flows/deletions.ts).
+  const seen = mode.reconcile ? new Set<string>() : undefined;
   for await (const page of pages) {
     const records = page.records as readonly DynamicsRecord[];
-    const result = await syncRecords(ctx, entity, records, { trigger: 'backfill', signal });
+    if (seen) for (const r of records) seen.add(String(r[flow.idField] ?? ''));
+    const result = await syncRecords(ctx, entity, records, {
+      trigger: 'backfill',
+      signal,
+      ...(mode.reconcile ? { reconcile: true } : {}),
+    });
     const deferred = result.outcomes.flatMap((o, i) => (o.status === 'deferred' ? [records[i] ?? {}] : []));
     if (deferred.length > 0) {
       const at = ctx.now();
@@ -172,6 +192,19 @@ async function backfillOne(
     }
   }
   if (mappingChanged) await ctx.state.putCheckpoint(mappingCheckpointName(entity, legalEntity), fingerprint);
+  if (seen) {
+    try {
+      const marked = await markDeletedAfterScan(ctx, entity, legalEntity, seen, signal);
+      if (marked > 0) ctx.logger.info('reconcile.deleted-in-dynamics', { entity, legalEntity, marked });
+    } catch (error) {
+      // The next reconcile looks again; the sync itself is done.
+      ctx.logger.warn('reconcile.deleted-in-dynamics-failed', {
+        entity,
+        legalEntity,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
   report(undefined, true);
   return undefined;
 }

@@ -6,6 +6,7 @@
  * after retries, the Salesforce daily budget) is retried for the affected items only.
  */
 import type { BatchOutcome, EngineContext } from '#core/engine/context.ts';
+import { markDeleted } from '#core/flows/deletions.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import type { EntityKey } from '#core/ports/dynamics/entities.ts';
 import { formatKey, keyIdentity, validateKey } from '#core/ports/dynamics/keys.ts';
@@ -89,16 +90,44 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
     }
     const present: Group[] = [];
     const records: DynamicsRecord[] = [];
+    const missing: Group[] = [];
     for (const g of groups) {
       const record = found.get(formatKey(flow.entity, g.key as EntityKey<typeof flow.entity>));
       if (record) {
         present.push(g);
         records.push(record);
-        continue;
+      } else missing.push(g);
+    }
+    if (missing.length > 0) {
+      // Not in F&O: deleted there if the connector synced it before (flows/deletions.ts).
+      let marks: readonly string[];
+      try {
+        marks = await markDeleted(
+          ctx,
+          entity,
+          missing.map((g) => ({ dataAreaId: g.dataAreaId, id: g.id })),
+          ctx.signal,
+        );
+      } catch (error) {
+        ctx.logger.warn('to-salesforce.mark-deleted-failed', { entity, error: reasonOf(error) });
+        const verdict: Verdict = isTransient(error)
+          ? { kind: 'retry' }
+          : { kind: 'dead', reason: reasonOf(error) };
+        for (const g of missing) set(g, verdict);
+        marks = [];
       }
-      const first = g.messages[0] as ReceivedMessage<DynamicsStub>;
-      await note(first.body, first.receiveCount, 'skipped', 'not found in Dynamics');
-      set(g, { kind: 'done' });
+      for (const [i, mark] of marks.entries()) {
+        const g = missing[i] as Group;
+        const first = g.messages[0] as ReceivedMessage<DynamicsStub>;
+        const why =
+          mark === 'marked'
+            ? 'not found in Dynamics: deleted there, marked in Salesforce (lifecycle.deleted)'
+            : mark === 'ignored'
+              ? 'not found in Dynamics: deleted there, left in Salesforce (lifecycle.deleted.action: ignore)'
+              : 'not found in Dynamics';
+        await note(first.body, first.receiveCount, 'skipped', why);
+        set(g, { kind: 'done' });
+      }
     }
     if (records.length === 0) return;
     const { outcomes } = await syncRecords(ctx, entity, records, {

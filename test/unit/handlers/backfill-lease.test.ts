@@ -146,11 +146,17 @@ describe('the backfill handler', () => {
         ({
           ctx: {
             config: { ...config, flows: { ...config.flows } },
+            state: store,
+            logger: r.logger,
+            now: Date.now,
             get dynamics(): never {
               throw new AuthError('dynamics', 'invalid_client');
             },
           },
-          clients: {},
+          // The run first checks which org the state belongs to (identity.ts).
+          clients: {
+            salesforce: { tokenSource: { getSession: async () => ({ orgId: '00DRO0000000001' }) } },
+          },
         }) as never,
     };
     await expect(createBackfillHandler(runtime)(null, context('req-3'))).rejects.toBeInstanceOf(AuthError);

@@ -107,10 +107,13 @@ export const CustomersV3 = defineEntity({
     'SalesTaxGroup',
     // The default field carrying a Salesforce Account Id (accountWriteBack.salesforceIdField).
     'IdentificationNumber',
+    // The customer's hold (lifecycle.customerHold).
+    'OnHoldStatus',
   ],
   types: {
     CreditLimit: 'Edm.Decimal',
     IsOneTimeCustomer: 'enum:NoYes',
+    OnHoldStatus: 'enum:CustVendorBlocked',
   },
 });
 
@@ -138,6 +141,8 @@ export const ReleasedProductsV2 = defineEntity({
     'InventoryUnitSymbol',
     'PurchaseUnitSymbol',
     'NetProductWeight',
+    // Whether the product may be sold (lifecycle.products.inactiveStates).
+    'ProductLifecycleStateId',
   ],
   types: {
     ProductType: 'enum:EcoResProductType',

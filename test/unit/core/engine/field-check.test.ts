@@ -203,7 +203,13 @@ function standardDescribes(overrides: Record<string, SObjectDescribe | undefined
           'BillingCity',
           'BillingState',
         ]),
-        ...text(['BillingPostalCode', 'BillingCountry', 'BillingCountryCode', 'D365_Customer_Key__c']),
+        ...text([
+          'BillingPostalCode',
+          'BillingCountry',
+          'BillingCountryCode',
+          'D365_Customer_Key__c',
+          'D365_Hold_Status__c',
+        ]),
       ]),
     ],
     [
@@ -282,6 +288,7 @@ describe('checkSalesforceFields', () => {
         ].map((n): [string, string] => [n, 'string']),
         ['BillingCountryCode', 'picklist'],
         ['D365_Customer_Key__c', 'string'],
+        ['D365_Hold_Status__c', 'string'],
       ]),
     });
     const problems = checkSalesforceFields(config(), describes, NO_PICKLISTS);
@@ -341,9 +348,13 @@ describe('checkSalesforceFields', () => {
         ...['Name', 'AccountNumber', 'Phone', 'Website', 'BillingStreet', 'BillingCity', 'BillingState'].map(
           (n): [string, string] => [n, 'string'],
         ),
-        ...['BillingPostalCode', 'BillingCountry', 'BillingCountryCode', 'D365_Customer_Key__c'].map(
-          (n): [string, string] => [n, 'string'],
-        ),
+        ...[
+          'BillingPostalCode',
+          'BillingCountry',
+          'BillingCountryCode',
+          'D365_Customer_Key__c',
+          'D365_Hold_Status__c',
+        ].map((n): [string, string] => [n, 'string']),
         ['Credit_Limit__c', 'date'],
       ]),
     });

@@ -57,8 +57,20 @@ describe('mapCustomerToAccount', () => {
       mappings: { customers: { Credit_Limit__c: 'CreditLimit' } },
     });
     expect(mapCustomerToAccount(customer, config)).toMatchObject({
-      D365_Customer_Key__c: 'US-001',
+      D365_Customer_Key__c: 'usmf:US-001',
       Credit_Limit__c: 50000,
     });
+  });
+
+  it('keeps the legal entity in the key with one legal entity, and leaves it out only in the legacy format', () => {
+    const one = testConfig({ legalEntities: ['usmf'] });
+    expect(mapCustomerToAccount(customer, one).D365_Customer_Key__c).toBe('usmf:US-001');
+    const legacy = testConfig({ legalEntities: ['usmf'], externalIds: { format: 'legacy' } });
+    expect(mapCustomerToAccount(customer, legacy).D365_Customer_Key__c).toBe('US-001');
+    const legacyTwo = testConfig({
+      legalEntities: ['usmf', 'demf'],
+      externalIds: { format: 'legacy' },
+    });
+    expect(mapCustomerToAccount(customer, legacyTwo).D365_Customer_Key__c).toBe('usmf:US-001');
   });
 });

@@ -45,7 +45,7 @@ describe('mapProductToProduct2', () => {
     expect(mapProductToProduct2({ ...product, SearchName: '', ProductSearchName: '' }, config)).toMatchObject(
       {
         Name: 'P000001',
-        D365_Item_Key__c: 'P000001',
+        D365_Item_Key__c: 'usmf:P000001',
       },
     );
   });

@@ -1,0 +1,104 @@
+/**
+ * The account write-back against the customers backfill: the customer exists in F&O (carrying the
+ * Account Id) a moment before its key is written back to the Account. A backfill in that moment
+ * must update that Account, not create a second one by External ID.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBackAccount } from '#core/flows/account-write-back.ts';
+import type { SalesforceApi } from '#core/ports/apis.ts';
+import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+
+/** A Salesforce client that runs `before` once, right before the first update of Account `accountId`. */
+function pausingBeforeKeyWrite(
+  salesforce: SalesforceApi,
+  accountId: string,
+  before: () => Promise<void>,
+): SalesforceApi {
+  let ran = false;
+  return new Proxy(salesforce, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'update' || typeof value !== 'function') return value;
+      return async (...args: Parameters<SalesforceApi['update']>) => {
+        if (!ran && args[0] === 'Account' && args[1] === accountId) {
+          ran = true;
+          await before();
+        }
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+describe('account write-back racing the customers backfill', () => {
+  let h: EngineHarness;
+  beforeAll(async () => {
+    h = await startEngineHarness({ sandboxes: { dynamics: { customers: 6, products: 2, salesOrders: 0 } } });
+    const first = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+    expect(first.stopped).toBeUndefined();
+  });
+  afterAll(() => h.close());
+
+  const accountsKeyed = (key: string) =>
+    h.sandboxes.salesforce.control.query(`SELECT Id, Name FROM Account WHERE D365_Customer_Key__c = '${key}'`)
+      .records;
+  const accountsNamed = (name: string) =>
+    h.sandboxes.salesforce.control.query(`SELECT Id FROM Account WHERE Name = '${name}'`).records;
+
+  it('keeps one Account when the backfill runs between the customer create and the key write-back', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const name = 'Race Between Writes Ltd';
+    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
+    let backfillUpdated = -1;
+    const ctx = {
+      ...h.ctx,
+      salesforce: pausingBeforeKeyWrite(h.ctx.salesforce, accountId, async () => {
+        const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+        expect(report.stopped).toBeUndefined();
+        backfillUpdated = report.runs.reduce((n, r) => n + r.updated + r.created, 0);
+      }),
+    };
+
+    const result = await writeBackAccount(ctx, accountId, 'cdc');
+    expect(result.outcome).toBe('succeeded');
+    expect(backfillUpdated).toBe(1);
+    if (result.outcome !== 'succeeded') return;
+    const keyed = accountsKeyed(result.key);
+    expect(keyed.map((a) => a.Id)).toEqual([accountId]);
+    expect(accountsNamed(name)).toHaveLength(1);
+
+    // The next backfill sees nothing new and still one Account.
+    const again = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+    expect(again.runs.reduce((n, r) => n + r.created, 0)).toBe(0);
+    expect(accountsNamed(name)).toHaveLength(1);
+  });
+
+  it('keeps one Account when the backfill runs after the key write-back', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const name = 'Race After Writes Ltd';
+    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
+    const result = await writeBackAccount(h.ctx, accountId, 'cdc');
+    expect(result.outcome).toBe('succeeded');
+    const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+    expect(report.runs.reduce((n, r) => n + r.created, 0)).toBe(0);
+    expect(accountsNamed(name).map((a) => a.Id)).toEqual([accountId]);
+  });
+
+  it('creates the Account again by External ID when the Account the customer came from was deleted', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const name = 'Deleted Origin Ltd';
+    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
+    const ctx = {
+      ...h.ctx,
+      salesforce: pausingBeforeKeyWrite(h.ctx.salesforce, accountId, async () => {
+        sf.delete('Account', accountId);
+      }),
+    };
+    // The key write-back finds the Account gone (ENTITY_IS_DELETED) and fails; a retry skips it.
+    await expect(writeBackAccount(ctx, accountId, 'cdc')).rejects.toThrow(/ENTITY_IS_DELETED/);
+    const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+    expect(report.runs.reduce((n, r) => n + r.created, 0)).toBe(1);
+    expect(accountsNamed(name)).toHaveLength(1);
+  });
+});
