@@ -14,6 +14,7 @@ import type { Secrets } from '#core/ports/secrets.ts';
 import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
 import { createCdcConsumer, createReplayGapHandler } from '#core/triggers/cdc.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { runOrderStatusPoll } from '#core/triggers/order-status-poll.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
@@ -44,6 +45,7 @@ export interface LocalRunnerOptions {
 export type RunnerEvent =
   | { readonly type: 'backfill-started' }
   | { readonly type: 'backfill-finished'; readonly dynamics: unknown; readonly salesforce: unknown }
+  | { readonly type: 'order-status-polled'; readonly report: unknown }
   | { readonly type: 'batch'; readonly queue: string; readonly messages: number }
   | { readonly type: 'error'; readonly where: string; readonly message: string };
 
@@ -52,6 +54,8 @@ export interface LocalRunner {
   readonly receiverUrl: string | undefined;
   /** Runs a backfill now (also what the schedule calls). */
   backfill(options?: { readonly full?: boolean }): Promise<void>;
+  /** Polls the followed sales orders now (also what its schedule, `orderStatus.pollMinutes`, calls). */
+  pollOrderStatus(): Promise<void>;
   /** Resolves once both queues have nothing visible or in flight. */
   idle(options?: { readonly timeoutMs?: number }): Promise<void>;
   /** Finishes the work in hand, stops every loop and subscriber; resolves when all have stopped. */
@@ -122,6 +126,34 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     })(),
   );
 
+  let orderPollRunning: Promise<void> | undefined;
+  const pollOrderStatus = (): Promise<void> => {
+    orderPollRunning ??= (async () => {
+      try {
+        emit({
+          type: 'order-status-polled',
+          report: await runOrderStatusPoll({ ...ctx, signal: stop.signal }),
+        });
+      } catch (error) {
+        if (!stop.signal.aborted) report('order-status poll', error);
+      } finally {
+        orderPollRunning = undefined;
+      }
+    })();
+    return orderPollRunning;
+  };
+  if (ctx.config.orderStatus.enabled) {
+    loops.push(
+      (async () => {
+        const every = ctx.config.orderStatus.pollMinutes * 60_000;
+        while (!stop.signal.aborted) {
+          await sleep(every, undefined, { signal: stop.signal }).catch(() => {});
+          if (!stop.signal.aborted) await pollOrderStatus();
+        }
+      })(),
+    );
+  }
+
   const subscribers: PubSubSubscriber[] = [];
   if (options.cdc !== false) {
     const replayStore = createStateReplayStore(ctx.state);
@@ -162,6 +194,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   return {
     receiverUrl: receiver?.url,
     backfill,
+    pollOrderStatus,
     async idle({ timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -169,7 +202,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
           ctx.queue.depth(QUEUES.toSalesforce),
           ctx.queue.depth(QUEUES.toDynamics),
         ]);
-        if (!backfillRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0) return;
+        if (!backfillRunning && !orderPollRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0)
+          return;
         if (Date.now() > deadline) throw new Error(`the queues did not drain within ${timeoutMs} ms`);
         await sleep(100);
       }

@@ -37,6 +37,7 @@ import {
 } from '../mapping/sales-orders.ts';
 import { describeFailure, splitKey, writeBackAccount } from './account-write-back.ts';
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
+import { trackCreatedOrder } from './order-status.ts';
 import { parkOnRefusal } from './parking.ts';
 
 /** The Salesforce object a sales order is made from. */
@@ -293,6 +294,13 @@ export async function syncSalesOrder(
           ),
         );
       }
+      // Followed for its status and invoices (order-status.ts) before the record completes, so a crash cannot skip it.
+      await trackCreatedOrder(ctx, {
+        dataAreaId: header.dataAreaId,
+        salesOrderNumber: header.salesOrderNumber,
+        sobject: ref.sobject,
+        salesforceId: ref.id,
+      });
       await lease.complete({ salesOrderNumber: header.salesOrderNumber, dataAreaId: header.dataAreaId });
       const targetIds = { salesOrderNumber: header.salesOrderNumber, dataAreaId: header.dataAreaId };
       await audit(ctx, { recordKey: key, flow, outcome: 'succeeded', startedAt, info, targetIds });

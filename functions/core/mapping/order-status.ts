@@ -1,0 +1,98 @@
+/**
+ * What the sales order's life writes back to Salesforce: a pure function of the order's status,
+ * its invoices and the configuration (`orderStatus`). Kept apart from the flow so the integrator
+ * can later express the same targets in the declarative mapping language.
+ *
+ * SalesOrderHeadersV2.SalesOrderStatus is the enum SalesStatus; its members (None 0, Backorder 1,
+ * Delivered 2, Invoiced 3, Canceled 4) are the published X++ base enum:
+ * https://learn.microsoft.com/en-us/previous-versions/dynamics/ax-2012/reference/gg850643(v=ax.60)
+ * (the table sandbox/dynamics/schema.ts serves). "Backorder" is F&O's name for an open order.
+ */
+import { createHash } from 'node:crypto';
+import type { ConnectorConfig } from '#core/config/schema.ts';
+
+/** The SalesStatus members. */
+export const SALES_STATUSES = ['None', 'Backorder', 'Delivered', 'Invoiced', 'Canceled'] as const;
+export type SalesStatus = (typeof SALES_STATUSES)[number];
+
+/** The Salesforce objects a sales order comes from. */
+export type OrderSource = 'Opportunity' | 'Order';
+
+/** One posted invoice of the order (SalesInvoiceHeadersV2). */
+export interface InvoiceFact {
+  readonly number: string;
+  /** YYYY-MM-DD. */
+  readonly date: string;
+  /** TotalInvoiceAmount, in the invoice's currency. */
+  readonly amount: number;
+}
+
+/** What Dynamics says about one order now. */
+export interface OrderSnapshot {
+  readonly status: SalesStatus;
+  readonly invoices: readonly InvoiceFact[];
+}
+
+/** Reads a SalesStatus member from an OData value; undefined when it is not one. */
+export function parseSalesStatus(value: unknown): SalesStatus | undefined {
+  return typeof value === 'string' && (SALES_STATUSES as readonly string[]).includes(value)
+    ? (value as SalesStatus)
+    : undefined;
+}
+
+/**
+ * An invoice from a SalesInvoiceHeadersV2 record; undefined when it lacks a number or a date.
+ * InvoiceDate is a date: F&O serves it as `YYYY-MM-DDT12:00:00Z`.
+ */
+export function invoiceOf(record: Readonly<Record<string, unknown>>): InvoiceFact | undefined {
+  const number = record.InvoiceNumber;
+  const date = record.InvoiceDate;
+  if (typeof number !== 'string' || number === '' || typeof date !== 'string') return undefined;
+  const day = /^\d{4}-\d{2}-\d{2}/.exec(date)?.[0];
+  if (!day) return undefined;
+  const amount = Number(record.TotalInvoiceAmount ?? 0);
+  return { number, date: day, amount: Number.isFinite(amount) ? amount : 0 };
+}
+
+/** An order is final once fully invoiced or cancelled: nothing about it changes any more. */
+export function isFinal(status: SalesStatus): boolean {
+  return status === 'Invoiced' || status === 'Canceled';
+}
+
+/** Adds decimal amounts without binary noise (F&O amounts have at most 6 decimals). */
+function total(amounts: readonly number[]): number {
+  return Math.round(amounts.reduce((sum, a) => sum + a * 1e6, 0)) / 1e6;
+}
+
+/**
+ * The fields to set on the Opportunity or Order, by API name: the status value, the latest
+ * invoice's number and date (latest by date, then number), and the total of every invoice. With no
+ * invoice the invoice fields are null (cleared). Targets configured as null are left out.
+ */
+export function orderStatusFields(
+  config: ConnectorConfig,
+  sobject: OrderSource,
+  snapshot: OrderSnapshot,
+): Record<string, string | number | null> {
+  const targets = config.orderStatus.fields[sobject];
+  const invoices = [...snapshot.invoices].sort(
+    (a, b) => a.date.localeCompare(b.date) || a.number.localeCompare(b.number),
+  );
+  const latest = invoices.at(-1);
+  const out: Record<string, string | number | null> = {};
+  if (targets.status) out[targets.status] = config.orderStatus.statusValues[snapshot.status];
+  if (targets.invoiceNumber) out[targets.invoiceNumber] = latest?.number ?? null;
+  if (targets.invoiceDate) out[targets.invoiceDate] = latest?.date ?? null;
+  if (targets.invoicedAmount) {
+    out[targets.invoicedAmount] = latest ? total(invoices.map((i) => i.amount)) : null;
+  }
+  return out;
+}
+
+/** A stable hash of the fields (key order does not matter): equal hashes mean nothing to write. */
+export function fieldsHash(fields: Readonly<Record<string, unknown>>): string {
+  const sorted = Object.keys(fields)
+    .sort()
+    .map((k) => [k, fields[k]]);
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url').slice(0, 32);
+}
