@@ -85,6 +85,8 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       flows.products.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
     SalesOrderHeadersV2: flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
     SalesOrderLines: flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
+    SalesInvoiceHeadersV2:
+      config.orderStatus.enabled && (flows.wonOpportunities.enabled || flows.activatedOrders.enabled),
   };
   for (const descriptor of Object.values(ENTITIES) as {
     readonly name: string;
@@ -246,6 +248,12 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
       add(sobject, sf, 'read', `mappings.salesOrders.${d365}`, {
         counterpart: { entity: 'SalesOrderHeadersV2', field: d365 },
       });
+    }
+    if (config.orderStatus.enabled) {
+      for (const [target, field] of Object.entries(config.orderStatus.fields[sobject])) {
+        if (!field) continue;
+        add(sobject, field, 'update', `orderStatus.fields.${sobject}.${target}`);
+      }
     }
     const lines = sobject === 'Opportunity' ? 'OpportunityLineItem' : 'OrderItem';
     for (const f of ['Quantity', 'UnitPrice', 'Product2Id']) add(lines, f, 'read', feature);
