@@ -2,7 +2,9 @@
  * Lambda entry point of the EventBridge Scheduler schedule: the Dynamics and Salesforce
  * backfills, one after the other. A failure is recorded (BackfillFailures) and rethrown, so the
  * schedule's retry policy and dead-letter queue see it. The schedule's input may carry
- * `{ "full": true }` to ignore the watermarks.
+ * `{ "full": true }` to ignore the watermarks. A second schedule sends `{ "job": "order-status" }`
+ * every `orderStatus.pollMinutes`: a poll of the sales orders the connector follows
+ * (triggers/order-status-poll.ts), under its own lease so it never waits for a long backfill.
  *
  * Two runs never overlap: each holds a lease in the state table (lease.ts) for the rest of its
  * invocation; a run that finds it held returns at once (`skipped: 'already-running'`). Before
@@ -17,6 +19,7 @@ import { recordApiBudget } from '#adapters/aws/metrics.ts';
 import { CredentialsNotSetError } from '#adapters/aws/secrets.ts';
 import { AuthError } from '#core/errors.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { type OrderStatusPollReport, runOrderStatusPoll } from '#core/triggers/order-status-poll.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
 import { acquireLease, type Lease } from './lease.ts';
@@ -24,6 +27,8 @@ import { acquireLease, type Lease } from './lease.ts';
 /** The schedule's input (anything else is ignored). */
 export interface BackfillEvent {
   readonly full?: boolean;
+  /** `order-status`: poll the followed sales orders instead of the backfill. */
+  readonly job?: 'backfill' | 'order-status';
 }
 
 export interface BackfillResult {
@@ -31,16 +36,26 @@ export interface BackfillResult {
   readonly salesforce: Awaited<ReturnType<typeof runSalesforceBackfill>>;
   /** Why nothing ran (then both reports are empty, `dynamics.stopped` says why). */
   readonly skipped?: 'credentials-not-set' | 'already-running';
+  /** The order-status poll's report (`job: order-status` only). */
+  readonly orderStatus?: OrderStatusPollReport;
 }
 
 /** The lease the backfill runs hold (checkpoint `lock:backfill`). */
 export const BACKFILL_LEASE = 'backfill';
+/** The lease the order-status polls hold (checkpoint `lock:order-status`). */
+export const ORDER_STATUS_LEASE = 'order-status';
 
 const skipped = (reason: NonNullable<BackfillResult['skipped']>): BackfillResult => ({
   dynamics: { runs: [], stopped: reason },
   salesforce: { enqueued: {}, watermarks: {} },
   skipped: reason,
 });
+
+/** The backfill parts of a result when only the order-status poll ran. */
+const skippedNothing = {
+  dynamics: { runs: [] },
+  salesforce: { enqueued: {}, watermarks: {} },
+} as const satisfies Pick<BackfillResult, 'dynamics' | 'salesforce'>;
 
 /** Builds the handler over a runtime (the module's own, or a test's). */
 export function createBackfillHandler(runtime: EngineRuntime) {
@@ -68,8 +83,9 @@ export function createBackfillHandler(runtime: EngineRuntime) {
       }
       return failed(error);
     }
+    const orderStatusJob = event?.job === 'order-status';
     lease = await acquireLease(runtime.state, {
-      name: BACKFILL_LEASE,
+      name: orderStatusJob ? ORDER_STATUS_LEASE : BACKFILL_LEASE,
       holder: context?.awsRequestId ?? `run-${runtime.now()}`,
       // Until the invocation's own deadline: a run killed at its timeout frees the lease then.
       durationMs: (context?.getRemainingTimeInMillis?.() ?? 15 * 60_000) + 5_000,
@@ -82,6 +98,12 @@ export function createBackfillHandler(runtime: EngineRuntime) {
     runtime.metrics.add('BackfillRuns', 1);
     try {
       const { ctx } = engine;
+      if (orderStatusJob) {
+        const orderStatus = await runOrderStatusPoll({ ...ctx, signal });
+        runtime.metrics.add('BackfillFailures', 0);
+        recordApiBudget(runtime.metrics, ctx.salesforce.budget.state().remaining);
+        return { ...skippedNothing, orderStatus };
+      }
       const { flows } = ctx.config;
       const entities = [
         ...(flows.customers.enabled ? (['CustomersV3'] as const) : []),

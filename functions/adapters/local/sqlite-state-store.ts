@@ -287,7 +287,7 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
       prepare(
         'INSERT INTO tracked_orders (key, data_area_id, sales_order_number, sobject, salesforce_id, applied_hash, tracked_at) ' +
           'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET sobject = excluded.sobject, ' +
-          'salesforce_id = excluded.salesforce_id, applied_hash = excluded.applied_hash',
+          'salesforce_id = excluded.salesforce_id, applied_hash = excluded.applied_hash, tracked_at = excluded.tracked_at',
       ).run(
         trackedOrderKey(order.dataAreaId, order.salesOrderNumber),
         order.dataAreaId.toLowerCase(),

@@ -224,15 +224,3 @@ export async function refreshOrderStatus(
   }
   return results;
 }
-
-/** Starts following an order the connector just created (a no-op when the flow is disabled). */
-export async function trackCreatedOrder(
-  ctx: EngineContext,
-  order: Omit<TrackedOrder, 'trackedAt' | 'appliedHash'>,
-): Promise<void> {
-  if (!ctx.config.orderStatus.enabled) return;
-  const key = trackedOrderKey(order.dataAreaId, order.salesOrderNumber);
-  const existing = (await ctx.state.getTrackedOrders([key])).get(key);
-  if (existing) return;
-  await ctx.state.trackOrder({ ...order, dataAreaId: order.dataAreaId.toLowerCase(), trackedAt: ctx.now() });
-}

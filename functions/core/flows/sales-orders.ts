@@ -37,7 +37,7 @@ import {
 } from '../mapping/sales-orders.ts';
 import { describeFailure, splitKey, writeBackAccount } from './account-write-back.ts';
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
-import { trackCreatedOrder } from './order-status.ts';
+import { trackCreatedOrder } from './order-tracking.ts';
 import { parkOnRefusal } from './parking.ts';
 
 /** The Salesforce object a sales order is made from. */

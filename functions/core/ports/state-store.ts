@@ -180,7 +180,7 @@ export interface StateStore {
   /** Newest first. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
 
-  /** Starts (or replaces) tracking an order; `trackedAt` of an existing entry is kept. */
+  /** Starts tracking an order, or replaces its entry (e.g. with a new `appliedHash`). */
   trackOrder(order: TrackedOrder): Promise<void>;
   /** The tracked orders among these keys ({@link trackedOrderKey}); absent keys are missing from the map. */
   getTrackedOrders(keys: readonly string[]): Promise<Map<string, TrackedOrder>>;
