@@ -18,9 +18,9 @@
  * reads again and corrects it.
  */
 import type { EngineContext } from '#core/engine/context.ts';
+import { contentHash } from '#core/mapping/hash.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import {
-  fieldsHash,
   type InvoiceFact,
   invoiceOf,
   isFinal,
@@ -168,7 +168,7 @@ async function refreshChunk(
       invoices: invoices.get(orderIdentity(order.dataAreaId, order.salesOrderNumber)) ?? [],
     };
     const fields = orderStatusFields(ctx.config, order.sobject, snapshot);
-    const hash = fieldsHash(fields);
+    const hash = contentHash(fields);
     const final = isFinal(status);
     if (hash === order.appliedHash) {
       if (final) await ctx.state.untrackOrder(keyOf(order));

@@ -8,7 +8,6 @@
  * https://learn.microsoft.com/en-us/previous-versions/dynamics/ax-2012/reference/gg850643(v=ax.60)
  * (the table sandbox/dynamics/schema.ts serves). "Backorder" is F&O's name for an open order.
  */
-import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 
 /** The SalesStatus members. */
@@ -87,12 +86,4 @@ export function orderStatusFields(
     out[targets.invoicedAmount] = latest ? total(invoices.map((i) => i.amount)) : null;
   }
   return out;
-}
-
-/** A stable hash of the fields (key order does not matter): equal hashes mean nothing to write. */
-export function fieldsHash(fields: Readonly<Record<string, unknown>>): string {
-  const sorted = Object.keys(fields)
-    .sort()
-    .map((k) => [k, fields[k]]);
-  return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url').slice(0, 32);
 }
