@@ -34,6 +34,7 @@ const suites: { name: string; script: string; args: string[] }[] = [
     args: quick ? ['--events=200'] : [],
   },
   { name: 'engine-orders', script: 'engine-orders.ts', args: quick ? ['--orders=50'] : [] },
+  { name: 'order-status-poll', script: 'order-status-poll.ts', args: quick ? ['--orders=200'] : [] },
 ];
 
 function run(script: string, args: string[]): Promise<unknown> {
