@@ -149,6 +149,39 @@ describe('sales order status and invoices back to Salesforce, against both sandb
     ).toBe('Delivered');
   });
 
+  it('defers the write while Salesforce is unavailable, and the next poll makes it', async () => {
+    const { oppId, salesOrderNumber } = await orderFromOpportunity('US-000016');
+    h.sandboxes.dynamics.control.advanceSalesOrder('usmf', salesOrderNumber, 'deliver');
+    h.sandboxes.salesforce.control.setFaultPlan({
+      rules: [{ kind: 'error', match: 'rest.composite', status: 503, count: 50 }],
+    });
+    try {
+      const failed = await runOrderStatusPoll(h.ctx);
+      expect(failed.outcomes.deferred).toBeGreaterThanOrEqual(1);
+      expect(opportunity(oppId).D365_Order_Status__c).toBeNull();
+    } finally {
+      h.sandboxes.salesforce.control.setFaultPlan({ rules: [] });
+    }
+    await runOrderStatusPoll(h.ctx);
+    expect(opportunity(oppId).D365_Order_Status__c).toBe('Delivered');
+  });
+
+  it('dead-letters an order-status item without a valid key', async () => {
+    const worker = createToSalesforceWorker(h.ctx);
+    const outcome = await worker.handle([
+      {
+        messageId: 'm-bad',
+        receiptHandle: 'r-bad',
+        receiveCount: 1,
+        sentAt: Date.now(),
+        body: { kind: 'order-status', dataAreaId: 'not a company', salesOrderNumber: 'SO-1' },
+      },
+    ]);
+    expect(outcome.deadLetter).toEqual([
+      { receiptHandle: 'r-bad', reason: 'an order-status stub needs dataAreaId and salesOrderNumber' },
+    ]);
+  });
+
   it('ignores an invoice event for a sales order the connector did not create', async () => {
     const dynamics = h.sandboxes.dynamics.control;
     const [seeded] = dynamics.listRecords('SalesOrderHeadersV2', {
