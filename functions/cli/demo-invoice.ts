@@ -6,6 +6,7 @@
  */
 import type { ConnectorClients } from '#adapters/clients.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
+import { orderStatusTargets } from '#core/mapping/order-status.ts';
 import { SalesInvoiceHeadersV2 } from '#dynamics/entities.ts';
 import { eq } from '#dynamics/odata.ts';
 import type { Sandboxes } from '#sandbox/index.ts';
@@ -20,7 +21,7 @@ export async function runInvoiceStory(
   say: DemoSay,
   order: { readonly opportunityId: string; readonly dataAreaId: string; readonly salesOrderNumber: string },
 ): Promise<void> {
-  const targets = config.orderStatus.fields.Opportunity;
+  const targets = orderStatusTargets(config, 'Opportunity');
   if (!config.orderStatus.enabled || !targets.invoiceNumber) return;
   say('');
   say(`Finance posts the invoice of sales order ${order.salesOrderNumber} in Dynamics...`);

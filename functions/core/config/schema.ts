@@ -74,21 +74,26 @@ export const DEFAULT_ORDER_EVENTS = {
   SalesOrderPackingSlipPostedBusinessEvent: { salesOrderField: 'SalesOrderId' },
 } as const;
 
-/** Salesforce fields the order status is written to on the Opportunity or Order (null: not written). */
+/**
+ * Salesforce fields the order status is written to on the Opportunity or Order: a key left out
+ * takes its default ({@link DEFAULT_ORDER_STATUS_TARGETS}), null writes nothing there. Defaults
+ * are applied where the config is read (core/mapping/order-status.ts), so an unchanged block stays
+ * small in a Lambda's 4 KB environment.
+ */
 const orderStatusTargets = z.strictObject({
-  status: z._default(z.nullable(customField), 'D365_Order_Status__c'),
-  invoiceNumber: z._default(z.nullable(customField), 'D365_Invoice_Number__c'),
-  invoiceDate: z._default(z.nullable(customField), 'D365_Invoice_Date__c'),
-  invoicedAmount: z._default(z.nullable(customField), 'D365_Invoiced_Amount__c'),
+  status: z.optional(z.nullable(customField)),
+  invoiceNumber: z.optional(z.nullable(customField)),
+  invoiceDate: z.optional(z.nullable(customField)),
+  invoicedAmount: z.optional(z.nullable(customField)),
 });
-const DEFAULT_ORDER_STATUS_TARGETS = {
+export const DEFAULT_ORDER_STATUS_TARGETS = {
   status: 'D365_Order_Status__c',
   invoiceNumber: 'D365_Invoice_Number__c',
   invoiceDate: 'D365_Invoice_Date__c',
   invoicedAmount: 'D365_Invoiced_Amount__c',
 } as const;
 /** SalesStatus member → the value written to the status field. */
-const DEFAULT_STATUS_VALUES = {
+export const DEFAULT_STATUS_VALUES = {
   None: 'Open',
   Backorder: 'Open',
   Delivered: 'Delivered',
@@ -289,43 +294,34 @@ export const configSchema = z.strictObject({
     z.strictObject({
       /** Follow the sales orders the connector created and write their status and invoices back. */
       enabled: z._default(z.boolean(), true),
-      /** Target fields on the Opportunity and on the Order. */
-      fields: z._default(
+      /** Target fields on the Opportunity and on the Order (defaults: DEFAULT_ORDER_STATUS_TARGETS). */
+      fields: z.optional(
         z.strictObject({
-          Opportunity: z._default(orderStatusTargets, DEFAULT_ORDER_STATUS_TARGETS),
-          Order: z._default(orderStatusTargets, DEFAULT_ORDER_STATUS_TARGETS),
+          Opportunity: z.optional(orderStatusTargets),
+          Order: z.optional(orderStatusTargets),
         }),
-        { Opportunity: DEFAULT_ORDER_STATUS_TARGETS, Order: DEFAULT_ORDER_STATUS_TARGETS },
       ),
-      /** SalesStatus member (None, Backorder, Delivered, Invoiced, Canceled) → the value written. */
-      statusValues: z._default(
+      /** SalesStatus member (None, Backorder, Delivered, Invoiced, Canceled) → the value written (defaults: DEFAULT_STATUS_VALUES). */
+      statusValues: z.optional(
         z.strictObject({
-          None: z._default(statusValue, DEFAULT_STATUS_VALUES.None),
-          Backorder: z._default(statusValue, DEFAULT_STATUS_VALUES.Backorder),
-          Delivered: z._default(statusValue, DEFAULT_STATUS_VALUES.Delivered),
-          Invoiced: z._default(statusValue, DEFAULT_STATUS_VALUES.Invoiced),
-          Canceled: z._default(statusValue, DEFAULT_STATUS_VALUES.Canceled),
+          None: z.optional(statusValue),
+          Backorder: z.optional(statusValue),
+          Delivered: z.optional(statusValue),
+          Invoiced: z.optional(statusValue),
+          Canceled: z.optional(statusValue),
         }),
-        DEFAULT_STATUS_VALUES,
       ),
-      /** BusinessEventId → the payload field holding the sales order number (the legal entity is BusinessEventLegalEntity). */
-      events: z._default(
-        z.record(nonEmpty(), z.strictObject({ salesOrderField: nonEmpty() })),
-        DEFAULT_ORDER_EVENTS,
-      ),
+      /**
+       * BusinessEventId → the payload field holding the sales order number (the legal entity is
+       * BusinessEventLegalEntity). Replaces DEFAULT_ORDER_EVENTS when given.
+       */
+      events: z.optional(z.record(nonEmpty(), z.strictObject({ salesOrderField: nonEmpty() }))),
       /** Minutes between polls of the open orders (the backfill behind the events). */
       pollMinutes: z._default(int(5, 1440), 60),
       /** Orders refreshed together: one header read, one invoice read and one Collections call each (≤ 200). */
       pollChunk: z._default(int(1, 200), 200),
     }),
-    {
-      enabled: true,
-      fields: { Opportunity: DEFAULT_ORDER_STATUS_TARGETS, Order: DEFAULT_ORDER_STATUS_TARGETS },
-      statusValues: DEFAULT_STATUS_VALUES,
-      events: DEFAULT_ORDER_EVENTS,
-      pollMinutes: 60,
-      pollChunk: 200,
-    },
+    { enabled: true, pollMinutes: 60, pollChunk: 200 },
   ),
   schedules: z._default(
     z.strictObject({

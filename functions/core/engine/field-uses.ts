@@ -8,6 +8,7 @@ import { DEFAULT_CUSTOMER_FIELDS } from '#core/mapping/account-write-back.ts';
 import { DEFAULT_ACCOUNT_FIELDS } from '#core/mapping/customers.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import { legalEntityField, resolutionFields } from '#core/mapping/legal-entity.ts';
+import { orderStatusTargets } from '#core/mapping/order-status.ts';
 import { DEFAULT_PRODUCT_FIELDS } from '#core/mapping/products.ts';
 import { type AnyEntity, ENTITIES, edmTypeOf } from '#dynamics/entities.ts';
 import { orgShapeOf } from './org-shape.ts';
@@ -250,7 +251,7 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
       });
     }
     if (config.orderStatus.enabled) {
-      for (const [target, field] of Object.entries(config.orderStatus.fields[sobject])) {
+      for (const [target, field] of Object.entries(orderStatusTargets(config, sobject))) {
         if (!field) continue;
         add(sobject, field, 'update', `orderStatus.fields.${sobject}.${target}`);
       }

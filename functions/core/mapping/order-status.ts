@@ -8,7 +8,12 @@
  * https://learn.microsoft.com/en-us/previous-versions/dynamics/ax-2012/reference/gg850643(v=ax.60)
  * (the table sandbox/dynamics/schema.ts serves). "Backorder" is F&O's name for an open order.
  */
-import type { ConnectorConfig } from '#core/config/schema.ts';
+import {
+  type ConnectorConfig,
+  DEFAULT_ORDER_EVENTS,
+  DEFAULT_ORDER_STATUS_TARGETS,
+  DEFAULT_STATUS_VALUES,
+} from '#core/config/schema.ts';
 
 /** The SalesStatus members. */
 export const SALES_STATUSES = ['None', 'Backorder', 'Delivered', 'Invoiced', 'Canceled'] as const;
@@ -30,6 +35,34 @@ export interface InvoiceFact {
 export interface OrderSnapshot {
   readonly status: SalesStatus;
   readonly invoices: readonly InvoiceFact[];
+}
+
+/** The target fields of `sobject`, defaults applied; null: that one is not written. */
+export function orderStatusTargets(
+  config: ConnectorConfig,
+  sobject: OrderSource,
+): Readonly<Record<keyof typeof DEFAULT_ORDER_STATUS_TARGETS, string | null>> {
+  const given = config.orderStatus.fields?.[sobject];
+  const pick = (k: keyof typeof DEFAULT_ORDER_STATUS_TARGETS) =>
+    given?.[k] === undefined ? DEFAULT_ORDER_STATUS_TARGETS[k] : given[k];
+  return {
+    status: pick('status'),
+    invoiceNumber: pick('invoiceNumber'),
+    invoiceDate: pick('invoiceDate'),
+    invoicedAmount: pick('invoicedAmount'),
+  };
+}
+
+/** The value written for a SalesStatus member, defaults applied. */
+export function statusValueOf(config: ConnectorConfig, status: SalesStatus): string {
+  return config.orderStatus.statusValues?.[status] ?? DEFAULT_STATUS_VALUES[status];
+}
+
+/** BusinessEventId → the payload field holding the sales order number (the configured map, else the defaults). */
+export function orderEventsOf(
+  config: ConnectorConfig,
+): Readonly<Record<string, { readonly salesOrderField: string }>> {
+  return config.orderStatus.events ?? DEFAULT_ORDER_EVENTS;
 }
 
 /** Reads a SalesStatus member from an OData value; undefined when it is not one. */
@@ -73,13 +106,13 @@ export function orderStatusFields(
   sobject: OrderSource,
   snapshot: OrderSnapshot,
 ): Record<string, string | number | null> {
-  const targets = config.orderStatus.fields[sobject];
+  const targets = orderStatusTargets(config, sobject);
   const invoices = [...snapshot.invoices].sort(
     (a, b) => a.date.localeCompare(b.date) || a.number.localeCompare(b.number),
   );
   const latest = invoices.at(-1);
   const out: Record<string, string | number | null> = {};
-  if (targets.status) out[targets.status] = config.orderStatus.statusValues[snapshot.status];
+  if (targets.status) out[targets.status] = statusValueOf(config, snapshot.status);
   if (targets.invoiceNumber) out[targets.invoiceNumber] = latest?.number ?? null;
   if (targets.invoiceDate) out[targets.invoiceDate] = latest?.date ?? null;
   if (targets.invoicedAmount) {

@@ -21,6 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { Logger } from '#core/logger.ts';
 import { recordKey } from '#core/mapping/keys.ts';
+import { orderEventsOf } from '#core/mapping/order-status.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
 import { type DynamicsStub, type OrderStatusStub, QUEUES } from '#core/work/items.ts';
@@ -188,6 +189,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
   const now = deps.now ?? Date.now;
   const { config } = deps;
   const synced = new Set(config.legalEntities);
+  const orderEvents = orderEventsOf(config);
   const stubOf = (entity: DynamicsStub['entity'], key: Record<string, string>, source: string | undefined) =>
     ({
       kind: 'dynamics-stub',
@@ -207,7 +209,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       dedupKey: `be:${envelope.legalEntity}:${envelope.controlNumber}`,
     } as const;
     const mapping = own(config.businessEvents.events, envelope.businessEventId);
-    const orderEvent = mapping ? undefined : own(config.orderStatus.events, envelope.businessEventId);
+    const orderEvent = mapping ? undefined : own(orderEvents, envelope.businessEventId);
     if (orderEvent && config.orderStatus.enabled)
       return planOrderEvent(envelope, base, orderEvent.salesOrderField);
     if (!mapping) return { ...base, reason: `no mapping for BusinessEventId ${envelope.businessEventId}` };
