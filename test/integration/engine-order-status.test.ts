@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceiverServer, startReceiverServer } from '#adapters/local/receiver-server.ts';
+import { replayAuditEntry } from '#core/engine/replay.ts';
 import { syncSalesOrder } from '#core/flows/sales-orders.ts';
 import { trackedOrderKey } from '#core/ports/state-store.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
@@ -164,6 +165,27 @@ describe('sales order status and invoices back to Salesforce, against both sandb
     }
     await runOrderStatusPoll(h.ctx);
     expect(opportunity(oppId).D365_Order_Status__c).toBe('Delivered');
+  });
+
+  it('parks a write Salesforce refuses with a replayable item, and keeps following the order', async () => {
+    const { oppId, salesOrderNumber } = await orderFromOpportunity('US-000017');
+    h.sandboxes.salesforce.control.delete('Opportunity', oppId);
+    const report = await runOrderStatusPoll(h.ctx);
+    expect(report.outcomes.parked).toBe(1);
+    const recordKey = `dynamics:SalesOrderHeadersV2:usmf:${salesOrderNumber}`;
+    const [parked] = await h.state.queryAudit({ recordKey, outcome: 'parked' });
+    expect(parked?.error).toMatch(/Salesforce refused the Opportunity update: ENTITY_IS_DELETED/);
+    expect((await h.state.getTrackedOrders([trackedOrderKey('usmf', salesOrderNumber)])).size).toBe(1);
+
+    const item = await replayAuditEntry(h.ctx, String(parked?.auditId));
+    expect(item).toMatchObject({
+      kind: 'order-status',
+      dataAreaId: 'usmf',
+      salesOrderNumber,
+      trigger: 'replay',
+    });
+    await h.state.untrackOrder(trackedOrderKey('usmf', salesOrderNumber));
+    expect(await work()).toBe(1);
   });
 
   it('dead-letters an order-status item without a valid key', async () => {

@@ -28,7 +28,7 @@ import {
   parseSalesStatus,
 } from '#core/mapping/order-status.ts';
 import { type TrackedOrder, trackedOrderKey } from '#core/ports/state-store.ts';
-import type { Trigger } from '#core/work/items.ts';
+import type { OrderStatusStub, Trigger } from '#core/work/items.ts';
 import { defineEntity, SalesInvoiceHeadersV2, SalesOrderHeadersV2 } from '#dynamics/entities.ts';
 import { formatKey } from '#dynamics/keys.ts';
 import { isTransient, reasonOf } from './transient.ts';
@@ -90,6 +90,18 @@ async function note(
     outcome,
     targetIds: { [order.sobject]: order.salesforceId, salesOrderNumber: order.salesOrderNumber },
     ...(error ? { error: error.slice(0, 2000) } : {}),
+    // A parked refresh can be replayed (`ml-connector replay`) as well as waiting for the next poll.
+    ...(outcome === 'parked'
+      ? {
+          work: {
+            kind: 'order-status',
+            dataAreaId: order.dataAreaId,
+            salesOrderNumber: order.salesOrderNumber,
+            trigger,
+            observedAt: ctx.now(),
+          } satisfies OrderStatusStub,
+        }
+      : {}),
   });
 }
 
