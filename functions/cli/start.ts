@@ -78,7 +78,9 @@ async function runConnector(
     await demo?.afterSync(engine.clients);
     say('');
     say(`API calls so far: ${describeCalls(engine.clients)}.`);
-    say('Running: the receiver, the CDC stream and the backfill schedule. Ctrl-C to stop.');
+    say(
+      `Running: the receiver, the CDC stream and the backfill schedule${running.config.orderStatus.enabled ? ' (and the sales order status poll)' : ''}. Ctrl-C to stop.`,
+    );
     await waitForStop(io);
     say('Stopping: finishing work in hand...');
     await runner.stop();
