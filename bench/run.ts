@@ -39,6 +39,7 @@ const suites: { name: string; script: string; args: string[] }[] = [
     script: 'mapping-change.ts',
     args: [`--customers=${quick ? 2000 : 10000}`],
   },
+  { name: 'order-status-poll', script: 'order-status-poll.ts', args: quick ? ['--orders=200'] : [] },
 ];
 
 function run(script: string, args: string[]): Promise<unknown> {

@@ -199,6 +199,7 @@ export class ConnectorStack extends Stack {
     this.backfillSchedule = new BackfillSchedule(this, 'BackfillSchedule', {
       handler: this.backfill.function,
       everyMinutes: config.schedules.backfillMinutes,
+      orderStatusMinutes: config.orderStatus.enabled ? config.orderStatus.pollMinutes : undefined,
       key: this.key,
     });
 

@@ -1,7 +1,8 @@
 /**
  * The demo `ml-connector start` runs when nothing is configured: the example business in both
  * sandboxes, the initial sync, then scripted sales activity in Salesforce (a rep closes an
- * opportunity with lines, activates an order, creates an account) that flows back into Dynamics.
+ * opportunity with lines, activates an order, creates an account) that flows back into Dynamics,
+ * and finally an invoice posted in Dynamics that flows back onto the Opportunity.
  * Everything it prints is read back from the systems through the connector's own clients.
  */
 import type { ConnectorClients } from '#adapters/clients.ts';
@@ -16,23 +17,10 @@ import {
 import { and, eq } from '#core/ports/dynamics/odata.ts';
 import { soql, soqlIdent, soqlLike } from '#core/ports/salesforce/soql.ts';
 import type { Sandboxes } from '#sandbox/index.ts';
+import { runInvoiceStory } from './demo-invoice.ts';
+import { waitFor } from './demo-wait.ts';
 
 export type DemoSay = (line: string) => void;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new ConnectorError(`the demo waited ${timeoutMs / 1000} s for ${what}`, {
-        code: 'DEMO_TIMEOUT',
-        failure: 'transient',
-      });
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function first<T>(iterable: AsyncIterable<T>): Promise<T | undefined> {
   for await (const item of iterable) return item;
@@ -149,11 +137,17 @@ export async function runSalesStory(
       `  ${label}: Dynamics sales order ${number} in ${header.dataAreaId} for ${header.OrderingCustomerAccountNumber}, ${lines.length} lines (${lines.join(', ')});`,
     );
     say(`    the ${sobject} now carries ${field} = ${written}.`);
+    return { dataAreaId: String(header.dataAreaId), salesOrderNumber: number };
   };
 
   say('');
   say('What arrived in Dynamics:');
-  await showOrder('won opportunity', 'Opportunity', opportunity.id, config.externalIds.opportunitySalesOrder);
+  const won = await showOrder(
+    'won opportunity',
+    'Opportunity',
+    opportunity.id,
+    config.externalIds.opportunitySalesOrder,
+  );
   await showOrder('activated order', 'Order', order.id, config.externalIds.orderSalesOrder);
   const key = await waitFor('the new customer', async () => {
     const record = await clients.salesforce.get<Record<string, unknown>>('Account', newAccount, {
@@ -172,4 +166,5 @@ export async function runSalesStory(
   say(
     `  new account: Dynamics customer ${customer?.CustomerAccount} in ${customer?.dataAreaId} (${customer?.SalesCurrencyCode}, group ${customer?.CustomerGroupId}); the Account's key is ${key}.`,
   );
+  await runInvoiceStory(sandboxes, clients, config, say, { opportunityId: opportunity.id, ...won });
 }

@@ -139,6 +139,7 @@ async function runConnector(
     });
     say(`Business-event receiver: ${runner.receiverUrl}`);
     say('Initial sync (backfill) running in the background.');
+    if (engine.config.orderStatus.enabled) say('The sales order status poll runs on its schedule too.');
     say(READY_LINE);
     // The initial sync and the demo's story run beside the wait for Ctrl-C, never before it.
     const initialSync = (async () => {

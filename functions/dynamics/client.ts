@@ -88,6 +88,11 @@ export interface ReadByKeysResult<E extends AnyEntity> {
   readonly missing: readonly EntityKey<E>[];
   /** OData requests made (pages included). */
   readonly requests: number;
+  /**
+   * Every record that matched a requested key, in answer order: more than `found` holds when the
+   * "key" is not unique (e.g. invoices read by a descriptor keyed on their SalesOrderNumber).
+   */
+  readonly records: readonly EntityRecord<E>[];
 }
 
 /** The F&O OData client (the DynamicsApi adapter). */
@@ -371,13 +376,17 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
         }
       }
       const found = new Map<string, EntityRecord<typeof entity>>();
+      const matched: EntityRecord<typeof entity>[] = [];
       let requests = 0;
       const collect = (records: readonly EntityRecord<typeof entity>[]) => {
         for (const record of records) {
           const key = keyOfRecord(entity, record);
           const hit = key && wanted.get(keyIdentity(entity, key as Readonly<Record<string, string>>));
           // A wildcard `*` in a key value can match more than asked for; keep exact key matches only.
-          if (hit) found.set(hit.formatted, record);
+          if (hit) {
+            found.set(hit.formatted, record);
+            matched.push(record);
+          }
         }
       };
       const signal = callOptions?.signal;
@@ -446,7 +455,7 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
         }
       }
       const missing = [...wanted.values()].filter((w) => !found.has(w.formatted)).map((w) => w.key);
-      return { found, missing, requests };
+      return { found, missing, requests, records: matched };
     },
 
     async streamMetadata(read, callOptions) {

@@ -8,6 +8,10 @@
  *
  * After the backfills, parked work whose cause has arrived is enqueued again (core/engine/parked.ts).
  *
+ * A second schedule sends `{ "job": "order-status" }`
+ * every `orderStatus.pollMinutes`: a poll of the sales orders the connector follows
+ * (triggers/order-status-poll.ts), under its own lease so it never waits for a long backfill.
+ *
  * Two runs never overlap: each holds a lease in the state table (lease.ts) for the rest of its
  * invocation; a run that finds it held returns at once (`skipped: 'already-running'`). Before
  * onboarding (the secrets hold the stack's placeholders) a run logs that it waits for credentials
@@ -24,6 +28,7 @@ import { checkSystemIdentity } from '#core/engine/identity.ts';
 import { retryArrivedSafely } from '#core/engine/parked.ts';
 import { backfillEntities } from '#core/engine/wiring.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { type OrderStatusPollReport, runOrderStatusPoll } from '#core/triggers/order-status-poll.ts';
 import { markReconciled, reconcileDue } from '#core/triggers/reconcile-schedule.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { deadlineSignal, lambda } from './lambda.ts';
@@ -34,6 +39,8 @@ export interface BackfillEvent {
   readonly full?: boolean;
   /** Drift repair now (it also runs when due: schedules.reconcileDays). */
   readonly reconcile?: boolean;
+  /** `order-status`: poll the followed sales orders instead of the backfill. */
+  readonly job?: 'backfill' | 'order-status';
 }
 
 export interface BackfillResult {
@@ -41,16 +48,26 @@ export interface BackfillResult {
   readonly salesforce: Awaited<ReturnType<typeof runSalesforceBackfill>>;
   /** Why nothing ran (then both reports are empty, `dynamics.stopped` says why). */
   readonly skipped?: 'credentials-not-set' | 'already-running';
+  /** The order-status poll's report (`job: order-status` only). */
+  readonly orderStatus?: OrderStatusPollReport;
 }
 
 /** The lease the backfill runs hold (checkpoint `lock:backfill`). */
 export const BACKFILL_LEASE = 'backfill';
+/** The lease the order-status polls hold (checkpoint `lock:order-status`). */
+export const ORDER_STATUS_LEASE = 'order-status';
 
 const skipped = (reason: NonNullable<BackfillResult['skipped']>): BackfillResult => ({
   dynamics: { runs: [], stopped: reason },
   salesforce: { enqueued: {}, watermarks: {} },
   skipped: reason,
 });
+
+/** The backfill parts of a result when only the order-status poll ran. */
+const skippedNothing = {
+  dynamics: { runs: [] },
+  salesforce: { enqueued: {}, watermarks: {} },
+} as const satisfies Pick<BackfillResult, 'dynamics' | 'salesforce'>;
 
 /** Builds the handler over a runtime (the module's own, or a test's). */
 export function createBackfillHandler(runtime: EngineRuntime) {
@@ -78,8 +95,9 @@ export function createBackfillHandler(runtime: EngineRuntime) {
       }
       return failed(error);
     }
+    const orderStatusJob = event?.job === 'order-status';
     lease = await acquireLease(runtime.state, {
-      name: BACKFILL_LEASE,
+      name: orderStatusJob ? ORDER_STATUS_LEASE : BACKFILL_LEASE,
       holder: context?.awsRequestId ?? `run-${runtime.now()}`,
       // Until the invocation's own deadline: a run killed at its timeout frees the lease then.
       durationMs: (context?.getRemainingTimeInMillis?.() ?? 15 * 60_000) + 5_000,
@@ -92,6 +110,12 @@ export function createBackfillHandler(runtime: EngineRuntime) {
     runtime.metrics.add('BackfillRuns', 1);
     try {
       const { ctx } = engine;
+      if (orderStatusJob) {
+        const orderStatus = await runOrderStatusPoll({ ...ctx, signal });
+        runtime.metrics.add('BackfillFailures', 0);
+        recordApiBudget(runtime.metrics, ctx.salesforce.budget.state().remaining);
+        return { ...skippedNothing, orderStatus };
+      }
       const entities = backfillEntities(ctx.config);
       // A changed org or F&O environment resets the stored hashes first (identity.ts).
       await checkSystemIdentity(ctx, (await engine.clients.salesforce.tokenSource.getSession()).orgId);

@@ -18,6 +18,12 @@ export interface BackfillScheduleProps {
   readonly key: kms.IKey;
   /** Scheduler retries of a failed invocation. @default 2 */
   readonly retryAttempts?: number;
+  /**
+   * Minutes between polls of the sales orders the connector follows (`orderStatus.pollMinutes`):
+   * a second schedule invokes the same function with `{"job":"order-status"}`.
+   * @default no order-status schedule
+   */
+  readonly orderStatusMinutes?: number | undefined;
 }
 
 /**
@@ -27,6 +33,8 @@ export interface BackfillScheduleProps {
  */
 export class BackfillSchedule extends Construct {
   public readonly schedule: scheduler.Schedule;
+  /** The order-status poll's schedule, when `orderStatusMinutes` is set. */
+  public readonly orderStatusSchedule: scheduler.Schedule | undefined;
   public readonly deadLetterQueue: sqs.Queue;
   /** The role the scheduler assumes: invoke the backfill, send to the (KMS-encrypted) DLQ. */
   public readonly role: iam.Role;
@@ -61,6 +69,21 @@ export class BackfillSchedule extends Construct {
         maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())),
       }),
     });
+    if (props.orderStatusMinutes !== undefined) {
+      const every = Duration.minutes(props.orderStatusMinutes);
+      this.orderStatusSchedule = new scheduler.Schedule(this, 'OrderStatusSchedule', {
+        description: `ml-connector: sales order status poll every ${props.orderStatusMinutes} min`,
+        schedule: scheduler.ScheduleExpression.rate(every),
+        key: props.key,
+        target: new targets.LambdaInvoke(props.handler, {
+          role: this.role,
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: props.retryAttempts ?? 2,
+          maxEventAge: Duration.seconds(Math.max(60, every.toSeconds())),
+          input: scheduler.ScheduleTargetInput.fromObject({ job: 'order-status' }),
+        }),
+      });
+    }
     props.handler.configureAsyncInvoke({
       retryAttempts: 0,
       onFailure: new SqsDestination(this.deadLetterQueue),

@@ -14,11 +14,13 @@ export interface StateTableProps {
 }
 
 /**
- * The DynamoDB actions each part of the connector calls on the state table (items only: no Scan,
- * no index, no table administration). test/infra/iam.test.ts derives them from the code and fails
+ * The DynamoDB actions each part of the connector calls on the state table (items and the table's
+ * own key only: no Scan, no index, no table administration). test/infra/iam.test.ts derives them from the code and fails
  * when they drift: PutItem for dedup claims, idempotency records and audit entries; DeleteItem to
  * release a dedup claim; GetItem/UpdateItem for checkpoints and idempotency records;
- * BatchGetItem/BatchWriteItem for sync hashes. The audit indexes are read by the CLI and by the
+ * BatchGetItem/BatchWriteItem for sync hashes; for the sales orders the connector follows, PutItem,
+ * BatchGetItem, DeleteItem (no longer followed) and Query on the table's own key (the poll pages
+ * through one partition). The audit indexes are read by the CLI and by the
  * backfill (StateTable.grantAuditQueries: parked work whose cause arrived is retried).
  */
 export const STATE_TABLE_ACTIONS = {
@@ -26,6 +28,7 @@ export const STATE_TABLE_ACTIONS = {
   toSalesforceWorker: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
     'dynamodb:BatchGetItem',
     'dynamodb:BatchWriteItem',
   ],
@@ -34,6 +37,8 @@ export const STATE_TABLE_ACTIONS = {
     'dynamodb:GetItem',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
     'dynamodb:BatchGetItem',
     'dynamodb:BatchWriteItem',
   ],

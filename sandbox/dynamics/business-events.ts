@@ -255,6 +255,20 @@ export class BusinessEventPublisher {
     }
   }
 
+  /**
+   * Raises a business event of a posting (order confirmation, packing slip, invoice): F&O sends it
+   * from the business logic, not from a table change. Business events only: the `data-event`
+   * shape delivers data events, which these are not.
+   */
+  raise(businessEventId: string, company: string, fields: Record<string, unknown>): void {
+    if (this.config?.shape === 'data-event') return;
+    const event = this.envelope(businessEventId, company, fields);
+    this.recent.push(event);
+    if (this.recent.length > 1000) this.recent.shift();
+    if (this.config) this.queue.push(envelopeDelivery(event));
+    this.kick();
+  }
+
   /** The last 1000 business events built (delivered or not), oldest first. */
   published(): BusinessEvent[] {
     return [...this.recent];

@@ -22,6 +22,7 @@ import {
   type SequenceKind,
   validateSequenceSettings,
 } from './number-sequences.ts';
+import { advanceOrder, ORDER_ACTIONS, type OrderAction } from './order-lifecycle.ts';
 import { etagOf, parseReadQuery, QueryError, type ReadEngine, shape } from './query.ts';
 import {
   checkBody,
@@ -86,6 +87,16 @@ export interface DynamicsControl {
   ): { header: EntityRecord; lines: EntityRecord[] };
   /** The lines of one sales order. */
   salesOrderLines(company: string, salesOrderNumber: string): EntityRecord[];
+  /**
+   * Posts on a sales order as F&O does (order-lifecycle.ts): `confirm`, `deliver` (packing slip),
+   * `invoice` (SalesInvoiceHeadersV2 + SalesInvoiceLines) or `cancel`; raises the posting's
+   * business event. Returns the order and the document number; throws WriteError when F&O refuses.
+   */
+  advanceSalesOrder(
+    company: string,
+    salesOrderNumber: string,
+    action: OrderAction,
+  ): { header: EntityRecord; documentNumber?: string };
   counters(): Record<string, number>;
   resetCounters(): void;
   getFaultPlan(): FaultPlan;
@@ -205,6 +216,29 @@ export function createControl(deps: ControlDeps): DynamicsControl {
         return s ? shape(s, undefined) : { ...l };
       });
     },
+    advanceSalesOrder(company, salesOrderNumber, action) {
+      if (typeof company !== 'string' || typeof salesOrderNumber !== 'string')
+        throw new TypeError('company and salesOrderNumber must be strings');
+      const result = advanceOrder(
+        {
+          db,
+          now: write.now,
+          onChange: write.onChange,
+          raise: (id, le, fields) => deps.events.raise(id, le, fields),
+        },
+        company,
+        salesOrderNumber,
+        action,
+      );
+      const stored = db.stores.SalesOrderHeadersV2?.get([
+        String(result.header.dataAreaId),
+        String(result.header.SalesOrderNumber),
+      ]);
+      return {
+        header: stored ? shape(stored, undefined) : { ...result.header },
+        ...(result.documentNumber ? { documentNumber: result.documentNumber } : {}),
+      };
+    },
     counters: () => deps.counters.snapshot(),
     resetCounters: () => deps.counters.reset(),
     getFaultPlan: () => deps.faults.plan,
@@ -262,7 +296,8 @@ export function controlAuthorized(header: string | undefined, token: string): bo
  * Routes `/_sandbox/<path>`:
  * - `GET records/{set}?filter=&company=&top=&skip=` list; `GET record/{set}?<key fields>` one record
  * - `POST records/{set}` create; `PATCH records/{set}` `{key, patch}`; `DELETE records/{set}` `{key}`
- * - `POST sales-orders` `{header, lines}`; `GET sales-orders/lines?company=&salesOrderNumber=`
+ * - `POST sales-orders` `{header, lines}`; `GET sales-orders/lines?company=&salesOrderNumber=`;
+ *   `POST sales-orders/advance` `{company, salesOrderNumber, action: confirm|deliver|invoice|cancel}`
  * - `GET|DELETE counters`; `GET|PUT faults`; `GET clock`, `POST clock/advance` `{ms}`
  * - `PUT business-events/config` (null body clears), `POST business-events/flush`,
  *   `GET business-events/errors`, `POST business-events/resend` `{eventId}`, `GET business-events`
@@ -340,6 +375,17 @@ export async function handleControlHttp(
             header as Record<string, unknown>,
             (lines ?? []) as Record<string, unknown>[],
           ),
+        };
+      }
+      case 'POST sales-orders/advance': {
+        const { company, salesOrderNumber, action } = obj();
+        if (typeof company !== 'string' || typeof salesOrderNumber !== 'string')
+          throw new TypeError('company and salesOrderNumber are required strings');
+        if (typeof action !== 'string' || !(ORDER_ACTIONS as readonly string[]).includes(action))
+          throw new TypeError(`action must be one of ${ORDER_ACTIONS.join(', ')}`);
+        return {
+          status: 200,
+          body: control.advanceSalesOrder(company, salesOrderNumber, action as OrderAction),
         };
       }
       case 'GET sales-orders/lines': {

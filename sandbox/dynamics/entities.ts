@@ -90,6 +90,20 @@ export const ENTITY_SETS: Readonly<Record<string, EntitySetDef>> = {
     'EcoResProductTranslationEntity',
     false,
   ),
+  // Posted documents: created by posting (order-lifecycle.ts), read-only over OData here.
+  SalesOrderConfirmationHeaders: defineSet(
+    'SalesOrderConfirmationHeaders',
+    'SalesOrderConfirmationHeader',
+    'SalesOrderConfirmationHeaderEntity',
+    false,
+  ),
+  SalesInvoiceHeadersV2: defineSet(
+    'SalesInvoiceHeadersV2',
+    'SalesInvoiceHeaderV2',
+    'SalesInvoiceHeaderV2Entity',
+    false,
+  ),
+  SalesInvoiceLines: defineSet('SalesInvoiceLines', 'SalesInvoiceLine', 'SalesInvoiceLineEntity', false),
 };
 
 /** Case-sensitive lookup of an entity set by name, as F&O's router does. */
@@ -273,6 +287,9 @@ export function createDatabase(options: DatabaseOptions): Database {
       ['ProductNumber', 'LanguageId'],
       [translationBlock(seed, options.products)],
     ),
+    SalesOrderConfirmationHeaders: new EntityStore(ENTITY_SETS.SalesOrderConfirmationHeaders?.keys ?? []),
+    SalesInvoiceHeadersV2: new EntityStore(ENTITY_SETS.SalesInvoiceHeadersV2?.keys ?? []),
+    SalesInvoiceLines: new EntityStore(ENTITY_SETS.SalesInvoiceLines?.keys ?? []),
   };
   const sequences = new Map<string, number>();
   const gapRandom = recordRandom(seed, 'numberseq', 0);

@@ -174,6 +174,19 @@ const address = (prefix: 'Billing' | 'Shipping'): FieldDef[] => {
   ];
 };
 
+/**
+ * The custom fields a customer creates on Opportunity and Order for the sales order's status and
+ * invoices (`orderStatus.fields`): text for the status and the invoice number, a date, a currency.
+ */
+function orderStatusFields(): FieldDef[] {
+  return [
+    text('D365_Order_Status__c', 'D365 Order Status', 40),
+    text('D365_Invoice_Number__c', 'D365 Invoice Number', 40),
+    field('D365_Invoice_Date__c', 'date', 'D365 Invoice Date'),
+    field('D365_Invoiced_Amount__c', 'currency', 'D365 Invoiced Amount'),
+  ];
+}
+
 /** The External ID and write-back custom fields the connector's default configuration uses. */
 export const DEFAULT_CUSTOM_FIELDS = {
   Account: [
@@ -183,8 +196,8 @@ export const DEFAULT_CUSTOM_FIELDS = {
     text('D365_Hold_Status__c', 'D365 Hold Status', 20),
   ],
   Product2: [text('D365_Item_Key__c', 'D365 Item Key', 80, { externalId: true, unique: true })],
-  Opportunity: [text('D365_Sales_Order__c', 'D365 Sales Order', 40)],
-  Order: [text('D365_Sales_Order__c', 'D365 Sales Order', 40)],
+  Opportunity: [text('D365_Sales_Order__c', 'D365 Sales Order', 40), ...orderStatusFields()],
+  Order: [text('D365_Sales_Order__c', 'D365 Sales Order', 40), ...orderStatusFields()],
 } as const satisfies Record<string, readonly FieldDef[]>;
 
 /** The standard objects of the sandbox org, before custom fields are added. */

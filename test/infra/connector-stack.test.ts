@@ -222,6 +222,17 @@ describe('ConnectorStack', () => {
     expect(unique(allowed(schedulerRole, 'kms:GenerateDataKey*'))).toEqual([keyArn]);
   });
 
+  it('polls the followed sales orders on their own schedule, through the backfill function', () => {
+    synth.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Target: {
+        Arn: arnOf(logicalId(stack, stack.backfill.function)),
+        Input: JSON.stringify({ job: 'order-status' }),
+        DeadLetterConfig: { Arn: arnOf(logicalId(stack, stack.backfillSchedule.deadLetterQueue)) },
+      },
+    });
+  });
+
   it('notifies the SNS topic from every alarm: dead letters, stream down, backfill failures, API budget, Lambda errors', () => {
     const topic = { Ref: logicalId(stack, stack.monitoring.topic) };
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);

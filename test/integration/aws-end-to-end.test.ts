@@ -234,6 +234,30 @@ describe('the AWS shape end to end on moto and both sandboxes', () => {
     ).toHaveLength(1);
   });
 
+  it('brings an invoice posted in F&O through API Gateway onto the won Opportunity, and the scheduled poll writes the open order', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const opportunityId = String(sold.opportunityId);
+    const number = String(sf.get('Opportunity', opportunityId)?.D365_Sales_Order__c);
+    const posted = h.sandboxes.dynamics.control.advanceSalesOrder('usmf', number, 'invoice');
+    await h.sandboxes.dynamics.control.flushBusinessEvents();
+    const won = await until('the invoice on the Opportunity', () => {
+      const record = sf.get('Opportunity', opportunityId);
+      return record?.D365_Invoice_Number__c ? record : undefined;
+    });
+    expect(won).toMatchObject({
+      D365_Order_Status__c: 'Invoiced',
+      D365_Invoice_Number__c: posted.documentNumber,
+    });
+    await shape.idle();
+
+    // The activated order's sales order is still open: the order-status schedule's poll writes it.
+    await shape.runSchedule({ job: 'order-status' });
+    const [order] = sf.query(
+      'SELECT Id, D365_Order_Status__c FROM Order WHERE D365_Sales_Order__c != null',
+    ).records;
+    expect(order?.D365_Order_Status__c).toBe('Open');
+  });
+
   it('drains on SIGTERM and resumes from the DynamoDB checkpoint: a deal won while the task was down arrives once', async () => {
     stream.process.kill('SIGTERM');
     expect(await stream.exited).toBe(0);

@@ -445,7 +445,14 @@ export async function deployTemplate(moto: Moto, template: CfnTemplate): Promise
     functionLogicalId: functionByArn(receiverArn),
   };
 
-  const [scheduleId, scheduleResource] = ofType('AWS::Scheduler::Schedule')[0] ?? [];
+  // The backfill's schedule: the one whose input is not the order-status poll's `{"job":"order-status"}`.
+  const [scheduleId, scheduleResource] =
+    ofType('AWS::Scheduler::Schedule').find(
+      ([, r]) =>
+        !String((r.Properties?.Target as { Input?: unknown } | undefined)?.Input ?? '').includes(
+          'order-status',
+        ),
+    ) ?? [];
   if (!scheduleId || !scheduleResource) throw new Error('the template has no schedule');
   const scheduleName = physical.get(scheduleId)?.ref ?? '';
   const held = (await scheduler(moto, 'GET', scheduleName)) as {

@@ -3,7 +3,7 @@
  * shapes remember the same way.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConditionFailedError, type StateStore } from '#core/ports/state-store.ts';
+import { ConditionFailedError, type StateStore, trackedOrderKey } from '#core/ports/state-store.ts';
 
 export type StateStoreFactory = (now: () => number) => Promise<StateStore>;
 
@@ -33,6 +33,29 @@ export function describeStateStoreBehaviour(name: string, create: StateStoreFact
       expect(unconditional).toMatchObject({ name, value: 'AAAE', version: 3, updatedAt: clock });
       expect(await store.getCheckpoint(name)).toEqual(unconditional);
       expect(await store.getCheckpoint('absent')).toBeUndefined();
+    });
+
+    it('follows tracked orders in key order, page by page, until they are untracked', async () => {
+      const order = (n: number) => ({
+        dataAreaId: 'usmf',
+        salesOrderNumber: `SO-${String(n).padStart(6, '0')}`,
+        sobject: 'Opportunity' as const,
+        salesforceId: `006000000000${String(n).padStart(3, '0')}AAA`,
+        trackedAt: clock,
+      });
+      for (const n of [3, 1, 2, 5, 4]) await store.trackOrder(order(n));
+      await store.trackOrder({ ...order(2), appliedHash: 'h2' });
+      const first = await store.listTrackedOrders({ limit: 2 });
+      expect(first.orders.map((o) => o.salesOrderNumber)).toEqual(['SO-000001', 'SO-000002']);
+      expect(first.orders[1]).toEqual({ ...order(2), appliedHash: 'h2' });
+      const second = await store.listTrackedOrders({ after: first.next, limit: 2 });
+      expect(second.orders.map((o) => o.salesOrderNumber)).toEqual(['SO-000003', 'SO-000004']);
+      await store.untrackOrder(trackedOrderKey('usmf', 'SO-000005'));
+      const last = await store.listTrackedOrders({ after: second.next, limit: 2 });
+      expect(last).toEqual({ orders: [], next: undefined });
+      const got = await store.getTrackedOrders([trackedOrderKey('USMF', 'SO-000003'), 'usmf#SO-999999']);
+      expect([...got.keys()]).toEqual(['usmf#SO-000003']);
+      expect(got.get('usmf#SO-000003')?.appliedHash).toBeUndefined();
     });
 
     it('lists every checkpoint by name', async () => {

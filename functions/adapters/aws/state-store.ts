@@ -20,8 +20,9 @@ import type {
   IdempotencyRecord,
   StateStore,
   SyncHash,
+  TrackedOrder,
 } from '#core/ports/state-store.ts';
-import { ConditionFailedError, newAuditId } from '#core/ports/state-store.ts';
+import { ConditionFailedError, newAuditId, trackedOrderKey } from '#core/ports/state-store.ts';
 import { TABLE } from './contract.ts';
 import { withUnprocessedRetries } from './unprocessed.ts';
 
@@ -49,6 +50,20 @@ const key = (pk: string, sk: string) => ({ [TABLE.partitionKey]: pk, [TABLE.sort
 const idemKey = (k: string) => key(`idem#${k}`, 'idem');
 const hashKey = (k: string) => key(`hash#${k}`, 'hash');
 const auditKey = (id: string) => key(`audit#${id}`, 'audit');
+/** Tracked orders share one partition, sorted by their key, so a poll pages through them with Query. */
+const TRACKED_ORDERS = 'tracked-order';
+const orderKey = (k: string) => key(TRACKED_ORDERS, k);
+
+function toTrackedOrder(item: Item): TrackedOrder {
+  return {
+    dataAreaId: String(item.dataAreaId),
+    salesOrderNumber: String(item.salesOrderNumber),
+    sobject: item.sobject as TrackedOrder['sobject'],
+    salesforceId: String(item.salesforceId),
+    appliedHash: item.appliedHash === undefined ? undefined : String(item.appliedHash),
+    trackedAt: Number(item.trackedAt),
+  };
+}
 const nowSeconds = (ms: number) => Math.floor(ms / 1000);
 /** Sorts audit entries by time then id: epoch ms padded to 15 digits, `#`, the audit id. */
 export const auditSort = (at: number, auditId: string) => `${String(at).padStart(15, '0')}#${auditId}`;
@@ -344,6 +359,78 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
           retry,
         );
       }
+    },
+
+    async trackOrder(order) {
+      const k = trackedOrderKey(order.dataAreaId, order.salesOrderNumber);
+      await client.send(
+        new PutCommand({
+          TableName,
+          Item: {
+            ...orderKey(k),
+            dataAreaId: order.dataAreaId.toLowerCase(),
+            salesOrderNumber: order.salesOrderNumber,
+            sobject: order.sobject,
+            salesforceId: order.salesforceId,
+            appliedHash: order.appliedHash,
+            trackedAt: order.trackedAt,
+          },
+        }),
+      );
+    },
+
+    async getTrackedOrders(keys) {
+      const out = new Map<string, TrackedOrder>();
+      const unique = [...new Set(keys)];
+      for (let i = 0; i < unique.length; i += MAX_BATCH_GET) {
+        const chunk = unique.slice(i, i + MAX_BATCH_GET);
+        await withUnprocessedRetries<NonNullable<BatchGetCommandInput['RequestItems']>>(
+          `BatchGetItem on ${TableName}`,
+          { [TableName]: { Keys: chunk.map(orderKey) } },
+          async (RequestItems) => {
+            const result = await client.send(new BatchGetCommand({ RequestItems }));
+            for (const item of result.Responses?.[TableName] ?? []) {
+              out.set(String(item[TABLE.sortKey]), toTrackedOrder(item));
+            }
+            const left = result.UnprocessedKeys?.[TableName]?.Keys ?? [];
+            return left.length > 0 ? { [TableName]: { Keys: left } } : undefined;
+          },
+          retry,
+        );
+      }
+      return new Map(keys.flatMap((k) => (out.has(k) ? [[k, out.get(k) as TrackedOrder] as const] : [])));
+    },
+
+    async listTrackedOrders({ after, limit }) {
+      const size = Math.min(Math.max(limit, 1), 1000);
+      const orders: TrackedOrder[] = [];
+      let start: Record<string, unknown> | undefined = after ? orderKey(after) : undefined;
+      // Query pages by size (1 MB), not by count: read on until `size` orders or the end.
+      while (orders.length < size) {
+        const result = await client.send(
+          new QueryCommand({
+            TableName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+            ExpressionAttributeValues: { ':pk': TRACKED_ORDERS },
+            ConsistentRead: true,
+            Limit: size - orders.length,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        orders.push(...(result.Items ?? []).map(toTrackedOrder));
+        start = result.LastEvaluatedKey;
+        if (!start) break;
+      }
+      const last = orders.at(-1);
+      return {
+        orders,
+        next: start && last ? trackedOrderKey(last.dataAreaId, last.salesOrderNumber) : undefined,
+      };
+    },
+
+    async untrackOrder(k) {
+      await client.send(new DeleteCommand({ TableName, Key: orderKey(k) }));
     },
 
     async appendAudit(entry) {

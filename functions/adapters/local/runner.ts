@@ -18,6 +18,7 @@ import { backfillEntities } from '#core/engine/wiring.ts';
 import type { Secrets } from '#core/ports/secrets.ts';
 import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
+import { runOrderStatusPoll } from '#core/triggers/order-status-poll.ts';
 import { markReconciled, reconcileDue } from '#core/triggers/reconcile-schedule.ts';
 import { runSalesforceBackfill } from '#core/triggers/salesforce-backfill.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
@@ -49,6 +50,7 @@ export interface LocalRunnerOptions {
 export type RunnerEvent =
   | { readonly type: 'backfill-started' }
   | { readonly type: 'backfill-finished'; readonly dynamics: unknown; readonly salesforce: unknown }
+  | { readonly type: 'order-status-polled'; readonly report: unknown }
   | { readonly type: 'batch'; readonly queue: string; readonly messages: number }
   | { readonly type: 'error'; readonly where: string; readonly message: string };
 
@@ -59,6 +61,8 @@ export interface LocalRunner {
   readonly startBackfill: Promise<void>;
   /** Runs a backfill now (also what the schedule calls). */
   backfill(options?: { readonly full?: boolean }): Promise<void>;
+  /** Polls the followed sales orders now (also what its schedule, `orderStatus.pollMinutes`, calls). */
+  pollOrderStatus(): Promise<void>;
   /**
    * Resolves once no backfill runs and both queues have nothing visible or in flight; rejects on
    * its time-out or when `signal` aborts. Messages left in flight by a crashed process count until
@@ -163,6 +167,34 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     })(),
   );
 
+  let orderPollRunning: Promise<void> | undefined;
+  const pollOrderStatus = (): Promise<void> => {
+    orderPollRunning ??= (async () => {
+      try {
+        emit({
+          type: 'order-status-polled',
+          report: await runOrderStatusPoll({ ...ctx, signal: stop.signal }),
+        });
+      } catch (error) {
+        if (!stop.signal.aborted) report('order-status poll', error);
+      } finally {
+        orderPollRunning = undefined;
+      }
+    })();
+    return orderPollRunning;
+  };
+  if (ctx.config.orderStatus.enabled) {
+    loops.push(
+      (async () => {
+        const every = ctx.config.orderStatus.pollMinutes * 60_000;
+        while (!stop.signal.aborted) {
+          await sleep(every, undefined, { signal: stop.signal }).catch(() => {});
+          if (!stop.signal.aborted) await pollOrderStatus();
+        }
+      })(),
+    );
+  }
+
   const subscribers: PubSubSubscriber[] = [];
   if (options.cdc !== false) {
     for (const { topic, subscriber } of startCdcSubscribers({ ctx, tokens: options.tokens })) {
@@ -192,6 +224,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     receiverUrl: receiver?.url,
     startBackfill,
     backfill,
+    pollOrderStatus,
     async idle({ timeoutMs = 60_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -200,7 +233,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
           ctx.queue.depth(QUEUES.toSalesforce),
           ctx.queue.depth(QUEUES.toDynamics),
         ]);
-        if (!backfillRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0) return;
+        if (!backfillRunning && !orderPollRunning && a.visible + a.inFlight + b.visible + b.inFlight === 0)
+          return;
         if (Date.now() > deadline) {
           throw new ConnectorError(`the queues did not drain within ${timeoutMs} ms`, {
             code: 'DRAIN_TIMEOUT',

@@ -9,6 +9,8 @@ import {
   newAuditId,
   type StateStore,
   type SyncHash,
+  type TrackedOrder,
+  trackedOrderKey,
 } from '#core/ports/state-store.ts';
 import { openDatabase, statementCache, transaction } from './sqlite.ts';
 
@@ -27,6 +29,9 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_record ON audit (record_key, at);
 CREATE INDEX IF NOT EXISTS audit_by_outcome ON audit (outcome, at);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
+CREATE TABLE IF NOT EXISTS tracked_orders (
+  key TEXT PRIMARY KEY, data_area_id TEXT NOT NULL, sales_order_number TEXT NOT NULL,
+  sobject TEXT NOT NULL, salesforce_id TEXT NOT NULL, applied_hash TEXT, tracked_at INTEGER NOT NULL);
 `;
 
 export interface SqliteStateStoreOptions {
@@ -57,6 +62,17 @@ function toIdempotency(row: Row): IdempotencyRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
+  };
+}
+
+function toTrackedOrder(row: Row): TrackedOrder {
+  return {
+    dataAreaId: String(row.data_area_id),
+    salesOrderNumber: String(row.sales_order_number),
+    sobject: row.sobject as TrackedOrder['sobject'],
+    salesforceId: String(row.salesforce_id),
+    appliedHash: row.applied_hash === null ? undefined : String(row.applied_hash),
+    trackedAt: Number(row.tracked_at),
   };
 }
 
@@ -281,6 +297,51 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
       const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
       const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, audit_id DESC LIMIT ?`;
       return (prepare(sql).all(...params, limit) as Row[]).map(toAudit);
+    },
+
+    async trackOrder(order) {
+      prepare(
+        'INSERT INTO tracked_orders (key, data_area_id, sales_order_number, sobject, salesforce_id, applied_hash, tracked_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET sobject = excluded.sobject, ' +
+          'salesforce_id = excluded.salesforce_id, applied_hash = excluded.applied_hash, tracked_at = excluded.tracked_at',
+      ).run(
+        trackedOrderKey(order.dataAreaId, order.salesOrderNumber),
+        order.dataAreaId.toLowerCase(),
+        order.salesOrderNumber,
+        order.sobject,
+        order.salesforceId,
+        order.appliedHash ?? null,
+        order.trackedAt,
+      );
+    },
+
+    async getTrackedOrders(keys) {
+      const out = new Map<string, TrackedOrder>();
+      const select = prepare('SELECT * FROM tracked_orders WHERE key = ?');
+      for (const key of keys) {
+        const row = select.get(key) as Row | undefined;
+        if (row) out.set(key, toTrackedOrder(row));
+      }
+      return out;
+    },
+
+    async listTrackedOrders({ after, limit }) {
+      const size = Math.min(Math.max(limit, 1), 1000);
+      const rows = prepare('SELECT * FROM tracked_orders WHERE key > ? ORDER BY key LIMIT ?').all(
+        after ?? '',
+        size + 1,
+      ) as Row[];
+      const orders = rows.slice(0, size).map(toTrackedOrder);
+      const last = orders.at(-1);
+      return {
+        orders,
+        next:
+          rows.length > size && last ? trackedOrderKey(last.dataAreaId, last.salesOrderNumber) : undefined,
+      };
+    },
+
+    async untrackOrder(key) {
+      prepare('DELETE FROM tracked_orders WHERE key = ?').run(key);
     },
 
     async close() {

@@ -74,6 +74,48 @@ const DEFAULT_DATA_EVENTS = {
   },
 } as const;
 
+/**
+ * F&O's standard business events that move a sales order on, and the payload field holding its
+ * sales order number. SalesInvoicePostedBusinessEvent and its `SalesOrderId` member are Microsoft's
+ * (Learn, "Business events developer documentation": the "Sales order invoice posted" event and
+ * its contract). The confirmation and packing slip ids and their payload field are UNCONFIRMED
+ * (no primary source found): check them in Business events > Business event catalog and set them
+ * here. Every event is a stub: the worker reads the order and its invoices over OData.
+ */
+export const DEFAULT_ORDER_EVENTS = {
+  SalesInvoicePostedBusinessEvent: { salesOrderField: 'SalesOrderId' },
+  SalesOrderConfirmedBusinessEvent: { salesOrderField: 'SalesOrderId' },
+  SalesOrderPackingSlipPostedBusinessEvent: { salesOrderField: 'SalesOrderId' },
+} as const;
+
+/**
+ * Salesforce fields the order status is written to on the Opportunity or Order: a key left out
+ * takes its default ({@link DEFAULT_ORDER_STATUS_TARGETS}), null writes nothing there. Defaults
+ * are applied where the config is read (core/mapping/order-status.ts), so an unchanged block stays
+ * small in a Lambda's 4 KB environment.
+ */
+const orderStatusTargets = z.strictObject({
+  status: z.optional(z.nullable(customField)),
+  invoiceNumber: z.optional(z.nullable(customField)),
+  invoiceDate: z.optional(z.nullable(customField)),
+  invoicedAmount: z.optional(z.nullable(customField)),
+});
+export const DEFAULT_ORDER_STATUS_TARGETS = {
+  status: 'D365_Order_Status__c',
+  invoiceNumber: 'D365_Invoice_Number__c',
+  invoiceDate: 'D365_Invoice_Date__c',
+  invoicedAmount: 'D365_Invoiced_Amount__c',
+} as const;
+/** SalesStatus member → the value written to the status field. */
+export const DEFAULT_STATUS_VALUES = {
+  None: 'Open',
+  Backorder: 'Open',
+  Delivered: 'Delivered',
+  Invoiced: 'Invoiced',
+  Canceled: 'Cancelled',
+} as const;
+const statusValue = z.string().check(z.minLength(1), z.maxLength(255));
+
 /** An F&O OData field name (an identifier, as in the entity's $metadata). */
 const odataField = text(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an OData field name: letters, digits, underscores');
 
@@ -342,6 +384,39 @@ export const configSchema = z.strictObject({
       dedupTtlSeconds: z._default(int(60), 7 * 24 * 3600),
     }),
     { events: {}, dataEvents: DEFAULT_DATA_EVENTS, maxBodyBytes: 262_144, dedupTtlSeconds: 7 * 24 * 3600 },
+  ),
+  orderStatus: z._default(
+    z.strictObject({
+      /** Follow the sales orders the connector created and write their status and invoices back. */
+      enabled: z._default(z.boolean(), true),
+      /** Target fields on the Opportunity and on the Order (defaults: DEFAULT_ORDER_STATUS_TARGETS). */
+      fields: z.optional(
+        z.strictObject({
+          Opportunity: z.optional(orderStatusTargets),
+          Order: z.optional(orderStatusTargets),
+        }),
+      ),
+      /** SalesStatus member (None, Backorder, Delivered, Invoiced, Canceled) → the value written (defaults: DEFAULT_STATUS_VALUES). */
+      statusValues: z.optional(
+        z.strictObject({
+          None: z.optional(statusValue),
+          Backorder: z.optional(statusValue),
+          Delivered: z.optional(statusValue),
+          Invoiced: z.optional(statusValue),
+          Canceled: z.optional(statusValue),
+        }),
+      ),
+      /**
+       * BusinessEventId → the payload field holding the sales order number (the legal entity is
+       * BusinessEventLegalEntity). Replaces DEFAULT_ORDER_EVENTS when given.
+       */
+      events: z.optional(z.record(nonEmpty(), z.strictObject({ salesOrderField: nonEmpty() }))),
+      /** Minutes between polls of the open orders (the backfill behind the events). */
+      pollMinutes: z._default(int(5, 1440), 60),
+      /** Orders refreshed together: one header read, one invoice read and one Collections call each (≤ 200). */
+      pollChunk: z._default(int(1, 200), 200),
+    }),
+    { enabled: true, pollMinutes: 60, pollChunk: 200 },
   ),
   schedules: z._default(
     z.strictObject({

@@ -21,6 +21,7 @@ import {
 } from '#core/mapping/flow-mappings.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import { legalEntityField, resolutionFields } from '#core/mapping/legal-entity.ts';
+import { orderStatusTargets } from '#core/mapping/order-status.ts';
 import { type AnyEntity, ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import { orgShapeOf } from './org-shape.ts';
 
@@ -103,6 +104,8 @@ export function dynamicsFieldUses(config: ConnectorConfig): DynamicsFieldUse[] {
       flows.products.enabled || flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
     SalesOrderHeadersV2: flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
     SalesOrderLines: flows.wonOpportunities.enabled || flows.activatedOrders.enabled,
+    SalesInvoiceHeadersV2:
+      config.orderStatus.enabled && (flows.wonOpportunities.enabled || flows.activatedOrders.enabled),
   };
   for (const descriptor of Object.values(ENTITIES) as {
     readonly name: string;
@@ -235,6 +238,12 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
     if (multiCurrency) add(sobject, 'CurrencyIsoCode', 'read', feature);
     addMapped('salesOrders', sobject);
     addMapped('salesOrderLines', sobject);
+    if (config.orderStatus.enabled) {
+      for (const [target, field] of Object.entries(orderStatusTargets(config, sobject))) {
+        if (!field) continue;
+        add(sobject, field, 'update', `orderStatus.fields.${sobject}.${target}`);
+      }
+    }
     const lines = sobject === 'Opportunity' ? 'OpportunityLineItem' : 'OrderItem';
     for (const f of ['Quantity', 'UnitPrice', 'Product2Id']) add(lines, f, 'read', feature);
     add('Product2', 'ProductCode', 'read', feature);

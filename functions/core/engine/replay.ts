@@ -24,11 +24,11 @@ const REPLAYABLE: readonly AuditOutcome[] = ['failed', 'parked'];
 function isWorkItem(value: unknown): value is WorkItem {
   if (!value || typeof value !== 'object') return false;
   const kind = (value as { kind?: unknown }).kind;
-  return kind === 'dynamics-stub' || kind === 'salesforce-stub';
+  return kind === 'dynamics-stub' || kind === 'salesforce-stub' || kind === 'order-status';
 }
 
 function queueOf(item: WorkItem): string {
-  return item.kind === 'dynamics-stub' ? QUEUES.toSalesforce : QUEUES.toDynamics;
+  return item.kind === 'salesforce-stub' ? QUEUES.toDynamics : QUEUES.toSalesforce;
 }
 
 /** What replay needs: the state, the queue and a clock (so it also runs against a deployed stack). */

@@ -49,6 +49,7 @@ import {
 } from '../mapping/sales-orders.ts';
 import { describeFailure, splitKey, writeBackAccount } from './account-write-back.ts';
 import { type AttemptInfo, audit, claim, type Lease, newOwner } from './exactly-once.ts';
+import { trackCreatedOrder } from './order-tracking.ts';
 import { parkOnRefusal } from './parking.ts';
 import {
   type DynamicsLine,
@@ -569,6 +570,13 @@ export async function syncSalesOrder(
       const plan = await ensureLines(ctx, order, lease, header, currency, products);
       await writeBack(header.salesOrderNumber);
       if (header.created) await numberTheDealsOrders(ctx, order, deal, header.salesOrderNumber);
+      // Followed for its status and invoices (order-status.ts) before the record completes, so a crash cannot skip it.
+      await trackCreatedOrder(ctx, {
+        dataAreaId: header.dataAreaId,
+        salesOrderNumber: header.salesOrderNumber,
+        sobject: ref.sobject,
+        salesforceId: ref.id,
+      });
       await lease.complete({
         salesOrderNumber: header.salesOrderNumber,
         dataAreaId: header.dataAreaId,

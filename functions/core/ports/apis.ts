@@ -94,6 +94,11 @@ export interface ReadByKeysResult<E extends AnyEntity> {
   readonly missing: readonly EntityKey<E>[];
   /** OData requests made (pages included). */
   readonly requests: number;
+  /**
+   * Every record that matched a requested key, in answer order: more than `found` holds when the
+   * "key" is not unique (e.g. invoices read by a descriptor keyed on their SalesOrderNumber).
+   */
+  readonly records: readonly EntityRecord<E>[];
 }
 
 /** What the engine asks of F&O (OData). Writes fail with `DynamicsWriteError` (`./dynamics/errors.ts`). */

@@ -90,6 +90,33 @@ export interface AuditQuery {
   readonly limit?: number;
 }
 
+/**
+ * A sales order the connector created, followed until it is final so its status and invoices
+ * reach the Opportunity or Order it came from (see functions/core/flows/order-status.ts).
+ */
+export interface TrackedOrder {
+  /** The legal entity, lowercase. */
+  readonly dataAreaId: string;
+  readonly salesOrderNumber: string;
+  /** The Salesforce record the order was made from. */
+  readonly sobject: 'Opportunity' | 'Order';
+  readonly salesforceId: string;
+  /** The content hash of the status fields last written to Salesforce (absent: none written yet). */
+  readonly appliedHash?: string | undefined;
+  /** Epoch ms when tracking began. */
+  readonly trackedAt: number;
+}
+
+/** One page of tracked orders, in key order; `next` continues after the last one. */
+export interface TrackedOrderPage {
+  readonly orders: readonly TrackedOrder[];
+  readonly next?: string | undefined;
+}
+
+/** The key of a tracked order: `<dataAreaId>#<salesOrderNumber>` (a dataAreaId has no `#`). */
+export const trackedOrderKey = (dataAreaId: string, salesOrderNumber: string): string =>
+  `${dataAreaId.toLowerCase()}#${salesOrderNumber}`;
+
 let auditSequence = 0;
 
 /**
@@ -175,6 +202,18 @@ export interface StateStore {
   getAudit(auditId: string): Promise<AuditEntry | undefined>;
   /** Newest first. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  /** Starts tracking an order, or replaces its entry (e.g. with a new `appliedHash`). */
+  trackOrder(order: TrackedOrder): Promise<void>;
+  /** The tracked orders among these keys ({@link trackedOrderKey}); absent keys are missing from the map. */
+  getTrackedOrders(keys: readonly string[]): Promise<Map<string, TrackedOrder>>;
+  /** Tracked orders in key order, `limit` (1-1000) at a time, after the `after` cursor of the previous page. */
+  listTrackedOrders(page: {
+    readonly after?: string | undefined;
+    readonly limit: number;
+  }): Promise<TrackedOrderPage>;
+  /** Stops tracking an order (it is final). */
+  untrackOrder(key: string): Promise<void>;
 
   close(): Promise<void>;
 }

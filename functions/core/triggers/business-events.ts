@@ -23,10 +23,11 @@ import type { Logger } from '#base/logger.ts';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import { flowOfEntity } from '#core/engine/wiring.ts';
 import { recordKey } from '#core/mapping/keys.ts';
+import { orderEventsOf } from '#core/mapping/order-status.ts';
 import type { ReceiverSecrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
-import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
+import { type DynamicsStub, type OrderStatusStub, QUEUES } from '#core/work/items.ts';
 import {
   type DataEventBody,
   isRemoteExecutionContext,
@@ -151,7 +152,7 @@ interface Planned {
   /** Where an ignored event's audit note goes. */
   readonly auditKey: string;
   readonly dedupKey?: string;
-  readonly stub?: DynamicsStub;
+  readonly stub?: DynamicsStub | OrderStatusStub;
   readonly reason?: string;
 }
 
@@ -195,6 +196,7 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
   const now = deps.now ?? Date.now;
   const { config } = deps;
   const synced = new Set(config.legalEntities);
+  const orderEvents = orderEventsOf(config);
   const stubOf = (entity: DynamicsStub['entity'], key: Record<string, string>, source: string | undefined) =>
     ({
       kind: 'dynamics-stub',
@@ -214,6 +216,9 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       dedupKey: `be:${envelope.legalEntity}:${envelope.controlNumber}`,
     } as const;
     const mapping = own(config.businessEvents.events, envelope.businessEventId);
+    const orderEvent = mapping ? undefined : own(orderEvents, envelope.businessEventId);
+    if (orderEvent && config.orderStatus.enabled)
+      return planOrderEvent(envelope, base, orderEvent.salesOrderField);
     if (!mapping) return { ...base, reason: `no mapping for BusinessEventId ${envelope.businessEventId}` };
     if (!synced.has(envelope.legalEntity))
       return { ...base, reason: `legal entity ${envelope.legalEntity} is not synced` };
@@ -229,6 +234,35 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
       key[field] = value;
     }
     return { ...base, stub: stubOf(mapping.entity, key, envelope.eventId) };
+  }
+
+  /**
+   * A sales order document event (confirmation, packing slip, invoice): an order-status stub for
+   * the sales order number in `field`. A payload without it is ignored, not refused: the payload
+   * of some of these events is UNCONFIRMED, and the order-status poll still covers the order.
+   */
+  function planOrderEvent(
+    envelope: Envelope,
+    base: Omit<Planned, 'stub' | 'reason'>,
+    field: string,
+  ): Planned {
+    if (!synced.has(envelope.legalEntity))
+      return { ...base, reason: `legal entity ${envelope.legalEntity} is not synced` };
+    const value = envelope.raw[field];
+    if (typeof value !== 'string' || !KEY_VALUE.test(value))
+      return {
+        ...base,
+        reason: `${safeName(envelope.businessEventId)}: no sales order number in ${safeName(field)}`,
+      };
+    const stub: OrderStatusStub = {
+      kind: 'order-status',
+      dataAreaId: envelope.legalEntity,
+      salesOrderNumber: value,
+      trigger: 'business-event',
+      observedAt: now(),
+      source: envelope.eventId,
+    };
+    return { ...base, stub };
   }
 
   /** A RemoteExecutionContext: a stub when its table is mapped and its keys are there, otherwise ignored (never 4xx). */
@@ -354,8 +388,15 @@ export function createBusinessEventReceiver(deps: BusinessEventReceiverDeps) {
         return { status: 503, body: { status: 'retry', reason: 'could not enqueue; retry later' } };
       }
       await deps.state.appendAudit({
-        recordKey: recordKey('dynamics', stub.entity, ...Object.values(stub.key)),
-        flow: flowOfEntity(stub.entity),
+        ...(stub.kind === 'order-status'
+          ? {
+              recordKey: recordKey('dynamics', 'SalesOrderHeadersV2', stub.dataAreaId, stub.salesOrderNumber),
+              flow: 'order-status',
+            }
+          : {
+              recordKey: recordKey('dynamics', stub.entity, ...Object.values(stub.key)),
+              flow: flowOfEntity(stub.entity),
+            }),
         trigger: 'business-event',
         attempt: 1,
         outcome: 'enqueued',

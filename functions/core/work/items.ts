@@ -34,4 +34,19 @@ export interface SalesforceStub {
   readonly source?: string;
 }
 
-export type WorkItem = DynamicsStub | SalesforceStub;
+/**
+ * A sales order the connector created whose status or invoices may have changed (an F&O business
+ * event for a confirmation, packing slip or invoice): the worker reads it over OData.
+ */
+export interface OrderStatusStub {
+  readonly kind: 'order-status';
+  /** Lowercase. */
+  readonly dataAreaId: string;
+  readonly salesOrderNumber: string;
+  readonly trigger: Trigger;
+  readonly observedAt: number;
+  /** The business event's EventId. */
+  readonly source?: string;
+}
+
+export type WorkItem = DynamicsStub | SalesforceStub | OrderStatusStub;

@@ -11,15 +11,16 @@ import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import type { EntityKey } from '#core/ports/dynamics/entities.ts';
 import { formatKey, keyIdentity, validateKey } from '#core/ports/dynamics/keys.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
-import type { DynamicsStub } from '#core/work/items.ts';
+import type { DynamicsStub, OrderStatusStub } from '#core/work/items.ts';
 import { auditKey, type SyncEntity, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
 import { isTransient, reasonOf } from '../flows/transient.ts';
+import { handleOrderStubs, isOrderStatusStub } from './order-status.ts';
 
 /** A worker of the `to-salesforce` queue. */
 export interface ToSalesforceWorker {
   /**
    * Handles one batch; never throws (an unexpected error retries the undecided items). Bodies are
-   * validated: anything but a Dynamics stub is dead-lettered.
+   * validated: anything but a Dynamics stub or an order-status stub is dead-lettered.
    */
   handle(messages: readonly ReceivedMessage<unknown>[]): Promise<BatchOutcome>;
 }
@@ -147,8 +148,13 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
   async function handle(messages: readonly ReceivedMessage<unknown>[]): Promise<BatchOutcome> {
     const verdicts = new Map<string, Verdict>();
     const byEntity = new Map<SyncEntity, Map<string, Group>>();
+    const orderStubs: ReceivedMessage<OrderStatusStub>[] = [];
     try {
       for (const m of messages) {
+        if (isOrderStatusStub(m.body)) {
+          orderStubs.push(m as ReceivedMessage<OrderStatusStub>);
+          continue;
+        }
         if (!isStub(m.body)) {
           verdicts.set(m.receiptHandle, { kind: 'dead', reason: 'not a Dynamics stub work item' });
           continue;
@@ -180,6 +186,7 @@ export function createToSalesforceWorker(ctx: EngineContext): ToSalesforceWorker
         else groups.set(identity, { key, dataAreaId, id: key[flow.idField] as string, messages: [message] });
       }
       for (const [entity, groups] of byEntity) await handleEntity(entity, [...groups.values()], verdicts);
+      if (orderStubs.length > 0) await handleOrderStubs(ctx, orderStubs, verdicts);
     } catch (error) {
       // State store or programming trouble: nothing is lost, the undecided items come back.
       ctx.logger.error('to-salesforce.batch-failed', { error: reasonOf(error) });

@@ -59,6 +59,7 @@ const SANDBOX_USERS: ReadonlySet<string> = new Set([
   'functions/cli/sandbox.ts',
   'functions/cli/demo.ts',
   'functions/cli/demo-config.ts',
+  'functions/cli/demo-invoice.ts',
   'functions/cli/start.ts',
 ]);
 

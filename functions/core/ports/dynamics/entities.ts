@@ -281,8 +281,31 @@ export const ProductTranslations = defineEntity({
   fields: ['ProductNumber', 'LanguageId', 'ProductName', 'Description'],
 });
 
+/**
+ * Posted customer invoices (CustInvoiceJour), read for the sales order status flowing back to
+ * Salesforce. Key (dataAreaId, InvoiceNumber, InvoiceDate, LedgerVoucher); read by SalesOrderNumber.
+ */
+export const SalesInvoiceHeadersV2 = defineEntity({
+  name: 'SalesInvoiceHeadersV2',
+  keys: ['dataAreaId', 'InvoiceNumber', 'InvoiceDate', 'LedgerVoucher'],
+  companySpecific: true,
+  fields: [
+    'dataAreaId',
+    'InvoiceNumber',
+    'InvoiceDate',
+    'LedgerVoucher',
+    'SalesOrderNumber',
+    'CustomersOrderReference',
+    'InvoiceCustomerAccountNumber',
+    'CurrencyCode',
+    'TotalInvoiceAmount',
+  ],
+  types: { InvoiceDate: 'Edm.DateTimeOffset', TotalInvoiceAmount: 'Edm.Decimal' },
+});
+
 /** The entities the connector uses, by entity set name. */
 export const ENTITIES = Object.freeze({
+  SalesInvoiceHeadersV2,
   CustomersV3,
   ReleasedProductsV2,
   SalesOrderHeadersV2,

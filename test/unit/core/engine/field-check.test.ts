@@ -188,6 +188,14 @@ function describeOf(
   });
 }
 
+/** The custom fields orderStatus.fields writes by default on Opportunity and Order. */
+const orderStatus: [string, string][] = [
+  ['D365_Order_Status__c', 'string'],
+  ['D365_Invoice_Number__c', 'string'],
+  ['D365_Invoice_Date__c', 'date'],
+  ['D365_Invoiced_Amount__c', 'currency'],
+];
+
 function standardDescribes(overrides: Record<string, SObjectDescribe | undefined> = {}) {
   const text = (names: string[]) => names.map((n): [string, string] => [n, 'string']);
   const d = new Map<string, SObjectDescribe | undefined>([
@@ -235,6 +243,7 @@ function standardDescribes(overrides: Record<string, SObjectDescribe | undefined
         ['AccountId', 'reference'],
         ['IsWon', 'boolean', false, false],
         ['Name', 'string'],
+        ...orderStatus,
       ]),
     ],
     [
@@ -243,6 +252,7 @@ function standardDescribes(overrides: Record<string, SObjectDescribe | undefined
         ['AccountId', 'reference'],
         ['StatusCode', 'picklist', false, false],
         ['OrderNumber', 'string', false, false],
+        ...orderStatus,
       ]),
     ],
     [
@@ -390,6 +400,7 @@ describe('checkSalesforceFields', () => {
         ['StatusCode', 'picklist', false, false],
         ['OrderNumber', 'string', false, false],
         ['Status', 'picklist', true, true, ['Draft', 'Activated']],
+        ...orderStatus,
       ]),
     });
     const uses = [

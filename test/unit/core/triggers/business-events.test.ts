@@ -219,6 +219,48 @@ describe('createBusinessEventReceiver', () => {
     ]);
   });
 
+  it('enqueues an order-status stub for an invoice-posted event, keyed by its SalesOrderId', async () => {
+    const invoice = businessEvent({
+      BusinessEventId: 'SalesInvoicePostedBusinessEvent',
+      CustomerAccount: undefined,
+      InvoiceAccount: 'US-001',
+      InvoiceId: 'CIV-000042',
+      SalesOrderId: 'SO-000123',
+      InvoiceAmountInAccountingCurrency: 1250.5,
+      LegalEntity: 'USMF',
+    });
+    expect((await receive(post(invoice))).status).toBe(202);
+    const [message] = await queue.receive(QUEUES.toSalesforce);
+    expect(message?.body).toMatchObject({
+      kind: 'order-status',
+      dataAreaId: 'usmf',
+      salesOrderNumber: 'SO-000123',
+      trigger: 'business-event',
+      source: invoice.EventId,
+    });
+    const [entry] = await state.queryAudit({ recordKey: 'dynamics:SalesOrderHeadersV2:usmf:SO-000123' });
+    expect(entry).toMatchObject({ flow: 'order-status', outcome: 'enqueued' });
+  });
+
+  it('ignores with a 202 an order event whose payload lacks the sales order number, or whose company is not synced', async () => {
+    const noNumber = businessEvent({ BusinessEventId: 'SalesOrderPackingSlipPostedBusinessEvent' });
+    const elsewhere = businessEvent({
+      BusinessEventId: 'SalesInvoicePostedBusinessEvent',
+      BusinessEventLegalEntity: 'GBSI',
+      SalesOrderId: 'SO-000001',
+    });
+    for (const event of [noNumber, elsewhere]) {
+      const res = await receive(post(event));
+      expect(res.status).toBe(202);
+      expect(res.body.results?.[0]).toMatchObject({ outcome: 'ignored' });
+    }
+    expect(ignored.map((i) => i.reason)).toEqual([
+      'SalesOrderPackingSlipPostedBusinessEvent: no sales order number in SalesOrderId',
+      'legal entity gbsi is not synced',
+    ]);
+    expect(await queued()).toBe(0);
+  });
+
   it('treats a BusinessEventId named like an object property as unmapped', async () => {
     for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
       const res = await receive(
