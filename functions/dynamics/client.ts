@@ -6,8 +6,8 @@
  */
 import { HttpError, ValidationError } from '#base/errors.ts';
 import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
-import type { ChangeOperation, WriteCallOptions } from '#core/ports/apis.ts';
-import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from '#core/ports/dynamics/entities.ts';
+import type { CallOptions, ChangeOperation, DynamicsApi, Page } from '#core/ports/apis.ts';
+import type { AnyEntity, EntityKey, EntityRecord } from '#core/ports/dynamics/entities.ts';
 import {
   DynamicsResponseError,
   DynamicsWriteError,
@@ -23,7 +23,7 @@ import {
   type HttpMethod,
   type HttpResponse,
 } from '#http/client.ts';
-import { type CallCounter, createCallCounter } from '#http/counters.ts';
+import { createCallCounter } from '#http/counters.ts';
 import { parseVendorError } from '#http/error-body.ts';
 import { createEntraAuth, type EntraAuth, type EntraAuthStats } from './auth.ts';
 import {
@@ -63,106 +63,26 @@ export interface DynamicsClientOptions {
   readonly auth?: AuthProvider | undefined;
 }
 
-/** One page of a read. */
-export interface Page<E extends AnyEntity> {
-  readonly records: readonly EntityRecord<E>[];
-  /** From 0. */
-  readonly index: number;
-  /** `@odata.count`, on the first page of a read with `count: true`. */
-  readonly count: number | undefined;
-  readonly nextLink: string | undefined;
-}
+export type {
+  CallOptions,
+  ChangeOperation,
+  Page,
+  ReadByKeysResult,
+  WriteCallOptions,
+} from '#core/ports/apis.ts';
 
-/** Per-call options. */
-export interface CallOptions {
-  readonly signal?: AbortSignal | undefined;
-}
-
-export type { ChangeOperation, WriteCallOptions } from '#core/ports/apis.ts';
-
-/** The outcome of readByKeys: records by formatted requested key, and the keys not found. */
-export interface ReadByKeysResult<E extends AnyEntity> {
-  /** Keyed by {@link formatKey} of the requested key (dataAreaId lowercased). */
-  readonly found: ReadonlyMap<string, EntityRecord<E>>;
-  /** The keys not found, normalised (dataAreaId lowercase). */
-  readonly missing: readonly EntityKey<E>[];
-  /** OData requests made (pages included). */
-  readonly requests: number;
-  /**
-   * Every record that matched a requested key, in answer order: more than `found` holds when the
-   * "key" is not unique (e.g. invoices read by a descriptor keyed on their SalesOrderNumber).
-   */
-  readonly records: readonly EntityRecord<E>[];
-}
-
-/** The F&O OData client (the DynamicsApi adapter). */
-export interface DynamicsClient {
+/** The F&O OData client: the DynamicsApi port (`core/ports/apis.ts`) and what the CLI and the tests use besides. */
+export interface DynamicsClient extends DynamicsApi {
   /** `https://{env}` (normalised). */
   readonly environmentUrl: string;
   /** `https://{env}/data/`. */
   readonly odataUrl: string;
-  /** Counts every HTTP attempt by operation (`odata.read|create|update|delete`) and minted tokens (`token`). */
-  readonly counter: CallCounter;
-  /** Yields every record of a read, following nextLink to the end and holding one page at a time. */
-  read<E extends AnyEntity>(
-    entity: E,
-    query?: ReadQuery<E>,
-    options?: CallOptions,
-  ): AsyncIterable<EntityRecord<E>>;
-  /** Yields the pages of a read; each nextLink is fetched exactly as the server gave it. */
-  readPages<E extends AnyEntity>(
-    entity: E,
-    query?: ReadQuery<E>,
-    options?: CallOptions,
-  ): AsyncIterable<Page<E>>;
   /** The number of records a read would return (`$count=true&$top=0`). */
   count<E extends AnyEntity>(
     entity: E,
     query?: Pick<ReadQuery<E>, 'company' | 'filter'>,
     options?: CallOptions,
   ): Promise<number>;
-  /**
-   * Reads records by full keys in as few requests as fit the URL limit; absent keys are reported,
-   * not thrown. With `batch`, the URL-length chunks go together in `$batch` requests (up to
-   * {@link MAX_BATCH_READS} reads each): one call for hundreds of keys.
-   */
-  readByKeys<E extends AnyEntity>(
-    entity: E,
-    keys: readonly EntityKey<E>[],
-    options?: CallOptions & {
-      readonly select?: readonly FieldOf<E>[] | undefined;
-      readonly batch?: boolean | undefined;
-    },
-  ): Promise<ReadByKeysResult<E>>;
-  /** Reads one record by its full key; undefined when it does not exist. */
-  get<E extends AnyEntity>(
-    entity: E,
-    key: EntityKey<E>,
-    options?: CallOptions & { readonly select?: readonly FieldOf<E>[] | undefined },
-  ): Promise<EntityRecord<E> | undefined>;
-  /** POSTs a record (dataAreaId required for company-specific entities); returns the created entity. Never replayed except after 429. */
-  create<E extends AnyEntity>(
-    entity: E,
-    record: Readonly<Record<string, unknown>>,
-    options?: WriteCallOptions,
-  ): Promise<EntityRecord<E>>;
-  /**
-   * Applies the writes in one OData `$batch` change set: all or none, one call. Returns each
-   * request's answer in order (the created entity for a create, undefined otherwise); throws a
-   * DynamicsWriteError naming the request that failed the change set (then nothing was applied).
-   * Never replayed except after 429 (the change set was not processed) or a 401.
-   */
-  changeSet(
-    operations: readonly ChangeOperation[],
-    options?: WriteCallOptions,
-  ): Promise<readonly (Readonly<Record<string, unknown>> | undefined)[]>;
-  /** PATCHes fields of one record (204). With `ifMatch` (an `@odata.etag`), fails on a concurrent change. */
-  update<E extends AnyEntity>(
-    entity: E,
-    key: EntityKey<E>,
-    patch: Readonly<Record<string, unknown>>,
-    options?: CallOptions & { readonly ifMatch?: string | undefined },
-  ): Promise<void>;
   /** DELETEs one record; false when it did not exist. */
   delete<E extends AnyEntity>(entity: E, key: EntityKey<E>, options?: CallOptions): Promise<boolean>;
   /**

@@ -5,6 +5,7 @@
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#cross-company-behavior
  */
 import { ValidationError } from '#base/errors.ts';
+import type { CompanyScope, ReadQuery } from '#core/ports/apis.ts';
 import type { AnyEntity, FieldOf } from '#core/ports/dynamics/entities.ts';
 import {
   and,
@@ -16,28 +17,7 @@ import {
   or,
 } from '#core/ports/dynamics/odata.ts';
 
-/**
- * Which legal entities a read covers:
- * - omitted: the calling user's default company (F&O's behaviour without cross-company);
- * - `'usmf'` or `['usmf', 'demf']`: those companies (dataAreaId filter + cross-company=true);
- * - `{ crossCompany: true }`: every company the user may read.
- */
-export type CompanyScope = string | readonly string[] | { readonly crossCompany: true };
-
-/** Options of a collection read. */
-export interface ReadQuery<E extends AnyEntity> {
-  readonly company?: CompanyScope | undefined;
-  readonly filter?: Filter | undefined;
-  readonly select?: readonly FieldOf<E>[] | undefined;
-  /** `Field` or `Field desc` / `Field asc`. */
-  readonly orderBy?: readonly string[] | undefined;
-  readonly top?: number | undefined;
-  readonly skip?: number | undefined;
-  /** Adds `$count=true`; the first page then carries `@odata.count`. */
-  readonly count?: boolean | undefined;
-  /** First-level navigation properties, e.g. `SalesOrderLines` on SalesOrderHeadersV2. */
-  readonly expand?: readonly string[] | undefined;
-}
+export type { CompanyScope, ReadQuery } from '#core/ports/apis.ts';
 
 const COMPANY = /^[A-Za-z0-9]{1,4}$/;
 
