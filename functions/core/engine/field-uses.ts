@@ -21,7 +21,7 @@ import {
 } from '#core/mapping/flow-mappings.ts';
 import type { OrgFacts } from '#core/mapping/legal-entity.ts';
 import { legalEntityField, resolutionFields } from '#core/mapping/legal-entity.ts';
-import { orderStatusTargets } from '#core/mapping/order-status.ts';
+import { orderStatusTargets, SALES_STATUSES, statusValueOf } from '#core/mapping/order-status.ts';
 import { type AnyEntity, ENTITIES, edmTypeOf } from '#core/ports/dynamics/entities.ts';
 import { orgShapeOf } from './org-shape.ts';
 
@@ -239,9 +239,22 @@ export function salesforceFieldUses(config: ConnectorConfig, org: OrgFacts): Sal
     addMapped('salesOrders', sobject);
     addMapped('salesOrderLines', sobject);
     if (config.orderStatus.enabled) {
+      // Checked like a mapping's targets: the kind each writes, and the status values against a picklist.
+      const kinds = {
+        status: 'text',
+        invoiceNumber: 'text',
+        invoiceDate: 'date',
+        invoicedAmount: 'number',
+      } as const;
       for (const [target, field] of Object.entries(orderStatusTargets(config, sobject))) {
         if (!field) continue;
-        add(sobject, field, 'update', `orderStatus.fields.${sobject}.${target}`);
+        const name = target as keyof typeof kinds;
+        add(sobject, field, 'update', `orderStatus.fields.${sobject}.${target}`, {
+          kind: kinds[name],
+          ...(name === 'status'
+            ? { values: [...new Set(SALES_STATUSES.map((s) => statusValueOf(config, s)))] }
+            : {}),
+        });
       }
     }
     const lines = sobject === 'Opportunity' ? 'OpportunityLineItem' : 'OrderItem';

@@ -423,6 +423,36 @@ describe('checkSalesforceFields', () => {
   });
 });
 
+describe('checkSalesforceFields for the order status fields', () => {
+  it('names a status value the Opportunity picklist lacks, and a status field of the wrong kind', () => {
+    const describes = standardDescribes({
+      Opportunity: describeOf('Opportunity', [
+        ['AccountId', 'reference'],
+        ['IsWon', 'boolean', false, false],
+        ['Name', 'string'],
+        ['D365_Order_Status__c', 'picklist', true, true, ['Open', 'Delivered', 'Invoiced']],
+        ['D365_Invoice_Number__c', 'string'],
+        ['D365_Invoice_Date__c', 'boolean'],
+        ['D365_Invoiced_Amount__c', 'currency'],
+      ]),
+    });
+    const problems = checkSalesforceFields(
+      config({ flows: { activatedOrders: { enabled: false } } }),
+      describes,
+      NO_PICKLISTS,
+    );
+    expect(problems.map((p) => p.key)).toEqual(
+      expect.arrayContaining([
+        'orderStatus.fields.Opportunity.status',
+        'orderStatus.fields.Opportunity.invoiceDate',
+      ]),
+    );
+    expect(problems.find((p) => p.key === 'orderStatus.fields.Opportunity.status')?.problem).toMatch(
+      /is not an active picklist value of Opportunity\.D365_Order_Status__c/,
+    );
+  });
+});
+
 describe('goLiveFieldCheck', () => {
   it('checks Salesforce alone when $metadata could not be read', async () => {
     const cfg = config({ mappings: { customers: { Region__c: 'ZZ_Region' } } });
