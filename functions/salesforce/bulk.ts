@@ -71,7 +71,7 @@ const TERMINAL_OK = 'JobComplete';
 const TERMINAL_BAD = new Set(['Failed', 'Aborted']);
 
 /** Flattens one level of relationship objects (`{Account: {Ext__c: 'x'}}` → `Account.Ext__c`). */
-function flatten(record: SObjectInput): Record<string, unknown> {
+export function flatten(record: SObjectInput): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(record)) {
     if (field === 'attributes') continue;
@@ -255,7 +255,7 @@ async function runJob(
   return await waitForJob(rest, id, options);
 }
 
-async function waitForJob(
+export async function waitForJob(
   rest: SalesforceTransport,
   id: string,
   options: BulkUpsertOptions,

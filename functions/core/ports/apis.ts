@@ -17,6 +17,8 @@ export type SalesforceApi = Pick<
   | 'queryPages'
   | 'upsert'
   | 'bulkUpsert'
+  | 'openBulkJob'
+  | 'readBulkResults'
   | 'update'
   | 'updateMany'
   | 'create'
