@@ -174,7 +174,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const res = await undiciRequest(url, {
         method: req.method,
         headers,
-        body: body === undefined ? null : isStream(body) ? Readable.from(body as AsyncIterable<Uint8Array>) : (body as string | Uint8Array),
+        body:
+          body === undefined
+            ? null
+            : isStream(body)
+              ? Readable.from(body as AsyncIterable<Uint8Array>)
+              : (body as string | Uint8Array),
         dispatcher,
         signal,
       });

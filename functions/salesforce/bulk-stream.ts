@@ -131,7 +131,13 @@ export class BulkJobStream {
   private rows = 0;
   private finished = false;
 
-  private constructor(rest: SalesforceTransport, sobject: string, id: string, contentUrl: string, options: BulkJobStreamOptions) {
+  private constructor(
+    rest: SalesforceTransport,
+    sobject: string,
+    id: string,
+    contentUrl: string,
+    options: BulkJobStreamOptions,
+  ) {
     this.rest = rest;
     this.sobject = sobject;
     this.id = id;
@@ -160,7 +166,11 @@ export class BulkJobStream {
   }
 
   /** Creates the job and starts its upload (the header row first). */
-  static async open(rest: SalesforceTransport, sobject: string, options: BulkJobStreamOptions): Promise<BulkJobStream> {
+  static async open(
+    rest: SalesforceTransport,
+    sobject: string,
+    options: BulkJobStreamOptions,
+  ): Promise<BulkJobStream> {
     soqlIdent(sobject);
     if (options.operation === 'upsert') soqlIdent(options.externalIdField ?? '');
     const created = await rest.send({
@@ -183,7 +193,11 @@ export class BulkJobStream {
       typeof job.contentUrl === 'string'
         ? job.contentUrl
         : `services/data/v${rest.apiVersion}/jobs/ingest/${job.id}/batches`;
-    options.onJob?.({ id: job.id, state: typeof job.state === 'string' ? job.state : 'Open', object: sobject });
+    options.onJob?.({
+      id: job.id,
+      state: typeof job.state === 'string' ? job.state : 'Open',
+      object: sobject,
+    });
     rest.logger.info('salesforce.bulk.created', { jobId: job.id, object: sobject, streamed: true });
     return new BulkJobStream(rest, sobject, job.id, contentUrl, options);
   }
@@ -241,7 +255,8 @@ export class BulkJobStream {
    * stopped the wait.
    */
   async finish(): Promise<BulkJobInfo> {
-    if (this.finished) throw new ConnectorError(`Bulk job ${this.id} already finished`, { code: 'BULK_STREAM_ENDED' });
+    if (this.finished)
+      throw new ConnectorError(`Bulk job ${this.id} already finished`, { code: 'BULK_STREAM_ENDED' });
     this.finished = true;
     this.feed.end();
     const path = `/jobs/ingest/${this.id}`;
@@ -256,9 +271,13 @@ export class BulkJobStream {
       });
     } catch (error) {
       await this.abort();
-      throw new BulkJobError(this.id, `Bulk job ${this.id} could not be uploaded: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new BulkJobError(
+        this.id,
+        `Bulk job ${this.id} could not be uploaded: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     this.rest.logger.info('salesforce.bulk.closed', { jobId: this.id, rows: this.rows, bytes: this.size });
     return await waitForJob(this.rest, this.id, this.options);
@@ -270,7 +289,12 @@ export class BulkJobStream {
     this.feed.fail(new ConnectorError(`Bulk job ${this.id} aborted`, { code: 'BULK_STREAM_ABORTED' }));
     await this.upload.catch(() => undefined);
     await this.rest
-      .send({ method: 'PATCH', path: `/jobs/ingest/${this.id}`, operation: 'bulk.abort', json: { state: 'Aborted' } })
+      .send({
+        method: 'PATCH',
+        path: `/jobs/ingest/${this.id}`,
+        operation: 'bulk.abort',
+        json: { state: 'Aborted' },
+      })
       .catch(() => undefined);
   }
 }
@@ -290,7 +314,8 @@ export async function* csvRecords(body: AsyncIterable<Uint8Array>): AsyncGenerat
     try {
       return parseCsv(text)[0] ?? [''];
     } catch (error) {
-      if (error instanceof CsvParseError) throw new CsvParseError(error.message.replace(/ \(row .*$/, ''), row);
+      if (error instanceof CsvParseError)
+        throw new CsvParseError(error.message.replace(/ \(row .*$/, ''), row);
       throw error;
     }
   };
@@ -343,7 +368,12 @@ export async function readBulkResults(
             continue;
           }
           if (fields.length !== header.length) {
-            throw new BulkResultsError(jobId, file, count + 2, `expected ${header.length} fields, found ${fields.length}`);
+            throw new BulkResultsError(
+              jobId,
+              file,
+              count + 2,
+              `expected ${header.length} fields, found ${fields.length}`,
+            );
           }
           const values: Record<string, string> = {};
           for (let k = 0; k < header.length; k++) values[header[k] as string] = fields[k] as string;
@@ -367,7 +397,8 @@ export async function readBulkResults(
           });
         }
       } catch (error) {
-        if (error instanceof CsvParseError) throw new BulkResultsError(jobId, file, error.row, error.message, { cause: error });
+        if (error instanceof CsvParseError)
+          throw new BulkResultsError(jobId, file, error.row, error.message, { cause: error });
         throw error;
       }
     },

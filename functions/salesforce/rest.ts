@@ -39,7 +39,10 @@ import {
   type SalesforceTransportOptions,
 } from './transport.ts';
 
-export type SalesforceClientOptions = SalesforceTransportOptions;
+export interface SalesforceClientOptions extends SalesforceTransportOptions {
+  /** Default status polling of streamed Bulk jobs (tests shorten it). */
+  readonly bulkPolling?: Pick<BulkJobStreamOptions, 'pollIntervalMs' | 'maxPollIntervalMs'>;
+}
 
 type Signal = { signal?: AbortSignal };
 
@@ -116,7 +119,7 @@ export function createSalesforceClient(options: SalesforceClientOptions): Salesf
     queryPages: (soql, o) => queryPages(rest, soql, o),
     upsert: (sobject, field, records, o) => upsertRecords(rest, sobject, field, records, o),
     bulkUpsert: (sobject, field, records, o) => bulkUpsert(rest, sobject, field, records, o),
-    openBulkJob: (sobject, o) => BulkJobStream.open(rest, sobject, o),
+    openBulkJob: (sobject, o) => BulkJobStream.open(rest, sobject, { ...options.bulkPolling, ...o }),
     readBulkResults: (jobId, file, onRow, o) => readBulkResults(rest, jobId, file, onRow, o?.signal),
     update: (sobject, id, fields, o) => updateRecord(rest, sobject, id, fields, o),
     updateMany: (records, o) => updateRecords(rest, records, o),

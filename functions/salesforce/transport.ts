@@ -176,7 +176,8 @@ export function createSalesforceTransport(options: SalesforceTransportOptions): 
       // instance (org migration), send once more to the new instance_url.
       const fresh = await tokenSource.getSession();
       // A streamed body is spent: it cannot be sent again (the caller redoes the whole upload).
-      const spent = req.body !== undefined && typeof req.body !== 'string' && !(req.body instanceof Uint8Array);
+      const spent =
+        req.body !== undefined && typeof req.body !== 'string' && !(req.body instanceof Uint8Array);
       if (fresh.instanceUrl === session.instanceUrl || spent)
         return throwIfError(req, response, session.instanceUrl);
       logger.info('salesforce.instance_moved', { from: session.instanceUrl, to: fresh.instanceUrl });

@@ -273,7 +273,10 @@ export async function startServers(
   const myDomain = createServer(options, (req, res) => void onMyDomain(req, res));
   // A Bulk upload streams for as long as the client reads its source: allow an hour per request
   // (Node's default is 5 minutes). UNCONFIRMED: how long Salesforce keeps an upload open.
-  const instance = createServer({ ...options, requestTimeout: 3_600_000 }, (req, res) => void onInstance(req, res));
+  const instance = createServer(
+    { ...options, requestTimeout: 3_600_000 },
+    (req, res) => void onInstance(req, res),
+  );
   const myDomainPort = await listen(myDomain, host, ports.myDomain);
   let instancePort: number;
   try {
