@@ -234,6 +234,8 @@ function instanceHandler(deps: ServerDeps) {
       send(res, reply, limitHeader());
     } catch (err) {
       if (err instanceof ApiError) return send(res, { status: err.status, body: err.toBody() });
+      // The client gave up on its request (e.g. a streamed Bulk upload it aborted): nothing to answer.
+      if (req.destroyed && (err as { code?: string }).code === 'ECONNRESET') return void res.destroy();
       const e = faultError(500);
       // Never echo request data (it may hold secrets); report the error class only.
       process.emitWarning(`salesforce sandbox: unexpected ${(err as Error).name}: ${(err as Error).message}`);

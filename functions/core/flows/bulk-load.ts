@@ -68,33 +68,53 @@ const RESULT = '\u0002';
 /** Records completed (hashes stored, audited) per state-store round. */
 const COMPLETE_CHUNK = 1_000;
 
-/** A pending record as one string: dataAreaId, id, hash, stored hash, notes, price. */
+/** The price part of a pending product: whether its price changed, the price, the currencies. */
+interface PendingPrice {
+  readonly changed: boolean;
+  readonly unitPrice: number;
+  readonly currencies: readonly (string | undefined)[];
+}
+
+/**
+ * A pending record as one compact string: dataAreaId, id, hash, notes and, for products, the
+ * price part (`<changed>~<unitPrice>~<currencies>`).
+ */
 function pendingOf(item: Item, storedHash: string | undefined): string {
   const { notes, extra } = item.mapped;
-  return [
-    item.dataAreaId,
-    item.id,
-    item.mapped.hash,
-    storedHash ?? '',
-    notes?.length ? JSON.stringify(notes) : '',
-    extra === undefined ? '' : JSON.stringify(extra),
-  ].join(SEP);
+  let price = '';
+  if (extra !== undefined) {
+    const p = extra as ProductPrice;
+    const changed = priceHashOf(storedHash) !== p.priceHash;
+    price = `${changed ? 1 : 0}~${p.unitPrice}~${p.currencies.map((c) => c ?? '').join(',')}`;
+  }
+  return [item.dataAreaId, item.id, item.mapped.hash, notes?.length ? JSON.stringify(notes) : '', price].join(SEP);
+}
+
+function priceOf(text: string): PendingPrice | undefined {
+  if (!text) return undefined;
+  const [changed, unitPrice, currencies] = text.split('~') as [string, string, string];
+  return {
+    changed: changed === '1',
+    unitPrice: Number(unitPrice),
+    currencies: currencies.split(',').map((c) => c || undefined),
+  };
 }
 
 interface Pending {
+  /** The encoded entry without its result. */
+  readonly base: string;
   readonly dataAreaId: string;
   readonly id: string;
   readonly hash: string;
-  readonly storedHash: string | undefined;
   readonly notes: readonly string[] | undefined;
-  readonly extra: unknown;
-  /** The result: `S<id>` created/updated, `F` with the error; absent when none came back. */
+  readonly price: PendingPrice | undefined;
+  /** What Salesforce did; absent when the record is in no result file. */
   readonly result?: { readonly id: string; readonly created: boolean; readonly error?: RecordFailure };
 }
 
 function decode(text: string): Pending {
   const [base, result] = text.split(RESULT) as [string, string | undefined];
-  const [dataAreaId, id, hash, stored, notes, extra] = base.split(SEP) as string[];
+  const [dataAreaId, id, hash, notes, price] = base.split(SEP) as string[];
   let decided: Pending['result'];
   if (result !== undefined) {
     const [kind, sfId, a, ...rest] = result.split(SEP) as string[];
@@ -113,12 +133,12 @@ function decode(text: string): Pending {
     }
   }
   return {
+    base,
     dataAreaId: dataAreaId ?? '',
     id: id ?? '',
     hash: hash ?? '',
-    storedHash: stored || undefined,
     notes: notes ? (JSON.parse(notes) as string[]) : undefined,
-    extra: extra ? JSON.parse(extra) : undefined,
+    price: priceOf(price ?? ''),
     ...(decided ? { result: decided } : {}),
   };
 }
@@ -497,8 +517,7 @@ class PriceBookLoad {
 
   /** Whether a confirmed product needs its entries written or checked (new, or its price changed). */
   needs(e: Pending): boolean {
-    const price = e.extra as ProductPrice;
-    return e.result?.created === true || priceHashOf(e.storedHash) !== price.priceHash;
+    return e.result?.created === true || e.price?.changed === true;
   }
 
   private fields(productId: string, unitPrice: number, currency: string | undefined) {
@@ -513,7 +532,7 @@ class PriceBookLoad {
   }
 
   async add(e: Pending): Promise<void> {
-    const price = e.extra as ProductPrice;
+    const price = e.price as PendingPrice;
     const productId = e.result?.id as string;
     if (!e.result?.created) {
       this.reconcile.push(e);
@@ -563,7 +582,7 @@ class PriceBookLoad {
     targets: readonly { e: Pending; refusal: { statusCode: string; message: string } | undefined }[],
   ): Promise<void> {
     const list: PriceTarget[] = targets.map(({ e, refusal }, ref) => {
-      const price = e.extra as ProductPrice;
+      const price = e.price as PendingPrice;
       return {
         ref,
         productId: e.result?.id as string,
@@ -641,7 +660,7 @@ class PriceBookLoad {
       if (existing.length > 0) {
         // Reconciled as ensureStandardPrices does after DUPLICATE_VALUE: read, reprice, no second create.
         const list: PriceTarget[] = existing.map(({ e, refusal }, ref) => {
-          const price = e.extra as ProductPrice;
+          const price = e.price as PendingPrice;
           return {
             ref,
             productId: e.result?.id as string,
@@ -666,13 +685,5 @@ class PriceBookLoad {
 
 /** The pending text of a product (its Product2 result included), as the price entries refer to it. */
 function pendingText(e: Pending): string {
-  const base = [
-    e.dataAreaId,
-    e.id,
-    e.hash,
-    e.storedHash ?? '',
-    e.notes?.length ? JSON.stringify(e.notes) : '',
-    e.extra === undefined ? '' : JSON.stringify(e.extra),
-  ].join(SEP);
-  return `${base}${RESULT}S${SEP}${e.result?.id ?? ''}${SEP}${e.result?.created ? '1' : '0'}`;
+  return `${e.base}${RESULT}S${SEP}${e.result?.id ?? ''}${SEP}${e.result?.created ? '1' : '0'}`;
 }
