@@ -83,6 +83,31 @@ describe('the initial load through streamed Bulk API 2.0 jobs', () => {
     expect(bulkCalls(h)).toEqual({});
   });
 
+  it('reprices the existing standard entries of products whose price changed, in a later Bulk load', async () => {
+    h = await start({});
+    await runDynamicsBackfill(h.ctx, { entities: ['ReleasedProductsV2'] });
+    const items = Array.from({ length: 12 }, (_, i) => `P${String(i + 1).padStart(6, '0')}`);
+    for (const ItemNumber of items)
+      h.sandboxes.dynamics.control.updateRecord(
+        'ReleasedProductsV2',
+        { dataAreaId: 'usmf', ItemNumber },
+        { SalesPrice: 1234.5 },
+      );
+    h.clients.salesforce.counter.reset();
+    const report = await runDynamicsBackfill(h.ctx, { entities: ['ReleasedProductsV2'] });
+    expect(report.runs.reduce((n, r) => n + r.updated, 0)).toBe(12);
+    expect(bulkCalls(h)['bulk.create']).toBe(1);
+    const ids = sfQuery(
+      `SELECT Id FROM Product2 WHERE D365_Item_Key__c IN (${items.map((i) => `'usmf:${i}'`).join(',')})`,
+    ).map((p) => p.Id);
+    const entries = sfQuery(
+      `SELECT Product2Id, UnitPrice, IsActive FROM PricebookEntry WHERE Product2Id IN (${ids.map((id) => `'${id}'`).join(',')})`,
+    );
+    expect(entries).toHaveLength(12);
+    expect(entries.every((e) => e.UnitPrice === 1234.5 && e.IsActive === true)).toBe(true);
+    expect(sfQuery('SELECT Id FROM PricebookEntry')).toHaveLength(PRODUCTS);
+  });
+
   it('starts a new job when the next row would pass the job size limit, and loses no record', async () => {
     h = await start({ bulkJobMaxBytes: 4096 });
     h.clients.salesforce.counter.reset();

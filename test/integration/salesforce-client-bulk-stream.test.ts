@@ -33,16 +33,28 @@ describe('a streamed Bulk API 2.0 job against the sandbox org', () => {
       columns: [KEY, 'Name', 'Phone'],
     });
     for (let i = 0; i < 3_000; i++) {
-      const row = job.encode({ [KEY]: `S-${i}`, Name: i === 7 ? null : `Name "${i}",\nline two`, Phone: undefined });
+      const row = job.encode({
+        [KEY]: `S-${i}`,
+        Name: i === 7 ? null : `Name "${i}",\nline two`,
+        Phone: undefined,
+      });
       await job.write(row as string);
     }
     const info = await job.finish();
-    expect(info).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 3_000, numberRecordsFailed: 1 });
+    expect(info).toMatchObject({
+      state: 'JobComplete',
+      numberRecordsProcessed: 3_000,
+      numberRecordsFailed: 1,
+    });
     const rows: BulkResultRow[] = [];
     expect(await client.readBulkResults(job.id, 'successfulResults', (r) => rows.push(r))).toBe(2_999);
     expect(await client.readBulkResults(job.id, 'failedResults', (r) => rows.push(r))).toBe(1);
     const created = rows.find((r) => r.values[KEY] === 'S-42');
-    expect(created).toMatchObject({ file: 'successfulResults', created: true, values: { Name: 'Name "42",\nline two' } });
+    expect(created).toMatchObject({
+      file: 'successfulResults',
+      created: true,
+      values: { Name: 'Name "42",\nline two' },
+    });
     expect(created?.id).toMatch(/^001/);
     expect(rows.find((r) => r.values[KEY] === 'S-7')).toMatchObject({
       file: 'failedResults',
@@ -66,6 +78,8 @@ describe('a streamed Bulk API 2.0 job against the sandbox org', () => {
     expect(job.fits(64)).toBe(false);
     expect(job.encode({ [KEY]: 'L-2', Name: 'y', Phone: '1' })).toBeUndefined();
     await job.abort();
-    expect(sandbox.control.query("SELECT Id FROM Account WHERE D365_Customer_Key__c = 'L-1'").records).toEqual([]);
+    expect(
+      sandbox.control.query("SELECT Id FROM Account WHERE D365_Customer_Key__c = 'L-1'").records,
+    ).toEqual([]);
   });
 });

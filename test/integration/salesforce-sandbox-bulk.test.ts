@@ -203,20 +203,34 @@ describe('Salesforce sandbox Bulk API 2.0 ingest', () => {
     });
     const path = `/jobs/ingest/${created.body.id}/batches`;
     const csv = { 'content-type': 'text/csv' };
-    expect((await api(sandbox, token, 'PUT', path, 'D365_Customer_Key__c,Name\nONE-1,First\n', csv)).status).toBe(201);
-    const second = await api<{ errorCode: string }[]>(sandbox, token, 'PUT', path, 'D365_Customer_Key__c,Name\nONE-2,Second\n', csv);
+    expect(
+      (await api(sandbox, token, 'PUT', path, 'D365_Customer_Key__c,Name\nONE-1,First\n', csv)).status,
+    ).toBe(201);
+    const second = await api<{ errorCode: string }[]>(
+      sandbox,
+      token,
+      'PUT',
+      path,
+      'D365_Customer_Key__c,Name\nONE-2,Second\n',
+      csv,
+    );
     expect(second.status).toBe(400);
     expect(second.body[0]?.errorCode).toBe('BULK_API_ERROR');
     await api(sandbox, token, 'PATCH', `/jobs/ingest/${created.body.id}`, { state: 'UploadComplete' });
     expect(await poll(created.body.id)).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 1 });
-    expect(sandbox.control.query("SELECT Id FROM Account WHERE D365_Customer_Key__c = 'ONE-2'").records).toEqual([]);
+    expect(
+      sandbox.control.query("SELECT Id FROM Account WHERE D365_Customer_Key__c = 'ONE-2'").records,
+    ).toEqual([]);
   });
 
   it('refuses an upload over the job limit of base64-encoded content', async () => {
     const small = await startSandbox({ bulkProcessingDelayMs: 40, bulkMaxUploadBase64Bytes: 100 });
     try {
       const t = await mintToken(small);
-      const created = await api<JobInfo>(small, t, 'POST', '/jobs/ingest', { object: 'Account', operation: 'insert' });
+      const created = await api<JobInfo>(small, t, 'POST', '/jobs/ingest', {
+        object: 'Account',
+        operation: 'insert',
+      });
       const path = `/jobs/ingest/${created.body.id}/batches`;
       // 75 bytes encode to exactly 100; 76 to 104.
       const fits = `Name\n${'x'.repeat(69)}\n`;

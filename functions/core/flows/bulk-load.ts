@@ -87,7 +87,9 @@ function pendingOf(item: Item, storedHash: string | undefined): string {
     const changed = priceHashOf(storedHash) !== p.priceHash;
     price = `${changed ? 1 : 0}~${p.unitPrice}~${p.currencies.map((c) => c ?? '').join(',')}`;
   }
-  return [item.dataAreaId, item.id, item.mapped.hash, notes?.length ? JSON.stringify(notes) : '', price].join(SEP);
+  return [item.dataAreaId, item.id, item.mapped.hash, notes?.length ? JSON.stringify(notes) : '', price].join(
+    SEP,
+  );
 }
 
 function priceOf(text: string): PendingPrice | undefined {
