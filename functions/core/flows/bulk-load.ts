@@ -19,9 +19,9 @@ import type { EngineContext } from '#core/engine/context.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import type { BulkJobStream, BulkResultRow } from '#salesforce/bulk-stream.ts';
 import { bulkColumns } from '#salesforce/bulk-stream.ts';
-import { chunk } from './chunks.ts';
 import type { RecordFailure, SyncEntity } from './flow.ts';
 import { parksRecord } from './parking.ts';
+import { PendingStore } from './pending-store.ts';
 import { ensureStandardPrices, type PriceTarget } from './price-book.ts';
 import {
   audit,
@@ -166,7 +166,7 @@ export class BulkLoad {
   private readonly field: string;
   private job: BulkJobStream | undefined;
   /** The open job's records by External ID value. */
-  private pending = new Map<string, string>();
+  private pending: PendingStore | undefined;
   /** Records whose External ID repeats within the open job: sent after it, by Collections. */
   private repeats: { item: Item; storedHash: string | undefined }[] = [];
   private broken: unknown;
@@ -235,7 +235,7 @@ export class BulkLoad {
         if (this.broken !== undefined) this.deferred.push({ dataAreaId: item.dataAreaId, id: item.id });
         continue;
       }
-      if (this.pending.has(key)) {
+      if (this.pending?.has(key)) {
         this.repeats.push({ item, storedHash });
         continue;
       }
@@ -273,7 +273,8 @@ export class BulkLoad {
       row = this.current()?.encode(item.mapped.fields);
     }
     const job = this.current() as BulkJobStream;
-    this.pending.set(key, pendingOf(item, storedHash));
+    this.pending ??= new PendingStore();
+    this.pending.add(key, pendingOf(item, storedHash));
     try {
       await job.write(row as string);
     } catch (error) {
@@ -314,9 +315,25 @@ export class BulkLoad {
     const pending = this.pending;
     const repeats = this.repeats;
     this.job = undefined;
-    this.pending = new Map();
+    this.pending = undefined;
     this.repeats = [];
-    if (!job) return;
+    if (!job) {
+      pending?.close();
+      return;
+    }
+    const store = pending ?? new PendingStore();
+    try {
+      await this.completeJobOf(job, store, repeats);
+    } finally {
+      store.close();
+    }
+  }
+
+  private async completeJobOf(
+    job: BulkJobStream,
+    pending: PendingStore,
+    repeats: readonly { item: Item; storedHash: string | undefined }[],
+  ): Promise<void> {
     const { ctx } = this;
     try {
       const info = await job.finish();
@@ -328,7 +345,7 @@ export class BulkLoad {
           ctx.logger.warn('bulk_load.unknown_result', { jobId: job.id, file: row.file });
           return;
         }
-        pending.set(key, withResult(entry, row));
+        pending.replace(key, withResult(entry, row));
       };
       await ctx.salesforce.readBulkResults(job.id, 'successfulResults', onRow, signal);
       await ctx.salesforce.readBulkResults(job.id, 'failedResults', onRow, signal);
@@ -346,7 +363,7 @@ export class BulkLoad {
       for (const r of repeats) this.deferItem(r.item);
       return;
     }
-    for (const part of chunk([...pending.values()], COMPLETE_CHUNK)) await this.complete(part.map(decode));
+    for (const part of chunks(pending.values(), COMPLETE_CHUNK)) await this.complete(part.map(decode));
     if (repeats.length > 0) await this.syncRepeats(repeats);
   }
 
@@ -421,7 +438,7 @@ export class BulkLoad {
   /** Every record of a failed job: deferred (audited as transient, handed to the worker). */
   async deferAll(entries: Iterable<string>, error: unknown): Promise<void> {
     const failure: RecordFailure = { status: 'deferred', reason: `Bulk: ${reasonOf(error)}` };
-    for (const part of chunk([...entries], COMPLETE_CHUNK)) {
+    for (const part of chunks(entries, COMPLETE_CHUNK)) {
       const decoded = part.map((text) => decode(text.split(RESULT)[0] as string));
       await this.settle(decoded, new Map(decoded.map((_, i) => [i, failure])));
     }
@@ -507,7 +524,7 @@ class PriceBookLoad {
   private readonly load: BulkLoad;
   private job: BulkJobStream | undefined;
   /** `<Product2Id>|<currency>` → the product's pending entry (with its Product2 result). */
-  private entries = new Map<string, string>();
+  private entries: PendingStore | undefined;
   /** Products whose price changed (reconciled by SOQL, as the Collections path does). */
   private reconcile: Pending[] = [];
 
@@ -561,7 +578,8 @@ class PriceBookLoad {
       encoded = rows.map((r) => this.job?.encode(r));
       bytes = encoded.reduce((n, r) => n + (r ? Buffer.byteLength(r) : 0), 0);
     }
-    for (const c of price.currencies) this.entries.set(`${productId}|${c ?? ''}`, text);
+    this.entries ??= new PendingStore();
+    for (const c of price.currencies) this.entries.add(`${productId}|${c ?? ''}`, text);
     try {
       await (this.job as BulkJobStream).write(encoded.join(''));
     } catch {
@@ -603,8 +621,15 @@ class PriceBookLoad {
     const job = this.job;
     const entries = this.entries;
     this.job = undefined;
-    this.entries = new Map();
-    if (!job) return;
+    this.entries = undefined;
+    try {
+      if (job && entries) await this.completeJobOf(job, entries);
+    } finally {
+      entries?.close();
+    }
+  }
+
+  private async completeJobOf(job: BulkJobStream, entries: PendingStore): Promise<void> {
     const multi = this.ctx.reference.multiCurrency;
     try {
       const info = await job.finish();
@@ -614,7 +639,7 @@ class PriceBookLoad {
         const entry = entries.get(key);
         if (entry === undefined) return;
         const mark = row.error ? `F${SEP}${row.error.statusCode}${SEP}${row.error.message}` : 'S';
-        entries.set(key, `${entry.split('\u0003')[0]}\u0003${mark}`);
+        entries.replace(key, `${entry.split('\u0003')[0]}\u0003${mark}`);
       };
       await this.ctx.salesforce.readBulkResults(job.id, 'successfulResults', onRow, signal);
       await this.ctx.salesforce.readBulkResults(job.id, 'failedResults', onRow, signal);
@@ -622,24 +647,12 @@ class PriceBookLoad {
         await this.ctx.salesforce.readBulkResults(job.id, 'unprocessedrecords', onRow, signal);
     } catch (error) {
       this.ctx.logger.warn('bulk_load.price_job_failed', { jobId: job.id, error: reasonOf(error) });
-      await this.load.deferAll(
-        new Set([...entries.values()].map((t) => t.split('\u0003')[0] as string)),
-        error,
-      );
+      await this.load.deferAll(productTexts(entries), error);
       return;
     }
     // Group the entries by product (a product's entries are written together), in write order.
-    const products: { text: string; marks: string[] }[] = [];
-    let last: { text: string; marks: string[] } | undefined;
-    for (const value of entries.values()) {
-      const [text, mark] = value.split('\u0003') as [string, string | undefined];
-      if (last?.text !== text) {
-        last = { text, marks: [] };
-        products.push(last);
-      }
-      last.marks.push(mark ?? `F${SEP}NOT_IN_RESULTS${SEP}absent from the results of Bulk job ${job.id}`);
-    }
-    for (const part of chunk(products, COMPLETE_CHUNK)) {
+    const missing = `F${SEP}NOT_IN_RESULTS${SEP}absent from the results of Bulk job ${job.id}`;
+    for (const part of chunks(productGroups(entries, missing), COMPLETE_CHUNK)) {
       const decoded = part.map((p) => decode(p.text));
       const failures = new Map<number, RecordFailure>();
       const existing: { e: Pending; refusal: { statusCode: string; message: string } }[] = [];
@@ -688,4 +701,39 @@ class PriceBookLoad {
 /** The pending text of a product (its Product2 result included), as the price entries refer to it. */
 function pendingText(e: Pending): string {
   return `${e.base}${RESULT}S${SEP}${e.result?.id ?? ''}${SEP}${e.result?.created ? '1' : '0'}`;
+}
+
+/** Groups the entries of a price job by product (a product's entries are written together), in write order. */
+function* productGroups(
+  entries: PendingStore,
+  missing: string,
+): Generator<{ text: string; marks: string[] }> {
+  let last: { text: string; marks: string[] } | undefined;
+  for (const value of entries.values()) {
+    const [text, mark] = value.split('\u0003') as [string, string | undefined];
+    if (last?.text !== text) {
+      if (last) yield last;
+      last = { text, marks: [] };
+    }
+    last.marks.push(mark ?? missing);
+  }
+  if (last) yield last;
+}
+
+/** The distinct products of a price job's entries. */
+function* productTexts(entries: PendingStore): Generator<string> {
+  for (const group of productGroups(entries, '')) yield group.text;
+}
+
+/** Arrays of at most `size` items of an iterable, read lazily. */
+function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let part: T[] = [];
+  for (const item of items) {
+    part.push(item);
+    if (part.length >= size) {
+      yield part;
+      part = [];
+    }
+  }
+  if (part.length > 0) yield part;
 }
