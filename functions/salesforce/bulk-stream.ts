@@ -25,6 +25,9 @@ import type { SalesforceTransport } from './transport.ts';
  */
 export const DEFAULT_MAX_JOB_BYTES = 100 * 1024 * 1024;
 
+/** Time allowed to read one result file (the default per-attempt time-out is 60 s). */
+const RESULTS_TIMEOUT_MS = 30 * 60_000;
+
 /** Bytes buffered ahead of the upload before `write` waits for the socket. */
 const HIGH_WATER = 1024 * 1024;
 
@@ -358,6 +361,8 @@ export async function readBulkResults(
     operation: 'bulk.results',
     headers: { accept: 'text/csv' },
     signal,
+    // A result file of a full job (hundreds of MB) is read while each row is handled: allow for it.
+    timeoutMs: RESULTS_TIMEOUT_MS,
     readBody: async (body) => {
       count = 0;
       let header: string[] | undefined;
