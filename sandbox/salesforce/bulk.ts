@@ -350,7 +350,8 @@ export class BulkIngest {
           this.fail(job, 'InvalidBatch : All uploads must have the same header row');
           return;
         }
-        rows.push(...parsed);
+        // One upload can hold hundreds of thousands of rows: no spread (argument count limit).
+        for (const row of parsed) rows.push(row);
       }
     } catch (err) {
       if (err instanceof CsvError && err.message.startsWith('LineEnding')) {
@@ -396,7 +397,7 @@ export class BulkIngest {
     );
     const step = (offset: number) => {
       if (job.state === 'Aborted') {
-        job.unprocessed.push(...rows.slice(offset));
+        for (let r = offset; r < rows.length; r++) job.unprocessed.push(rows[r] as string[]);
         return;
       }
       const end = Math.min(offset + INTERNAL_BATCH, rows.length);
