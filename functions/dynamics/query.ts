@@ -6,7 +6,7 @@
  */
 import { ValidationError } from '#base/errors.ts';
 import type { CompanyScope, ReadQuery } from '#core/ports/apis.ts';
-import type { AnyEntity, FieldOf } from '#core/ports/dynamics/entities.ts';
+import type { AnyEntity } from '#core/ports/dynamics/entities.ts';
 import {
   and,
   assertField,
