@@ -461,6 +461,8 @@ function summarise(
   let parked = 0;
   let deferred = 0;
   for (const o of outcomes) {
+    // A sub-batch (bulk-load.ts) decides only some records of its page; the rest are not counted here.
+    if (o === undefined) continue;
     if (o.status === 'succeeded') o.created ? created++ : updated++;
     else if (o.status === 'skipped') skipped++;
     else if (o.status === 'failed') failed++;
