@@ -28,6 +28,15 @@ const suites: { name: string; script: string; args: string[] }[] = [
     script: 'engine-initial-load.ts',
     args: quick ? ['--customers=5000', '--products=5000', '--sample=200'] : ['--sample=500'],
   },
+  ...(quick
+    ? []
+    : [
+        {
+          name: 'engine-initial-load-1m',
+          script: 'engine-initial-load.ts',
+          args: ['--customers=1000000', '--products=1000000', '--sample=0', '--rerun=0'],
+        },
+      ]),
   {
     name: 'engine-business-events',
     script: 'engine-business-events.ts',

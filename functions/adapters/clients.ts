@@ -24,6 +24,8 @@ export interface CreateClientsOptions {
   /** HTTP overrides per system (tests shorten back-off waits). */
   readonly dynamicsHttp?: Partial<HttpClientOptions>;
   readonly salesforceHttp?: Partial<HttpClientOptions>;
+  /** Status polling of streamed Bulk jobs (tests shorten it). */
+  readonly salesforceBulkPolling?: { readonly pollIntervalMs?: number; readonly maxPollIntervalMs?: number };
 }
 
 export function createClients(
@@ -50,6 +52,7 @@ export function createClients(
     budgetOptions: { reserveCalls: config.salesforce.apiReserve },
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.salesforceHttp ? { http: options.salesforceHttp } : {}),
+    ...(options.salesforceBulkPolling ? { bulkPolling: options.salesforceBulkPolling } : {}),
   });
   return {
     dynamics,

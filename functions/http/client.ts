@@ -3,6 +3,7 @@
  * attempt, caller abort signals, the shared retry policy (Retry-After honoured exactly), a 401
  * hook that re-mints the token once and replays once, typed errors, and call counters.
  */
+import { Readable } from 'node:stream';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ConnectorError, HttpError, NetworkError, TimeoutError } from '#base/errors.ts';
 import { type Logger, redactUrl, silentLogger } from '#base/logger.ts';
@@ -29,8 +30,12 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** A JSON body (serialised, with content-type application/json). */
   readonly json?: unknown;
-  /** A raw body; set content-type yourself. */
-  readonly body?: string | Uint8Array;
+  /**
+   * A raw body; set content-type yourself. An async iterable is streamed as it yields (e.g. a Bulk
+   * upload fed while the data is read); it can be sent only once, so such a request is never
+   * retried nor replayed after a 401.
+   */
+  readonly body?: string | Uint8Array | AsyncIterable<Uint8Array>;
   /**
    * Whether sending the request twice has the effect of sending it once. Defaults to true for
    * GET, HEAD, PUT and DELETE and false for POST and PATCH; a non-idempotent request is retried
@@ -130,6 +135,11 @@ function toResponse(
   };
 }
 
+/** Whether a body is a one-shot stream (neither a string nor bytes). */
+function isStream(body: HttpRequest['body']): boolean {
+  return body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array);
+}
+
 function isAbort(error: unknown): boolean {
   return (
     error instanceof Error &&
@@ -155,7 +165,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   async function attempt(req: HttpRequest, url: URL, forceAuth: boolean): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
     if (options.userAgent) headers['user-agent'] = options.userAgent;
-    let body: string | Uint8Array | undefined = req.body;
+    let body: string | Uint8Array | AsyncIterable<Uint8Array> | undefined = req.body;
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
       headers['content-type'] ??= 'application/json';
@@ -170,7 +180,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const res = await undiciRequest(url, {
         method: req.method,
         headers,
-        body: body ?? null,
+        body:
+          body === undefined
+            ? null
+            : isStream(body)
+              ? Readable.from(body as AsyncIterable<Uint8Array>)
+              : (body as string | Uint8Array),
         dispatcher,
         signal,
       });
@@ -191,7 +206,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   async function send(req: HttpRequest): Promise<HttpResponse> {
     const url = new URL(req.url);
     const safeUrl = redactUrl(url);
-    const policy: RetryPolicy = req.retry ? { ...basePolicy, ...req.retry } : basePolicy;
+    const streamed = isStream(req.body);
+    const policy: RetryPolicy = streamed
+      ? { ...basePolicy, ...req.retry, maxAttempts: 1 }
+      : req.retry
+        ? { ...basePolicy, ...req.retry }
+        : basePolicy;
     const idempotent = req.idempotent ?? defaultIdempotent(req.method);
     const started = now();
     let reauthed = false;
@@ -212,7 +232,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       forceAuth = false;
       if (response) {
         options.onResponse?.(response, req);
-        if (response.status === 401 && options.auth && req.authenticate !== false && !reauthed) {
+        if (response.status === 401 && options.auth && req.authenticate !== false && !reauthed && !streamed) {
           // Re-mint once, bypassing the cache, and replay once (the request was not processed).
           reauthed = true;
           forceAuth = true;

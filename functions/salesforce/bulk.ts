@@ -12,8 +12,10 @@
  * AbortSignal stops the waiting (BulkWaitStoppedError with the job id) and leaves the job running.
  * Repeated keys go into later jobs (the k-th occurrence in the k-th round), as for Collections.
  */
+
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ConnectorError, NetworkError, TimeoutError } from '#base/errors.ts';
+import { flattenRecord as flatten } from '#core/ports/apis.ts';
 import {
   ApiBudgetError,
   BulkJobError,
@@ -69,20 +71,6 @@ export interface BulkUpsertReport {
 
 const TERMINAL_OK = 'JobComplete';
 const TERMINAL_BAD = new Set(['Failed', 'Aborted']);
-
-/** Flattens one level of relationship objects (`{Account: {Ext__c: 'x'}}` → `Account.Ext__c`). */
-function flatten(record: SObjectInput): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(record)) {
-    if (field === 'attributes') continue;
-    if (value && typeof value === 'object' && !(value instanceof Date)) {
-      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
-        if (sub !== 'attributes') out[`${field}.${sub}`] = v;
-      }
-    } else out[field] = value;
-  }
-  return out;
-}
 
 /** Parses `sf__Error` (`STATUS_CODE:message:Field1,Field2 --`) into a record error. */
 export function parseBulkError(text: string): RecordError {
@@ -255,7 +243,7 @@ async function runJob(
   return await waitForJob(rest, id, options);
 }
 
-async function waitForJob(
+export async function waitForJob(
   rest: SalesforceTransport,
   id: string,
   options: BulkUpsertOptions,
@@ -393,3 +381,5 @@ async function readResults(
     };
   }
 }
+
+export { flatten };

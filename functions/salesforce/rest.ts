@@ -9,6 +9,13 @@ import type { ClientCredentialsTokenSource } from './auth.ts';
 import type { ApiBudget } from './budget.ts';
 import { type BulkUpsertOptions, type BulkUpsertReport, bulkUpsert } from './bulk.ts';
 import {
+  BulkJobStream,
+  type BulkJobStreamOptions,
+  type BulkResultFile,
+  type BulkResultRow,
+  readBulkResults,
+} from './bulk-stream.ts';
+import {
   type CollectionsOptions,
   type CreateOptions,
   type CreateResult,
@@ -32,7 +39,10 @@ import {
   type SalesforceTransportOptions,
 } from './transport.ts';
 
-export type SalesforceClientOptions = SalesforceTransportOptions;
+export interface SalesforceClientOptions extends SalesforceTransportOptions {
+  /** Default status polling of streamed Bulk jobs (tests shorten it). */
+  readonly bulkPolling?: Pick<BulkJobStreamOptions, 'pollIntervalMs' | 'maxPollIntervalMs'>;
+}
 
 type Signal = { signal?: AbortSignal };
 
@@ -58,6 +68,15 @@ export interface SalesforceClient {
     records: readonly SObjectInput[],
     options?: BulkUpsertOptions,
   ): Promise<BulkUpsertReport>;
+  /** Opens a Bulk API 2.0 ingest job whose single upload is streamed row by row. */
+  openBulkJob(sobject: string, options: BulkJobStreamOptions): Promise<BulkJobStream>;
+  /** Streams one result file of a finished Bulk job into `onRow`; returns the row count. */
+  readBulkResults(
+    jobId: string,
+    file: BulkResultFile,
+    onRow: (row: BulkResultRow) => void,
+    options?: Signal,
+  ): Promise<number>;
   /** Update one record by Id. */
   update(sobject: string, id: string, fields: SObjectInput, options?: Signal): Promise<void>;
   /** Update many records by Id via `PATCH /composite/sobjects`, ≤ 200 per call. */
@@ -100,6 +119,8 @@ export function createSalesforceClient(options: SalesforceClientOptions): Salesf
     queryPages: (soql, o) => queryPages(rest, soql, o),
     upsert: (sobject, field, records, o) => upsertRecords(rest, sobject, field, records, o),
     bulkUpsert: (sobject, field, records, o) => bulkUpsert(rest, sobject, field, records, o),
+    openBulkJob: (sobject, o) => BulkJobStream.open(rest, sobject, { ...options.bulkPolling, ...o }),
+    readBulkResults: (jobId, file, onRow, o) => readBulkResults(rest, jobId, file, onRow, o?.signal),
     update: (sobject, id, fields, o) => updateRecord(rest, sobject, id, fields, o),
     updateMany: (records, o) => updateRecords(rest, records, o),
     createMany: (sobject, records, o) => createRecords(rest, sobject, records, o),

@@ -55,7 +55,10 @@ export interface RestRequest {
   readonly path: string;
   readonly operation: string;
   readonly json?: unknown;
-  readonly body?: string | Uint8Array;
+  /** A string, bytes, or a one-shot stream (sent once: never retried, see HttpRequest.body). */
+  readonly body?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  /** Streams a 2xx body into this function instead of buffering it (see HttpRequest.readBody). */
+  readonly readBody?: (body: AsyncIterable<Uint8Array>) => Promise<void>;
   readonly headers?: Readonly<Record<string, string>>;
   /** Statuses handed back instead of thrown (e.g. 404 for a lookup). */
   readonly accept?: readonly number[];
@@ -174,7 +177,11 @@ export function createSalesforceTransport(options: SalesforceTransportOptions): 
       // The HTTP layer replayed the 401 to the same URL; if the re-mint moved the org to another
       // instance (org migration), send once more to the new instance_url.
       const fresh = await tokenSource.getSession();
-      if (fresh.instanceUrl === session.instanceUrl) return throwIfError(req, response, session.instanceUrl);
+      // A streamed body is spent: it cannot be sent again (the caller redoes the whole upload).
+      const spent =
+        req.body !== undefined && typeof req.body !== 'string' && !(req.body instanceof Uint8Array);
+      if (fresh.instanceUrl === session.instanceUrl || spent)
+        return throwIfError(req, response, session.instanceUrl);
       logger.info('salesforce.instance_moved', { from: session.instanceUrl, to: fresh.instanceUrl });
       return await sendTo(req, fresh.instanceUrl, true);
     } finally {
@@ -195,6 +202,7 @@ export function createSalesforceTransport(options: SalesforceTransportOptions): 
       accept: [...HANDLED, ...(req.accept ?? [])],
       ...(req.json !== undefined ? { json: req.json } : {}),
       ...(req.body !== undefined ? { body: req.body } : {}),
+      ...(req.readBody !== undefined ? { readBody: req.readBody } : {}),
       ...(req.idempotent !== undefined ? { idempotent: req.idempotent } : {}),
       ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
       signal: req.signal,

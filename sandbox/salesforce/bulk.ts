@@ -44,7 +44,16 @@ const TERMINAL: readonly JobState[] = ['JobComplete', 'Failed', 'Aborted'];
 export interface BulkOptions {
   /** How long a job stays UploadComplete/InProgress before processing finishes, in real ms. */
   readonly processingDelayMs: number;
+  /**
+   * A job's upload limit in bytes of base64-encoded content: 150 MB in Salesforce (the CSV grows
+   * by a third when encoded, so about 112 MB of CSV). Smaller in tests.
+   * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/upload_job_data.htm
+   */
+  readonly maxUploadBase64Bytes?: number;
 }
+
+/** Salesforce's limit on a job's upload: 150 MB after base64 encoding. */
+export const MAX_UPLOAD_BASE64_BYTES = 150 * 1024 * 1024;
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
 
@@ -263,6 +272,25 @@ export class BulkIngest {
         `InvalidJob : Content-Type must be text/csv, got ${type || 'none'}`,
       );
     }
+    // Bulk 2.0 takes one upload per job (a second PUT is refused; the data stays as first sent).
+    // UNCONFIRMED: the status and wording of the refusal; the client never uploads twice anyway.
+    if (job.uploads.length > 0) {
+      throw new ApiError(
+        400,
+        'BULK_API_ERROR',
+        `Found multiple contents for job: <${job.id}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure the content is only uploaded once`,
+      );
+    }
+    const limit = this.options.maxUploadBase64Bytes ?? MAX_UPLOAD_BASE64_BYTES;
+    const encoded = Math.ceil(req.body.length / 3) * 4;
+    if (encoded > limit) {
+      // UNCONFIRMED: the status and wording; the limit itself is documented (150 MB of base64).
+      throw new ApiError(
+        400,
+        'BULK_API_ERROR',
+        `The upload is ${encoded} bytes after base64 encoding, over the job limit of ${limit} bytes`,
+      );
+    }
     job.uploads.push(req.body.toString('utf8'));
     job.systemModstamp = this.org.store.clock.now();
     return { status: 201 };
@@ -322,7 +350,8 @@ export class BulkIngest {
           this.fail(job, 'InvalidBatch : All uploads must have the same header row');
           return;
         }
-        rows.push(...parsed);
+        // One upload can hold hundreds of thousands of rows: no spread (argument count limit).
+        for (const row of parsed) rows.push(row);
       }
     } catch (err) {
       if (err instanceof CsvError && err.message.startsWith('LineEnding')) {
@@ -368,7 +397,7 @@ export class BulkIngest {
     );
     const step = (offset: number) => {
       if (job.state === 'Aborted') {
-        job.unprocessed.push(...rows.slice(offset));
+        for (let r = offset; r < rows.length; r++) job.unprocessed.push(rows[r] as string[]);
         return;
       }
       const end = Math.min(offset + INTERNAL_BATCH, rows.length);

@@ -58,6 +58,8 @@ export interface SalesforceSandboxOptions {
   latencyMs?: number;
   /** How long (real ms) a Bulk 2.0 job takes from UploadComplete to a terminal state. Default 200. */
   bulkProcessingDelayMs?: number;
+  /** A Bulk job's upload limit in bytes of base64 content. Default 150 MB, as in Salesforce. */
+  bulkMaxUploadBase64Bytes?: number;
   /** Status of a single-record upsert that updated (reference: unconfirmed). Default 200. */
   upsertUpdatedStatus?: 200 | 204;
   /** Inactivity after which an access token expires, on the sandbox clock. Default 2 h. */
@@ -137,7 +139,10 @@ export async function startSalesforceSandbox(
   });
   const usage = new ApiUsage(options.dailyApiLimit ?? 100_000, clock);
   const counters = new CallCounters();
-  const bulk = new BulkIngest(org, { processingDelayMs: options.bulkProcessingDelayMs ?? 200 });
+  const bulk = new BulkIngest(org, {
+    processingDelayMs: options.bulkProcessingDelayMs ?? 200,
+    ...(options.bulkMaxUploadBase64Bytes ? { maxUploadBase64Bytes: options.bulkMaxUploadBase64Bytes } : {}),
+  });
   const control = createControl({ org, clock, faults, usage, counters, feed: changeFeed });
   const controlToken = randomBytes(24).toString('base64url');
   const clientId = options.clientId ?? DEFAULT_CLIENT_ID;

@@ -234,6 +234,8 @@ function instanceHandler(deps: ServerDeps) {
       send(res, reply, limitHeader());
     } catch (err) {
       if (err instanceof ApiError) return send(res, { status: err.status, body: err.toBody() });
+      // The client gave up on its request (e.g. a streamed Bulk upload it aborted): nothing to answer.
+      if (req.destroyed && (err as { code?: string }).code === 'ECONNRESET') return void res.destroy();
       const e = faultError(500);
       // Never echo request data (it may hold secrets); report the error class only.
       process.emitWarning(`salesforce sandbox: unexpected ${(err as Error).name}: ${(err as Error).message}`);
@@ -271,7 +273,12 @@ export async function startServers(
   const onMyDomain = myDomainHandler(deps);
   const onInstance = instanceHandler(deps);
   const myDomain = createServer(options, (req, res) => void onMyDomain(req, res));
-  const instance = createServer(options, (req, res) => void onInstance(req, res));
+  // A Bulk upload streams for as long as the client reads its source: allow an hour per request
+  // (Node's default is 5 minutes). UNCONFIRMED: how long Salesforce keeps an upload open.
+  const instance = createServer(
+    { ...options, requestTimeout: 3_600_000 },
+    (req, res) => void onInstance(req, res),
+  );
   const myDomainPort = await listen(myDomain, host, ports.myDomain);
   let instancePort: number;
   try {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBackAccount } from '#core/flows/account-write-back.ts';
 import type { SalesforceApi } from '#core/ports/apis.ts';
+import { CustomersV3 } from '#core/ports/dynamics/entities.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 
@@ -100,5 +101,54 @@ describe('account write-back racing the customers backfill', () => {
     const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
     expect(report.runs.reduce((n, r) => n + r.created, 0)).toBe(1);
     expect(accountsNamed(name)).toHaveLength(1);
+  });
+});
+
+describe('account write-back racing a customers backfill that streams into a Bulk job', () => {
+  let h: EngineHarness;
+  beforeAll(async () => {
+    h = await startEngineHarness({
+      sandboxes: { dynamics: { customers: 6, products: 2, salesOrders: 0 } },
+      // A page with more than one changed record opens a Bulk job; later pages stream into it.
+      config: { batches: { bulkThreshold: 1 } as never },
+    });
+    const first = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+    expect(first.stopped).toBeUndefined();
+  });
+  afterAll(() => h.close());
+
+  it('updates the Account the customer came from by Id instead of upserting a second one', async () => {
+    const sf = h.sandboxes.salesforce.control;
+    const name = 'Race Into Bulk Ltd';
+    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
+    const ctx = {
+      ...h.ctx,
+      salesforce: pausingBeforeKeyWrite(h.ctx.salesforce, accountId, async () => {
+        // Two customers of the first legal entity change, so its page opens the job the new
+        // customer's page (gbsi) then streams into.
+        const usmf = [];
+        for await (const c of h.ctx.dynamics.read(CustomersV3, {
+          company: 'usmf',
+          select: ['CustomerAccount'],
+        }))
+          usmf.push(String(c.CustomerAccount));
+        expect(usmf.length).toBeGreaterThanOrEqual(2);
+        for (const id of usmf.slice(0, 2))
+          h.sandboxes.dynamics.control.updateRecord(
+            'CustomersV3',
+            { dataAreaId: 'usmf', CustomerAccount: id },
+            { OrganizationName: `Renamed ${id}` },
+          );
+        h.clients.salesforce.counter.reset();
+        const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+        expect(report.stopped).toBeUndefined();
+        expect(h.clients.salesforce.counter.snapshot().byOperation['bulk.create']).toBe(1);
+      }),
+    };
+    const result = await writeBackAccount(ctx, accountId, 'cdc');
+    expect(result.outcome).toBe('succeeded');
+    if (result.outcome === 'succeeded') expect(result.key.startsWith('gbsi:')).toBe(true);
+    const accounts = sf.query(`SELECT Id FROM Account WHERE Name = '${name}'`).records;
+    expect(accounts.map((a) => a.Id)).toEqual([accountId]);
   });
 });

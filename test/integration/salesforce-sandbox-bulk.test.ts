@@ -194,4 +194,52 @@ describe('Salesforce sandbox Bulk API 2.0 ingest', () => {
     });
     expect(upload.status).toBeGreaterThanOrEqual(400);
   });
+
+  it('takes one upload per job and refuses a second one, keeping the first data', async () => {
+    const created = await api<JobInfo>(sandbox, token, 'POST', '/jobs/ingest', {
+      object: 'Account',
+      operation: 'upsert',
+      externalIdFieldName: 'D365_Customer_Key__c',
+    });
+    const path = `/jobs/ingest/${created.body.id}/batches`;
+    const csv = { 'content-type': 'text/csv' };
+    expect(
+      (await api(sandbox, token, 'PUT', path, 'D365_Customer_Key__c,Name\nONE-1,First\n', csv)).status,
+    ).toBe(201);
+    const second = await api<{ errorCode: string }[]>(
+      sandbox,
+      token,
+      'PUT',
+      path,
+      'D365_Customer_Key__c,Name\nONE-2,Second\n',
+      csv,
+    );
+    expect(second.status).toBe(400);
+    expect(second.body[0]?.errorCode).toBe('BULK_API_ERROR');
+    await api(sandbox, token, 'PATCH', `/jobs/ingest/${created.body.id}`, { state: 'UploadComplete' });
+    expect(await poll(created.body.id)).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 1 });
+    expect(
+      sandbox.control.query("SELECT Id FROM Account WHERE D365_Customer_Key__c = 'ONE-2'").records,
+    ).toEqual([]);
+  });
+
+  it('refuses an upload over the job limit of base64-encoded content', async () => {
+    const small = await startSandbox({ bulkProcessingDelayMs: 40, bulkMaxUploadBase64Bytes: 100 });
+    try {
+      const t = await mintToken(small);
+      const created = await api<JobInfo>(small, t, 'POST', '/jobs/ingest', {
+        object: 'Account',
+        operation: 'insert',
+      });
+      const path = `/jobs/ingest/${created.body.id}/batches`;
+      // 75 bytes encode to exactly 100; 76 to 104.
+      const fits = `Name\n${'x'.repeat(69)}\n`;
+      expect(Buffer.byteLength(fits)).toBe(75);
+      const over = await api(small, t, 'PUT', path, `${fits}y`, { 'content-type': 'text/csv' });
+      expect(over.status).toBe(400);
+      expect((await api(small, t, 'PUT', path, fits, { 'content-type': 'text/csv' })).status).toBe(201);
+    } finally {
+      await small.close();
+    }
+  });
 });

@@ -62,6 +62,7 @@ export async function startEngineHarness(options: EngineHarnessOptions = {}): Pr
       // Sandbox faults ask for Retry-After of about a second; keep other waits short in tests.
       dynamicsHttp: { retry: { baseDelayMs: 50, maxDelayMs: 1000, throttleFallbackMs: 1000 } },
       salesforceHttp: { retry: { baseDelayMs: 50, maxDelayMs: 1000, throttleFallbackMs: 1000 } },
+      salesforceBulkPolling: { pollIntervalMs: 50, maxPollIntervalMs: 200 },
     },
   );
   const state = createSqliteStateStore({ database: ':memory:' });

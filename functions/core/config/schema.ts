@@ -438,6 +438,11 @@ export const configSchema = z.strictObject({
       collectionsSize: z._default(int(1, 200), 200),
       /** Above this many records in one job, upsert through Bulk API 2.0. */
       bulkThreshold: z._default(int(1), 5000),
+      /**
+       * Bytes of CSV per Bulk API 2.0 job in the initial load: one job per object, a new one past
+       * this. Salesforce takes 150 MB of base64 per job upload (≈ 112 MB of CSV) and advises 100 MB.
+       */
+      bulkJobMaxBytes: z._default(int(1024, 117_964_800), 104_857_600),
       /** Sales orders written into Dynamics at once. */
       toDynamicsConcurrency: z._default(int(1, 32), 4),
       /** OData URL length kept under when reading by key sets. */
@@ -448,6 +453,7 @@ export const configSchema = z.strictObject({
     {
       collectionsSize: 200,
       bulkThreshold: 5000,
+      bulkJobMaxBytes: 104_857_600,
       toDynamicsConcurrency: 4,
       maxODataUrlLength: 2048,
       odataBatchReads: true,

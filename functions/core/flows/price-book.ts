@@ -26,6 +26,11 @@ export interface PriceTarget {
   readonly mode: 'create' | 'reconcile';
   /** Whether the entries are active: false for a product stopped for sales or retired. Default true. */
   readonly active?: boolean;
+  /**
+   * A create already refused as an existing price (DUPLICATE_VALUE, FIELD_INTEGRITY_EXCEPTION) by
+   * a Bulk insert: reconcile without creating again; the refusal explains a missing entry.
+   */
+  readonly refusal?: { readonly statusCode: string; readonly message: string };
 }
 
 interface EntryRow {
@@ -131,10 +136,13 @@ export async function ensureStandardPrices(
     if (t.mode === 'create')
       for (const c of t.currencies) creates.push({ target: t, fields: entryFields(t, c) });
   }
+  for (const t of targets) if (t.refusal) refusals.set(t.ref, t.refusal);
   await reconcile(
-    targets.filter((t) => t.mode === 'reconcile'),
+    targets.filter((t) => t.mode === 'reconcile' && !t.refusal),
     true,
   );
+  const refused = targets.filter((t) => t.mode === 'reconcile' && t.refusal);
+  if (refused.length > 0) await reconcile(refused, false);
 
   const duplicates = new Map<number, PriceTarget>();
   await forEachLimit(chunk(creates, size), SALESFORCE_CONCURRENCY, async (part) => {

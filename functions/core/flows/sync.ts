@@ -97,7 +97,7 @@ export function auditKey(entity: SyncEntity, dataAreaId: string, id: string): st
   return recordKey('dynamics', entity, dataAreaId.toLowerCase(), id);
 }
 
-interface Item {
+export interface Item {
   readonly ref: number;
   readonly dataAreaId: string;
   readonly id: string;
@@ -106,17 +106,26 @@ interface Item {
   readonly mapped: MappedRecord;
 }
 
-/** Syncs a batch of OData records of `entity` to Salesforce; never throws for per-record or transient trouble. */
-export async function syncRecords(
+/** A batch mapped and compared with the stored hashes: what changed, and the outcomes decided so far. */
+export interface PreparedBatch {
+  /** One per input record; unset for the records in `changed` (their upsert decides). */
+  readonly outcomes: RecordOutcome[];
+  readonly changed: Item[];
+  readonly stored: ReadonlyMap<string, { readonly hash: string }>;
+}
+
+/**
+ * Maps a batch of OData records and skips what the stored content hashes say is unchanged; the
+ * first half of {@link syncRecords}, shared with the streamed Bulk load.
+ */
+export async function prepareBatch(
   ctx: EngineContext,
   entity: SyncEntity,
   records: readonly DynamicsRecord[],
-  options: SyncOptions,
-): Promise<SyncResult> {
+  signal: AbortSignal | undefined,
+  options: Pick<SyncOptions, 'reconcile'> = {},
+): Promise<PreparedBatch> {
   const flow = TO_SALESFORCE_FLOWS[entity];
-  const signal = options.signal ?? ctx.signal;
-  const started = ctx.now();
-  const callsBefore = ctx.salesforce.counter.snapshot().total;
   const outcomes = new Array<RecordOutcome>(records.length);
   const synced = new Set(ctx.config.legalEntities);
 
@@ -181,6 +190,37 @@ export async function syncRecords(
         outcomes[item.ref] = { status, key: item.key, reason: `reconcile: ${reasonOf(error)}` };
     }
   }
+
+  return { outcomes, changed, stored };
+}
+
+/** Syncs a batch of OData records of `entity` to Salesforce; never throws for per-record or transient trouble. */
+export async function syncRecords(
+  ctx: EngineContext,
+  entity: SyncEntity,
+  records: readonly DynamicsRecord[],
+  options: SyncOptions,
+): Promise<SyncResult> {
+  const signal = options.signal ?? ctx.signal;
+  const started = ctx.now();
+  const callsBefore = ctx.salesforce.counter.snapshot().total;
+  const prepared = await prepareBatch(ctx, entity, records, signal, options);
+  return await syncPrepared(ctx, entity, records, prepared, options, started, callsBefore);
+}
+
+/** The second half of {@link syncRecords}: upserts what changed, runs the follow-up, stores hashes, audits. */
+export async function syncPrepared(
+  ctx: EngineContext,
+  entity: SyncEntity,
+  records: readonly DynamicsRecord[],
+  prepared: PreparedBatch,
+  options: SyncOptions,
+  started = ctx.now(),
+  callsBefore = ctx.salesforce.counter.snapshot().total,
+): Promise<SyncResult> {
+  const flow = TO_SALESFORCE_FLOWS[entity];
+  const signal = options.signal ?? ctx.signal;
+  const { outcomes, changed, stored } = prepared;
 
   const { linked, rest } = await linkChanged(ctx, flow, changed, outcomes, signal);
   const upserted = [...linked, ...(await upsertChanged(ctx, flow, rest, outcomes, signal))];
@@ -367,8 +407,8 @@ function stubFor(
   };
 }
 
-/** One audit entry per change or failure (skips are only counted). */
-async function audit(
+/** One audit entry per change or failure (skips, and records not yet decided, are left out). */
+export async function audit(
   ctx: EngineContext,
   entity: SyncEntity,
   flow: ToSalesforceFlow,
@@ -379,7 +419,7 @@ async function audit(
 ): Promise<void> {
   const at = ctx.now();
   for (const [ref, outcome] of outcomes.entries()) {
-    if (outcome.status === 'skipped') continue;
+    if (outcome === undefined || outcome.status === 'skipped') continue;
     const stub = options.stubs?.[ref] ?? stubFor(entity, flow, records[ref] ?? {}, options.trigger, at);
     const base = {
       recordKey: outcome.key,
@@ -421,6 +461,8 @@ function summarise(
   let parked = 0;
   let deferred = 0;
   for (const o of outcomes) {
+    // A sub-batch (bulk-load.ts) decides only some records of its page; the rest are not counted here.
+    if (o === undefined) continue;
     if (o.status === 'succeeded') o.created ? created++ : updated++;
     else if (o.status === 'skipped') skipped++;
     else if (o.status === 'failed') failed++;

@@ -250,6 +250,81 @@ export interface BulkUpsertReport {
   readonly results: readonly UpsertResult[];
 }
 
+/** A result file of a finished Bulk API 2.0 ingest job. */
+export type BulkResultFile = 'successfulResults' | 'failedResults' | 'unprocessedrecords';
+
+/** One row of a result file: the uploaded columns by name, and what Salesforce did with the row. */
+export interface BulkResultRow {
+  readonly file: BulkResultFile;
+  /** The uploaded values by column name (as sent, e.g. `#N/A` for a null). */
+  readonly values: Readonly<Record<string, string>>;
+  /** `sf__Id` (empty for most failures). */
+  readonly id: string;
+  /** `sf__Created` of a successful row. */
+  readonly created: boolean;
+  /** The parsed `sf__Error` of a failed row; UNPROCESSED for an unprocessed one. */
+  readonly error?: RecordError;
+}
+
+/** How a streamed Bulk API 2.0 ingest job is opened. */
+export interface BulkJobOptions {
+  readonly operation: 'insert' | 'upsert' | 'update';
+  /** Required for `upsert`. */
+  readonly externalIdField?: string;
+  /** The CSV header (field names; `Rel.ExtId__c` for a parent by External ID). */
+  readonly columns: readonly string[];
+  /** Upload size limit of this job in bytes. */
+  readonly maxJobBytes?: number;
+  /** Time allowed for the whole upload (it lasts as long as the caller feeds it). */
+  readonly uploadTimeoutMs?: number;
+  /** Stops waiting (not the job). */
+  readonly signal?: AbortSignal;
+}
+
+/** An open ingest job whose single upload is fed row by row. */
+export interface BulkJob {
+  readonly id: string;
+  readonly sobject: string;
+  /** CSV bytes written so far. */
+  readonly bytes: number;
+  /** Rows written so far. */
+  readonly count: number;
+  readonly columns: readonly string[];
+  /** The CSV row of a record (undefined when a field is outside the job's columns). */
+  encode(record: SObjectInput): string | undefined;
+  /** Whether a row of `rowBytes` still fits under the job's upload limit. */
+  fits(rowBytes: number): boolean;
+  write(row: string | Buffer): Promise<void>;
+  /** Ends the upload, closes the job and waits until Salesforce has processed it. */
+  finish(): Promise<{
+    readonly id: string;
+    readonly state: string;
+    readonly numberRecordsProcessed?: number;
+    readonly numberRecordsFailed?: number;
+    readonly errorMessage?: string;
+  }>;
+  abort(): Promise<void>;
+}
+
+/** Flattens one level of relationship objects (`{Account: {Ext__c: 'x'}}` → `Account.Ext__c`). */
+export function flattenRecord(record: SObjectInput): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(record)) {
+    if (field === 'attributes') continue;
+    if (value && typeof value === 'object' && !(value instanceof Date)) {
+      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
+        if (sub !== 'attributes') out[`${field}.${sub}`] = v;
+      }
+    } else out[field] = value;
+  }
+  return out;
+}
+
+/** The CSV columns of a record (relationships flattened as `Rel.ExtId__c`), in field order. */
+export function bulkColumns(record: SObjectInput): string[] {
+  return Object.keys(flattenRecord(record));
+}
+
 type Signal = { signal?: AbortSignal };
 
 /**
@@ -283,6 +358,15 @@ export interface SalesforceApi {
     records: readonly SObjectInput[],
     options?: BulkUpsertOptions,
   ): Promise<BulkUpsertReport>;
+  /** Opens a Bulk API 2.0 ingest job whose single upload is streamed row by row. */
+  openBulkJob(sobject: string, options: BulkJobOptions): Promise<BulkJob>;
+  /** Streams one result file of a finished Bulk job into `onRow`; returns the row count. */
+  readBulkResults(
+    jobId: string,
+    file: BulkResultFile,
+    onRow: (row: BulkResultRow) => void,
+    options?: Signal,
+  ): Promise<number>;
   /** Update one record by Id. */
   update(sobject: string, id: string, fields: SObjectInput, options?: Signal): Promise<void>;
   /** Update many records by Id, ≤ 200 per call. */

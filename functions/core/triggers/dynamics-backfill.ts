@@ -10,6 +10,11 @@
  *   content-hash comparison of `syncRecords`, so an unchanged re-run writes nothing to Salesforce.
  * Records that hit a transient error are enqueued as stubs for the worker. `$skip` paging under
  * concurrent deletes can miss a record; the next scan (or `full`) picks it up.
+ * Transport: pages with few changes go through sObject Collections; once a page has more than
+ * `batches.bulkThreshold` changed records, it and every later page of the entity (all legal
+ * entities) stream into one Bulk API 2.0 job per object (see flows/bulk-load.ts). Those records
+ * are decided when the job's results are read at the end of the entity; their watermarks
+ * advance only then.
  * https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/odata#filter-details
  */
 import type { EngineContext } from '#core/engine/context.ts';
@@ -17,8 +22,9 @@ import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { mappingFingerprint } from '#core/mapping/flow-mappings.ts';
 import { ge } from '#core/ports/dynamics/odata.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
+import { BulkLoad, type DeferredRecord } from '../flows/bulk-load.ts';
 import { markDeletedAfterScan } from '../flows/deletions.ts';
-import { type SyncEntity, type SyncSummary, syncRecords, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
+import { type SyncEntity, type SyncSummary, TO_SALESFORCE_FLOWS } from '../flows/sync.ts';
 
 export interface BackfillProgress {
   readonly entity: SyncEntity;
@@ -81,6 +87,10 @@ export async function runDynamicsBackfill(
   for (const entity of options.entities) {
     const flow = TO_SALESFORCE_FLOWS[entity];
     if (!ctx.config.flows[flow.name].enabled) continue;
+    const load = new BulkLoad(ctx, entity, { signal, reconcile: options.reconcile === true });
+    const held: { run: number; checkpoint: string; value: string; progress: BackfillProgress }[] = [];
+    const streamed = new Map<string, number>();
+    let stopped: string | undefined;
     for (const legalEntity of ctx.config.legalEntities) {
       let progress: BackfillProgress = {
         entity,
@@ -106,31 +116,90 @@ export async function runDynamicsBackfill(
         };
         options.onProgress?.(progress);
       };
-      const stopped = await backfillOne(
+      const one = await backfillOne(
         ctx,
-        entity,
+        load,
         legalEntity,
         { full: options.full === true || options.reconcile === true, reconcile: options.reconcile === true },
         signal,
         report,
       );
       runs.push(progress);
-      if (stopped) return { runs, stopped };
+      if (one.held) held.push({ run: runs.length - 1, ...one.held, progress });
+      if (one.streamed) streamed.set(legalEntity, runs.length - 1);
+      if (one.stopped) {
+        stopped = one.stopped;
+        break;
+      }
+    }
+    // The streamed records: read the jobs' results, store, audit, hand the deferred to the worker.
+    await load.finish();
+    await enqueueDeferred(ctx, entity, load.deferred);
+    for (const [legalEntity, at] of streamed) {
+      const t = load.tally.get(legalEntity);
+      const before = runs[at] as BackfillProgress;
+      const after: BackfillProgress = {
+        ...before,
+        upserted: before.upserted + (t ? t.created + t.updated : 0),
+        created: before.created + (t?.created ?? 0),
+        updated: before.updated + (t?.updated ?? 0),
+        failed: before.failed + (t?.failed ?? 0),
+        deferred: before.deferred + (t?.deferred ?? 0),
+        apiCalls: calls(),
+        done: true,
+      };
+      runs[at] = after;
+      options.onProgress?.(after);
+    }
+    // Watermarks of streamed pages advance once their records are decided (deferred ones are queued).
+    for (const h of held) await ctx.state.putCheckpoint(h.checkpoint, h.value);
+    if (stopped) return { runs, stopped };
+    if (load.deferred.length > 0 && [...load.tally.values()].every((t) => t.created + t.updated === 0)) {
+      return {
+        runs,
+        stopped: 'Salesforce unavailable or over its API budget; the rest waits for the next run',
+      };
     }
   }
   return { runs };
 }
 
-/** One entity in one legal entity; returns a reason when the backfill must stop. */
+async function enqueueDeferred(ctx: EngineContext, entity: SyncEntity, deferred: readonly DeferredRecord[]) {
+  if (deferred.length === 0) return;
+  const flow = TO_SALESFORCE_FLOWS[entity];
+  const at = ctx.now();
+  for (let i = 0; i < deferred.length; i += 1000) {
+    await ctx.queue.send(
+      QUEUES.toSalesforce,
+      deferred.slice(i, i + 1000).map((d) => ({
+        body: stubOf(entity, flow.idField, { dataAreaId: d.dataAreaId, [flow.idField]: d.id }, at),
+      })),
+    );
+  }
+}
+
+interface OneResult {
+  /** Why the backfill must stop, if it must. */
+  readonly stopped?: string;
+  /** Whether pages went into the open Bulk job (their counts come after `load.finish`). */
+  readonly streamed?: boolean;
+  /** A watermark to store after `load.finish` (pages in the Bulk job are not decided yet). */
+  readonly held?: { readonly checkpoint: string; readonly value: string };
+}
+
+/** One entity in one legal entity. */
 async function backfillOne(
   ctx: EngineContext,
-  entity: SyncEntity,
+  load: BulkLoad,
   legalEntity: string,
   mode: { readonly full: boolean; readonly reconcile: boolean },
   signal: AbortSignal | undefined,
   report: (summary: SyncSummary | undefined, done: boolean) => void,
-): Promise<string | undefined> {
+): Promise<OneResult> {
+  const entity = load.entity;
   const flow = TO_SALESFORCE_FLOWS[entity];
+  let streamed = false;
+  let held: { checkpoint: string; value: string } | undefined;
   const modified = ctx.config.modifiedFields[entity];
   const checkpoint = watermarkName(entity, legalEntity);
   let watermark = modified ? await ctx.state.getCheckpoint(checkpoint) : undefined;
@@ -162,12 +231,12 @@ async function backfillOne(
   for await (const page of pages) {
     const records = page.records as readonly DynamicsRecord[];
     if (seen) for (const r of records) seen.add(String(r[flow.idField] ?? ''));
-    const result = await syncRecords(ctx, entity, records, {
-      trigger: 'backfill',
-      signal,
-      ...(mode.reconcile ? { reconcile: true } : {}),
-    });
-    const deferred = result.outcomes.flatMap((o, i) => (o.status === 'deferred' ? [records[i] ?? {}] : []));
+    const result = await load.add(records);
+    if (load.streaming) streamed = true;
+    // Records deferred inside the Bulk load are queued by the caller after `load.finish`.
+    const deferred = streamed
+      ? []
+      : result.outcomes.flatMap((o, i) => (o?.status === 'deferred' ? [records[i] ?? {}] : []));
     if (deferred.length > 0) {
       const at = ctx.now();
       await ctx.queue.send(
@@ -177,18 +246,22 @@ async function backfillOne(
     }
     if (modified) {
       const newest = newestOf(records, modified);
-      if (newest !== undefined && (!watermark || newest > Date.parse(watermark.value))) {
-        watermark = await ctx.state.putCheckpoint(checkpoint, new Date(newest).toISOString());
+      const since = held ? Date.parse(held.value) : watermark ? Date.parse(watermark.value) : undefined;
+      if (newest !== undefined && (since === undefined || newest > since)) {
+        if (streamed) held = { checkpoint, value: new Date(newest).toISOString() };
+        else watermark = await ctx.state.putCheckpoint(checkpoint, new Date(newest).toISOString());
       }
     }
     report(result.summary, false);
-    if (signal?.aborted) {
-      report(undefined, true);
-      return 'aborted';
-    }
-    if (result.summary.deferred > 0 && result.summary.upserted === 0) {
-      report(undefined, true);
-      return 'Salesforce unavailable or over its API budget; the rest waits for the next run';
+    const end = (stopped?: string): OneResult => {
+      if (!streamed) report(undefined, true);
+      return { ...(stopped ? { stopped } : {}), streamed, ...(held ? { held } : {}) };
+    };
+    if (signal?.aborted) return end('aborted');
+    if (load.failed)
+      return end('Salesforce unavailable or over its API budget; the rest waits for the next run');
+    if (result.summary.deferred > 0 && result.summary.upserted === 0 && !streamed) {
+      return end('Salesforce unavailable or over its API budget; the rest waits for the next run');
     }
   }
   if (mappingChanged) await ctx.state.putCheckpoint(mappingCheckpointName(entity, legalEntity), fingerprint);
@@ -205,8 +278,8 @@ async function backfillOne(
       });
     }
   }
-  report(undefined, true);
-  return undefined;
+  if (!streamed) report(undefined, true);
+  return { streamed, ...(held ? { held } : {}) };
 }
 
 /** The checkpoint holding the fingerprint of the mapping an entity's watermark was last reached with. */

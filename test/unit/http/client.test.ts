@@ -32,6 +32,43 @@ describe('createHttpClient', () => {
       ...extra,
     });
 
+  it('sends a streamed body once: neither retried nor replayed after a 401', async () => {
+    const pool = agent.get(origin);
+    pool.intercept({ path: '/upload', method: 'PUT' }).reply(503, 'busy');
+    pool.intercept({ path: '/upload', method: 'PUT' }).reply(201, '');
+    async function* body() {
+      yield Buffer.from('a,b\n');
+    }
+    await expect(
+      client().send({
+        method: 'PUT',
+        url: `${origin}/upload`,
+        operation: 'bulk.upload',
+        body: body(),
+        idempotent: true,
+      }),
+    ).rejects.toThrow(HttpError);
+    expect(waits).toEqual([]);
+
+    pool.intercept({ path: '/upload2', method: 'PUT' }).reply(401, 'expired');
+    let mints = 0;
+    const auth = {
+      async headers() {
+        mints++;
+        return { authorization: 'Bearer t' };
+      },
+    };
+    await expect(
+      client({ auth }).send({
+        method: 'PUT',
+        url: `${origin}/upload2`,
+        operation: 'bulk.upload',
+        body: body(),
+      }),
+    ).rejects.toThrow(HttpError);
+    expect(mints).toBe(1);
+  });
+
   it('streams a 2xx body into readBody, afresh on each attempt, and buffers error bodies', async () => {
     const pool = agent.get(origin);
     pool.intercept({ path: '/data/$metadata', method: 'GET' }).reply(503, 'busy');
