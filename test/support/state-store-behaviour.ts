@@ -193,6 +193,27 @@ export function describeStateStoreBehaviour(name: string, create: StateStoreFact
       expect(await store.getAudit('absent')).toBeUndefined();
     });
 
+    it('appends a batch of audit entries beyond the service limits, in input order', async () => {
+      expect(await store.appendAudits([])).toEqual([]);
+      const entries = Array.from({ length: 60 }, (_, i) => ({
+        flow: 'customers',
+        trigger: 'backfill' as const,
+        attempt: 1,
+        recordKey: `batch-${i}`,
+        outcome: i % 3 === 0 ? ('failed' as const) : ('succeeded' as const),
+        ...(i % 3 === 0 ? { error: `refused ${i}` } : { targetIds: { salesforceId: `001${i}` } }),
+        work: { key: `batch-${i}` },
+      }));
+      const written = await store.appendAudits(entries);
+      expect(written.map((e) => e.recordKey)).toEqual(entries.map((e) => e.recordKey));
+      expect(new Set(written.map((e) => e.auditId)).size).toBe(60);
+      for (const e of [written[0], written[25], written[59]]) {
+        expect(await store.getAudit(e?.auditId ?? '')).toEqual(e);
+      }
+      expect(await store.queryAudit({ limit: 1000 })).toHaveLength(60);
+      expect(await store.queryAudit({ outcome: 'failed', limit: 1000 })).toHaveLength(20);
+    });
+
     it('keeps what a parked entry waits for', async () => {
       const waitsFor = ['dynamics:ReleasedProductsV2:usmf:P1', 'dynamics:ReleasedProductsV2:usmf:P2'];
       const parked = await store.appendAudit({

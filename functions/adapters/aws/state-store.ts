@@ -18,6 +18,7 @@ import type {
   AuditQuery,
   Checkpoint,
   IdempotencyRecord,
+  NewAuditEntry,
   StateStore,
   SyncHash,
   TrackedOrder,
@@ -130,6 +131,11 @@ function toAudit(item: Item): AuditEntry {
 export function createDynamoStateStore(options: DynamoStateStoreOptions): StateStore {
   const { client, tableName: TableName } = options;
   const now = options.now ?? Date.now;
+  /** An audit entry with its time and id. */
+  const completeAudit = (entry: NewAuditEntry): AuditEntry => {
+    const at = entry.at ?? now();
+    return { ...entry, at, auditId: newAuditId(at) };
+  };
   const retry = {
     maxAttempts: options.maxBatchAttempts ?? 8,
     delayMs: options.batchRetryDelayMs ?? 50,
@@ -434,30 +440,26 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     },
 
     async appendAudit(entry) {
-      const at = entry.at ?? now();
-      const full: AuditEntry = { ...entry, at, auditId: newAuditId(at) };
-      await client.send(
-        new PutCommand({
-          TableName,
-          Item: {
-            ...auditKey(full.auditId),
-            auditId: full.auditId,
-            recordKey: full.recordKey,
-            flow: full.flow,
-            trigger: full.trigger,
-            attempt: full.attempt,
-            outcome: full.outcome,
-            at,
-            auditSort: auditSort(at, full.auditId),
-            durationMs: full.durationMs,
-            targetIds: full.targetIds,
-            error: full.error,
-            work: full.work === undefined ? undefined : JSON.stringify(full.work),
-            [TABLE.ttlAttribute]: full.expiresAt,
-            ...(full.waitsFor && full.waitsFor.length > 0 ? { waitsFor: [...full.waitsFor] } : {}),
+      const full = completeAudit(entry);
+      await client.send(new PutCommand({ TableName, Item: auditItem(full) }));
+      return full;
+    },
+
+    async appendAudits(entries) {
+      const full = entries.map(completeAudit);
+      const puts = full.map((e) => ({ PutRequest: { Item: auditItem(e) } }));
+      for (let i = 0; i < puts.length; i += MAX_BATCH_WRITE) {
+        await withUnprocessedRetries<NonNullable<BatchWriteCommandInput['RequestItems']>>(
+          `BatchWriteItem on ${TableName}`,
+          { [TableName]: puts.slice(i, i + MAX_BATCH_WRITE) },
+          async (RequestItems) => {
+            const result = await client.send(new BatchWriteCommand({ RequestItems }));
+            const left = result.UnprocessedItems?.[TableName] ?? [];
+            return left.length > 0 ? { [TableName]: left } : undefined;
           },
-        }),
-      );
+          retry,
+        );
+      }
       return full;
     },
 
@@ -518,5 +520,26 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     },
 
     async close() {},
+  };
+}
+
+/** The table item of an audit entry (`work` as JSON; the TTL attribute from `expiresAt`). */
+function auditItem(full: AuditEntry): Record<string, unknown> {
+  return {
+    ...auditKey(full.auditId),
+    auditId: full.auditId,
+    recordKey: full.recordKey,
+    flow: full.flow,
+    trigger: full.trigger,
+    attempt: full.attempt,
+    outcome: full.outcome,
+    at: full.at,
+    auditSort: auditSort(full.at, full.auditId),
+    durationMs: full.durationMs,
+    targetIds: full.targetIds,
+    error: full.error,
+    work: full.work === undefined ? undefined : JSON.stringify(full.work),
+    [TABLE.ttlAttribute]: full.expiresAt,
+    ...(full.waitsFor && full.waitsFor.length > 0 ? { waitsFor: [...full.waitsFor] } : {}),
   };
 }

@@ -143,6 +143,31 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
       return toIdempotency(getIdem(key) as Row);
     });
 
+  /** One audit row; the caller decides the transaction. */
+  const insertAudit = (entry: NewAuditEntry): AuditEntry => {
+    const at = entry.at ?? now();
+    const full: AuditEntry = { ...entry, at, auditId: newAuditId(at) };
+    prepare(
+      'INSERT INTO audit (audit_id, record_key, flow, trigger, attempt, outcome, at, duration_ms, target_ids, error, work, expires_at, waits_for) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      full.auditId,
+      full.recordKey,
+      full.flow,
+      full.trigger,
+      full.attempt,
+      full.outcome,
+      at,
+      full.durationMs ?? null,
+      full.targetIds === undefined ? null : JSON.stringify(full.targetIds),
+      full.error ?? null,
+      full.work === undefined ? null : JSON.stringify(full.work),
+      full.expiresAt ?? null,
+      full.waitsFor && full.waitsFor.length > 0 ? JSON.stringify(full.waitsFor) : null,
+    );
+    return full;
+  };
+
   return {
     async getCheckpoint(name) {
       const row = prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as Row | undefined;
@@ -247,27 +272,11 @@ export function createSqliteStateStore(options: SqliteStateStoreOptions): StateS
     },
 
     async appendAudit(entry: NewAuditEntry) {
-      const at = entry.at ?? now();
-      const full: AuditEntry = { ...entry, at, auditId: newAuditId(at) };
-      prepare(
-        'INSERT INTO audit (audit_id, record_key, flow, trigger, attempt, outcome, at, duration_ms, target_ids, error, work, expires_at, waits_for) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(
-        full.auditId,
-        full.recordKey,
-        full.flow,
-        full.trigger,
-        full.attempt,
-        full.outcome,
-        at,
-        full.durationMs ?? null,
-        full.targetIds === undefined ? null : JSON.stringify(full.targetIds),
-        full.error ?? null,
-        full.work === undefined ? null : JSON.stringify(full.work),
-        full.expiresAt ?? null,
-        full.waitsFor && full.waitsFor.length > 0 ? JSON.stringify(full.waitsFor) : null,
-      );
-      return full;
+      return insertAudit(entry);
+    },
+
+    async appendAudits(entries) {
+      return transaction(db, () => entries.map(insertAudit));
     },
 
     async getAudit(auditId) {

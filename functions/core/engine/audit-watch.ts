@@ -25,6 +25,11 @@ export function watchAudit(state: StateStore): AuditWatch {
         appended.push(full);
         return full;
       },
+      async appendAudits(entries: readonly NewAuditEntry[]) {
+        const full = await state.appendAudits(entries);
+        appended.push(...full);
+        return full;
+      },
     },
     take() {
       const taken = appended;

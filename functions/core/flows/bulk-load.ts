@@ -400,7 +400,7 @@ export class BulkLoad {
       for (const r of repeats) this.deferItem(r.item);
       return;
     }
-    for (const part of chunks(pending.values(), COMPLETE_CHUNK)) await this.complete(part.map(decode));
+    for await (const part of chunks(pending.values(), COMPLETE_CHUNK)) await this.complete(part.map(decode));
     if (repeats.length > 0) await this.syncRepeats(repeats);
   }
 
@@ -475,7 +475,7 @@ export class BulkLoad {
   /** Every record of a failed job: deferred (audited as transient, handed to the worker). */
   async deferAll(entries: Iterable<string>, error: unknown): Promise<void> {
     const failure: RecordFailure = { status: 'deferred', reason: `Bulk: ${reasonOf(error)}` };
-    for (const part of chunks(entries, COMPLETE_CHUNK)) {
+    for await (const part of chunks(entries, COMPLETE_CHUNK)) {
       const decoded = part.map((text) => decode(text.split(RESULT)[0] as string));
       await this.settle(decoded, new Map(decoded.map((_, i) => [i, failure])));
     }
@@ -692,7 +692,7 @@ class PriceBookLoad {
     }
     // Group the entries by product (a product's entries are written together), in write order.
     const missing = `F${SEP}NOT_IN_RESULTS${SEP}absent from the results of Bulk job ${job.id}`;
-    for (const part of chunks(productGroups(entries, missing), COMPLETE_CHUNK)) {
+    for await (const part of chunks(productGroups(entries, missing), COMPLETE_CHUNK)) {
       const decoded = part.map((p) => decode(p.text));
       const failures = new Map<number, RecordFailure>();
       const existing: { e: Pending; refusal: { statusCode: string; message: string } }[] = [];
@@ -767,14 +767,24 @@ function* productTexts(entries: PendingStore): Generator<string> {
 }
 
 /** Arrays of at most `size` items of an iterable, read lazily. */
-function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
+async function* chunks<T>(items: Iterable<T>, size: number): AsyncGenerator<T[]> {
   let part: T[] = [];
   for (const item of items) {
     part.push(item);
     if (part.length >= size) {
       yield part;
       part = [];
+      await nextTurn();
     }
   }
   if (part.length > 0) yield part;
+}
+
+/**
+ * Waits for the event loop's next turn. Settling a job's records is local work only (the state
+ * store, then the next chunk): without a turn between chunks, a job of 750,000 records would hold
+ * the loop for minutes, and Ctrl-C, timers and V8's own clean-up tasks would wait for it.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -12,6 +12,11 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
 /** Values read per query while iterating. */
 const PAGE = 1_000;
+/**
+ * Writes per transaction: one transaction per write would be one file write each (two per result
+ * row); the file is private to this process, so an open transaction only batches them.
+ */
+const WRITES_PER_TRANSACTION = 10_000;
 
 export class PendingStore {
   private readonly dir: string;
@@ -21,6 +26,8 @@ export class PendingStore {
   private readonly page: StatementSync;
   private count = 0;
   private closed = false;
+  /** Writes in the open transaction (0: none open). */
+  private writes = 0;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'ml-bulk-'));
@@ -51,15 +58,27 @@ export class PendingStore {
 
   /** Adds a key known to be absent (see `has`). */
   add(key: string, value: string): void {
-    this.insert.run(key, value);
+    this.write(key, value);
     this.count++;
   }
 
   /** Replaces the value of a present key; false when the key is absent. */
   replace(key: string, value: string): boolean {
     if (this.get(key) === undefined) return false;
-    this.insert.run(key, value);
+    this.write(key, value);
     return true;
+  }
+
+  private write(key: string, value: string): void {
+    if (this.writes === 0) this.db.exec('BEGIN');
+    this.insert.run(key, value);
+    if (++this.writes >= WRITES_PER_TRANSACTION) this.commit();
+  }
+
+  private commit(): void {
+    if (this.writes === 0) return;
+    this.writes = 0;
+    this.db.exec('COMMIT');
   }
 
   /** The values in insertion order, `PAGE` at a time from disk. */
@@ -78,6 +97,7 @@ export class PendingStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.commit();
     this.db.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

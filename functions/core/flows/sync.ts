@@ -10,6 +10,7 @@ import { HASHES_VALID_FROM } from '#core/engine/identity.ts';
 import type { DynamicsRecord } from '#core/mapping/customers.ts';
 import { recordKey } from '#core/mapping/keys.ts';
 import { ParkedError } from '#core/mapping/legal-entity.ts';
+import type { NewAuditEntry } from '#core/ports/state-store.ts';
 import type { DynamicsStub, Trigger } from '#core/work/items.ts';
 import { chunk, forEachLimit, SALESFORCE_CONCURRENCY } from './chunks.ts';
 import { customersFlow } from './customers.ts';
@@ -418,6 +419,7 @@ export async function audit(
   durationMs: number,
 ): Promise<void> {
   const at = ctx.now();
+  const entries: NewAuditEntry[] = [];
   for (const [ref, outcome] of outcomes.entries()) {
     if (outcome === undefined || outcome.status === 'skipped') continue;
     const stub = options.stubs?.[ref] ?? stubFor(entity, flow, records[ref] ?? {}, options.trigger, at);
@@ -430,22 +432,23 @@ export async function audit(
       work: stub,
     };
     if (outcome.status === 'succeeded') {
-      await ctx.state.appendAudit({
+      entries.push({
         ...base,
         outcome: 'succeeded',
         targetIds: { salesforceId: outcome.salesforceId, operation: outcome.created ? 'created' : 'updated' },
         ...(outcome.notes?.length ? { error: `note: ${outcome.notes.join('; ')}` } : {}),
       });
     } else if (outcome.status === 'parked') {
-      await ctx.state.appendAudit({ ...base, outcome: 'parked', error: outcome.reason });
+      entries.push({ ...base, outcome: 'parked', error: outcome.reason });
     } else {
-      await ctx.state.appendAudit({
+      entries.push({
         ...base,
         outcome: 'failed',
         error: outcome.status === 'deferred' ? `transient, will retry: ${outcome.reason}` : outcome.reason,
       });
     }
   }
+  if (entries.length > 0) await ctx.state.appendAudits(entries);
 }
 
 function summarise(

@@ -199,6 +199,12 @@ export interface StateStore {
   putHashes(entries: readonly { readonly key: string; readonly hash: string }[]): Promise<void>;
 
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  /**
+   * Appends several entries at once, returned in input order: one transaction locally, DynamoDB
+   * `BatchWriteItem` calls of 25 on AWS (a backfill page or a Bulk job's results audit thousands of
+   * records; one write each would be one fsync or one request each).
+   */
+  appendAudits(entries: readonly NewAuditEntry[]): Promise<AuditEntry[]>;
   getAudit(auditId: string): Promise<AuditEntry | undefined>;
   /** Newest first. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
