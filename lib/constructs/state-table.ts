@@ -18,7 +18,7 @@ export interface StateTableProps {
  * own key only: no Scan, no index, no table administration). test/infra/iam.test.ts derives them from the code and fails
  * when they drift: PutItem for dedup claims, idempotency records and audit entries; DeleteItem to
  * release a dedup claim; GetItem/UpdateItem for checkpoints and idempotency records;
- * BatchGetItem/BatchWriteItem for sync hashes; for the sales orders the connector follows, PutItem,
+ * BatchGetItem/BatchWriteItem for sync hashes, BatchWriteItem for a sync's audit entries; for the sales orders the connector follows, PutItem,
  * BatchGetItem, DeleteItem (no longer followed) and Query on the table's own key (the poll pages
  * through one partition). The audit indexes are read by the CLI and by the
  * backfill (StateTable.grantAuditQueries: parked work whose cause arrived is retried).
@@ -32,7 +32,12 @@ export const STATE_TABLE_ACTIONS = {
     'dynamodb:BatchGetItem',
     'dynamodb:BatchWriteItem',
   ],
-  toDynamicsWorker: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  toDynamicsWorker: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
+  ],
   backfill: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
