@@ -5,8 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 export function benchArgs(argv: readonly string[] = process.argv.slice(2)): Map<string, string> {
   return new Map(
     argv.map((a) => {
-      const [k, v] = a.replace(/^--/, '').split('=');
-      return [k as string, v ?? 'true'] as const;
+      const arg = a.replace(/^--/, '');
+      const at = arg.indexOf('=');
+      return (at < 0 ? [arg, 'true'] : [arg.slice(0, at), arg.slice(at + 1)]) as [string, string];
     }),
   );
 }
