@@ -39,8 +39,7 @@ async function readDeployedState(stack: DeployedStack, sqs: SQSClient, now: numb
   try {
     return { report: await readStateReport(state, now) };
   } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
-    return { error: `${e.name}: ${e.message}` };
+    return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
 }
 

@@ -330,7 +330,7 @@ describe('redrive --stack', () => {
 });
 
 describe('status --stack', () => {
-  // The state table's reads (Query) answer empty here; test/unit/cli/status-stack.test.ts reads a real one on moto.
+  // The state table's reads (Query) answer empty here; test/integration/cli-status-stack.test.ts reads a real one on moto.
   const documents = mockClient(DynamoDBDocumentClient);
   beforeEach(() => {
     documents.reset();
