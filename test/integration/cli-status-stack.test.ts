@@ -71,10 +71,12 @@ describe('status --stack', () => {
   let oppId: string;
 
   beforeAll(async () => {
-    [moto, h] = await Promise.all([startMoto(), startEngineHarness()]);
+    const started = Promise.all([startMoto(), startEngineHarness()]);
+    // The synth runs here while moto boots in its own process.
+    const properties = synthesizeStateTable();
+    [moto, h] = await started;
     db = new DynamoDBClient(moto.clientConfig);
     const sqs = new SQSClient(moto.clientConfig);
-    const properties = synthesizeStateTable();
     const urls: Record<string, string> = {};
     for (const name of ['sf', 'sf-dlq', 'd', 'd-dlq', 'bf-dlq']) {
       urls[name] = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
