@@ -7,13 +7,18 @@
  * kills the worker every time until maxReceiveCount parks it in the DLQ. Afterwards: nothing lost,
  * nothing duplicated.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#adapters/aws/contract.ts';
 import type { EngineRuntime } from '#adapters/aws/engine.ts';
-import { type AwsShape, type StreamChild, startAwsShape, streamSubscribed } from '#test/support/aws-shape.ts';
+import {
+  type AwsShape,
+  type StreamChild,
+  startAwsShape,
+  streamDelivered,
+  streamSubscribed,
+} from '#test/support/aws-shape.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { until } from '#test/support/wait.ts';
 import { crashingContext, SimulatedCrash } from './engine-to-dynamics-fixtures.ts';
@@ -167,6 +172,7 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
     }
     // The first to-Dynamics batch that writes dies after its first write.
     crashesLeft = 1;
+    const deliveredBefore = await streamDelivered(stream);
     const products = sf.query(
       "SELECT Id FROM Product2 WHERE D365_Item_Key__c LIKE 'usmf:%' ORDER BY ProductCode LIMIT 3",
     ).records;
@@ -193,8 +199,13 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
     ];
     await d365.flushBusinessEvents();
 
-    // The task is killed (no drain) and restarted; a deal is won while it is down.
-    await sleep(300);
+    // The task is killed (no drain) once it has taken some of these changes, and restarted; a deal
+    // is won while it is down.
+    await until(
+      'the stream task to take some of the new changes',
+      async () => (await streamDelivered(stream)) > deliveredBefore,
+      30_000,
+    );
     stream.process.kill('SIGKILL');
     await stream.exited;
     opportunities.push(win('usmf:US-000009', 3));
