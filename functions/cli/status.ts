@@ -1,42 +1,105 @@
 /**
  * `ml-connector status`: checkpoints and their age, queue and DLQ depth, the records still parked
  * with their reasons, last errors (local state);
- * with `--stack`, the deployed queues' and DLQs' depths and where the alarms and dashboard are.
+ * with `--stack`, the same from the deployed state table, the deployed queues' and DLQs' depths,
+ * and where the alarms and dashboard are.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { VERSION } from '#base/version.ts';
-import { listParked } from '#core/engine/parked.ts';
 import { QUEUES } from '#core/work/items.ts';
 import { type CliIo, type CommandSpec, ExitCode } from './command.ts';
 import { openLocalState, stateOptionHelp, stateOptions } from './local-engine.ts';
-import { deployedAlarms, deployedQueueDepths, lookUpStack, stackOption, stackOptionHelp } from './stack.ts';
+import {
+  type DeployedStack,
+  deployedAlarms,
+  deployedQueueDepths,
+  deployedStatePorts,
+  lookUpStack,
+  stackOption,
+  stackOptionHelp,
+} from './stack.ts';
+import {
+  age,
+  checkpointLines,
+  failureLines,
+  parkedLines,
+  readStateReport,
+  type StateReport,
+} from './status-report.ts';
 
 const options = { ...stateOptions, ...stackOption, json: { type: 'boolean' } } as const;
 
-/** The deployed stack's status: queue and DLQ depths (GetQueueAttributes), the dashboard and alarm topic. */
+/** The state report, or why the deployed state table could not be read (the other sections still print). */
+type DeployedState = { readonly report: StateReport } | { readonly error: string };
+
+async function readDeployedState(stack: DeployedStack, sqs: SQSClient, now: number): Promise<DeployedState> {
+  const { state } = deployedStatePorts(stack, { dynamodb: new DynamoDBClient({}), sqs });
+  try {
+    return { report: await readStateReport(state, now) };
+  } catch (error) {
+    return { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+}
+
+/**
+ * The deployed stack's status: checkpoints, parked records and latest failures from its state
+ * table (Query on the table's checkpoint partition and on the byOutcome and byRecord indexes, no
+ * Scan), queue and DLQ depths (GetQueueAttributes), the alarms (DescribeAlarms), the dashboard and
+ * alarm topic. Exits 1 while an alarm is in ALARM or the state table cannot be read.
+ */
 export async function stackStatus(io: CliIo, name: string, json: boolean): Promise<ExitCode> {
   const stack = await lookUpStack(name);
-  const [queues, alarms] = await Promise.all([
-    deployedQueueDepths(new SQSClient({}), stack),
+  const now = Date.now();
+  const sqs = new SQSClient({});
+  const [queues, alarms, deployed] = await Promise.all([
+    deployedQueueDepths(sqs, stack),
     deployedAlarms(new CloudWatchClient({}), stack),
+    readDeployedState(stack, sqs, now),
   ]);
   const deadLetters = queues
     .filter((q) => q.queue.endsWith('DLQ'))
     .reduce((n, q) => n + q.visible + q.inFlight, 0);
+  const code =
+    alarms.some((a) => a.state === 'ALARM') || 'error' in deployed ? ExitCode.failure : ExitCode.ok;
   if (json) {
+    const state = 'error' in deployed ? { stateError: deployed.error } : deployed.report;
     io.stdout.write(
-      `${JSON.stringify({ version: VERSION, stack: stack.name, queues, alarms, dashboard: stack.dashboardName, alarmTopic: stack.alarmTopicArn })}\n`,
+      `${JSON.stringify({
+        version: VERSION,
+        stack: stack.name,
+        stateTable: stack.stateTableName,
+        queues,
+        alarms,
+        ...state,
+        dashboard: stack.dashboardName,
+        alarmTopic: stack.alarmTopicArn,
+      })}\n`,
     );
-    return ExitCode.ok;
+    return code;
   }
-  const lines = [`ml-connector ${VERSION}, stack ${stack.name}`, '', 'Queues:'];
+  const lines = [`ml-connector ${VERSION}, stack ${stack.name}`, ''];
+  if ('error' in deployed) {
+    lines.push(
+      `State table ${stack.stateTableName}: cannot read it (${deployed.error}).`,
+      '  status --stack needs dynamodb:Query on the table and its byRecord and byOutcome indexes, and',
+      "  kms:Decrypt on the stack's key (docs/runbooks/redrive-and-replay.md).",
+    );
+  } else {
+    lines.push(...checkpointLines(deployed.report.checkpoints, now));
+  }
+  lines.push('', 'Queues:');
   for (const q of queues)
     lines.push(`  ${q.queue.padEnd(18)} visible ${q.visible}, in flight ${q.inFlight}, delayed ${q.delayed}`);
   lines.push('', 'Alarms:');
   for (const a of alarms)
     lines.push(`  ${a.state.padEnd(17)} ${a.name}${a.state === 'OK' ? '' : ` (${a.reason ?? ''})`}`);
   if (alarms.length === 0) lines.push('  none found for the alarm topic');
+  if (!('error' in deployed)) {
+    lines.push('', ...parkedLines(deployed.report.parked, ` --stack ${stack.name}`));
+    lines.push('', ...failureLines(deployed.report.failures));
+  }
   lines.push(
     '',
     deadLetters > 0
@@ -46,15 +109,7 @@ export async function stackStatus(io: CliIo, name: string, json: boolean): Promi
     '',
   );
   io.stdout.write(lines.join('\n'));
-  return alarms.some((a) => a.state === 'ALARM') ? ExitCode.failure : ExitCode.ok;
-}
-
-function age(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172_800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86_400)}d`;
+  return code;
 }
 
 export const statusCommand: CommandSpec<typeof options> = {
@@ -63,7 +118,7 @@ export const statusCommand: CommandSpec<typeof options> = {
   summary:
     'Shows checkpoints and their age, queue and dead-letter depth, the records still parked with their reasons,\n' +
     'and the latest failures, from the local state;\n' +
-    "with --stack, the deployed stack's queue and dead-letter depths.",
+    "with --stack, the same from the deployed stack's state table, its queue and dead-letter depths and alarms.",
   usage: 'status [--state <file> | --stack <name>] [--json]',
   optionHelp: [['--json', 'machine-readable output'], ...stateOptionHelp, stackOptionHelp],
   options,
@@ -72,49 +127,22 @@ export const statusCommand: CommandSpec<typeof options> = {
     const local = openLocalState(values.state);
     try {
       const now = Date.now();
-      const checkpoints = await local.state.listCheckpoints();
       const queues = Object.fromEntries(
         await Promise.all(Object.values(QUEUES).map(async (q) => [q, await local.queue.depth(q)] as const)),
       );
-      const failures = [
-        ...(await local.state.queryAudit({ outcome: 'failed', limit: 5 })),
-        ...(await local.state.queryAudit({ outcome: 'parked', limit: 5 })),
-      ]
-        .sort((a, b) => b.at - a.at)
-        .slice(0, 5);
-      // Records whose latest outcome is parked: they wait for a person or for a missing record.
-      const parked = await listParked(local.state, { now, limit: 100 });
+      const { checkpoints, parked, failures } = await readStateReport(local.state, now);
       if (values.json) {
         io.stdout.write(`${JSON.stringify({ version: VERSION, checkpoints, queues, parked, failures })}\n`);
         return ExitCode.ok;
       }
-      const lines = [`ml-connector ${VERSION}`, '', 'Checkpoints:'];
-      for (const c of checkpoints)
-        lines.push(`  ${c.name.padEnd(48)} ${c.value.slice(0, 32).padEnd(32)} ${age(now - c.updatedAt)} ago`);
-      if (checkpoints.length === 0) lines.push('  none yet');
-      lines.push('', 'Queues:');
+      const lines = [`ml-connector ${VERSION}`, '', ...checkpointLines(checkpoints, now), '', 'Queues:'];
       for (const [name, d] of Object.entries(queues)) {
         const oldest = d.oldestDeadLetterAt ? ` (oldest ${age(now - d.oldestDeadLetterAt)})` : '';
         lines.push(
           `  ${name.padEnd(16)} visible ${d.visible}, in flight ${d.inFlight}, delayed ${d.delayed}, dead letters ${d.deadLettered}${oldest}`,
         );
       }
-      lines.push('', `Parked (${parked.length}${parked.length === 100 ? '+' : ''}):`);
-      for (const p of parked) {
-        const waits = p.waitsFor.length > 0 ? `; retried when ${p.waitsFor.join(', ')} arrives` : '';
-        lines.push(
-          `  ${new Date(p.at).toISOString()} ${p.recordKey} (audit ${p.auditId}): ${p.reason}${waits}`,
-        );
-      }
-      if (parked.length === 0) lines.push('  none');
-      else lines.push('  Fix the cause, then `ml-connector replay <audit id>` (or `replay --failed`).');
-      lines.push('', 'Latest failures:');
-      for (const f of failures) {
-        lines.push(
-          `  ${new Date(f.at).toISOString()} ${f.outcome} ${f.recordKey} (audit ${f.auditId}): ${f.error ?? ''}`,
-        );
-      }
-      if (failures.length === 0) lines.push('  none');
+      lines.push('', ...parkedLines(parked), '', ...failureLines(failures));
       io.stdout.write(`${lines.join('\n')}\n`);
       return ExitCode.ok;
     } finally {

@@ -15,7 +15,15 @@
 
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ConnectorError, NetworkError, TimeoutError } from '#base/errors.ts';
-import { flattenRecord as flatten } from '#core/ports/apis.ts';
+import {
+  type BulkJobInfo,
+  type BulkUpsertReport,
+  flattenRecord as flatten,
+  type BulkUpsertOptions as PortBulkUpsertOptions,
+  type RecordError,
+  type SObjectInput,
+  type UpsertResult,
+} from '#core/ports/apis.ts';
 import {
   ApiBudgetError,
   BulkJobError,
@@ -25,48 +33,19 @@ import {
   SalesforceApiError,
 } from '#core/ports/salesforce/errors.ts';
 import { soqlIdent } from '#core/ports/salesforce/soql.ts';
-import {
-  externalKey,
-  planRounds,
-  type RecordError,
-  type SObjectInput,
-  type UpsertResult,
-} from './collections.ts';
+import { externalKey, planRounds } from './collections.ts';
 import { bulkValue, CsvParseError, csvRow, parseCsv } from './csv.ts';
 import type { SalesforceTransport } from './transport.ts';
 
-export interface BulkUpsertOptions {
-  /** First wait between status polls. Default 2 000 ms. */
-  readonly pollIntervalMs?: number;
-  /** Longest wait between polls. Default 30 000 ms. */
-  readonly maxPollIntervalMs?: number;
-  /** Growth of the wait per poll. Default 1.5. */
-  readonly pollBackoff?: number;
-  /** Upload size above which the load is split into several jobs. Default 100 MB. */
-  readonly maxJobBytes?: number;
-  /** Stops waiting (not the job). */
-  readonly signal?: AbortSignal;
-  /** Called when a job is created and whenever its state changes. */
-  readonly onJob?: (job: BulkJobInfo) => void;
-  /** Injectable for tests. */
-  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
+export type { BulkJobInfo, BulkUpsertReport } from '#core/ports/apis.ts';
 
-/** A job's status as `GET /jobs/ingest/{id}` reports it. */
-export interface BulkJobInfo {
-  readonly id: string;
-  readonly state: string;
-  readonly object?: string;
-  readonly numberRecordsProcessed?: number;
-  readonly numberRecordsFailed?: number;
-  readonly errorMessage?: string;
-}
+/** Waits `ms`; throws when `signal` stops the wait first. */
+export type BulkSleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-export interface BulkUpsertReport {
-  /** Every job run, in order, with its final status. */
-  readonly jobs: readonly BulkJobInfo[];
-  /** One result per input, in input order. */
-  readonly results: readonly UpsertResult[];
+/** The port's options of a Bulk upsert and the wait between status polls (the client takes it as `bulkSleep`). */
+export interface BulkUpsertOptions extends PortBulkUpsertOptions {
+  /** Injectable for tests. Default: a timer. */
+  readonly sleep?: BulkSleep;
 }
 
 const TERMINAL_OK = 'JobComplete';

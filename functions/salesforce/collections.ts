@@ -12,37 +12,21 @@
  * as text External IDs match.
  */
 import { ConnectorError, ValidationError } from '#base/errors.ts';
+import type {
+  CollectionsOptions,
+  CreateOptions,
+  CreateResult,
+  RecordError,
+  SObjectInput,
+  UpdateInput,
+  UpdateResult,
+  UpsertResult,
+} from '#core/ports/apis.ts';
 import { soqlIdent } from '#core/ports/salesforce/soql.ts';
 import type { SalesforceTransport } from './transport.ts';
 
-export type SObjectInput = Readonly<Record<string, unknown>>;
-
-/** A per-record error as Salesforce reports it in collection results. */
-export interface RecordError {
-  readonly statusCode: string;
-  readonly message: string;
-  readonly fields: readonly string[];
-}
-
-export type UpsertOutcome = 'created' | 'updated' | 'failed';
-
-/** The result of one input record; `index` is its position in the input. */
-export interface UpsertResult {
-  readonly index: number;
-  /** The External ID value as sent (`''` when missing). */
-  readonly key: string;
-  readonly outcome: UpsertOutcome;
-  readonly id?: string;
-  readonly errors?: readonly RecordError[];
-}
-
-export interface CollectionsOptions {
-  /** Records per request, 1–200. Default 200. */
-  readonly chunkSize?: number;
-  /** Requests in flight at once within a round. Default 1. */
-  readonly concurrency?: number;
-  readonly signal?: AbortSignal;
-}
+/** The port's record shapes, for the Bulk modules of this client. */
+export type { RecordError, SObjectInput } from '#core/ports/apis.ts';
 
 interface SaveResult {
   readonly id?: string | null;
@@ -209,21 +193,6 @@ export async function upsertRecords(
   return results;
 }
 
-/** The result of one record of {@link updateRecords}. */
-export interface UpdateResult {
-  readonly index: number;
-  readonly id: string;
-  readonly outcome: 'updated' | 'failed';
-  readonly errors?: readonly RecordError[];
-}
-
-/** One record for {@link updateRecords}: its type, Id and the fields to set. */
-export interface UpdateInput {
-  readonly sobject: string;
-  readonly id: string;
-  readonly fields: SObjectInput;
-}
-
 /**
  * Updates records by Id through `PATCH /composite/sobjects` (`allOrNone:false`, ≤ 200 per call):
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm
@@ -274,24 +243,6 @@ export async function updateRecords(
     });
   });
   return results;
-}
-
-/** The result of one record of {@link createRecords}; `index` is its position in the input. */
-export interface CreateResult {
-  readonly index: number;
-  readonly outcome: 'created' | 'failed';
-  readonly id?: string;
-  readonly errors?: readonly RecordError[];
-}
-
-/** Options of {@link createRecords}. */
-export interface CreateOptions extends CollectionsOptions {
-  /**
-   * Let the HTTP layer replay a call after a 5xx or a reset. Only for objects where a unique rule
-   * makes a replayed record fail harmlessly (e.g. PricebookEntry, unique per product, price book
-   * and currency: a replay answers DUPLICATE_VALUE). Default false.
-   */
-  readonly idempotent?: boolean;
 }
 
 /**

@@ -5,28 +5,10 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm
  */
 import { ConnectorError, ValidationError } from '#base/errors.ts';
+import type { QueryOptions, QueryPage, SObjectRecord } from '#core/ports/apis.ts';
 import type { SalesforceTransport } from './transport.ts';
 
-/** A queried record; `attributes` as Salesforce sends it. */
-export interface SObjectRecord {
-  readonly attributes?: { readonly type: string; readonly url?: string };
-  readonly [field: string]: unknown;
-}
-
-export interface QueryOptions {
-  /** Records per page, 200–2,000 (a request, not a promise). */
-  readonly batchSize?: number;
-  /** Use `queryAll` (also deleted and merged records). */
-  readonly all?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-export interface QueryPage<T> {
-  readonly totalSize: number;
-  readonly done: boolean;
-  readonly records: readonly T[];
-  readonly nextRecordsUrl?: string;
-}
+export type { QueryOptions, QueryPage, SObjectRecord } from '#core/ports/apis.ts';
 
 function checkPage(value: unknown): QueryPage<unknown> {
   const page = value as QueryPage<unknown> | null;

@@ -7,20 +7,33 @@
  * kills the worker every time until maxReceiveCount parks it in the DLQ. Afterwards: nothing lost,
  * nothing duplicated.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#adapters/aws/contract.ts';
 import type { EngineRuntime } from '#adapters/aws/engine.ts';
-import { type AwsShape, type StreamChild, startAwsShape, streamSubscribed } from '#test/support/aws-shape.ts';
+import {
+  type AwsShape,
+  type StreamChild,
+  startAwsShape,
+  streamDelivered,
+  streamSubscribed,
+} from '#test/support/aws-shape.ts';
+import {
+  CHAOS_CUSTOMERS,
+  CHAOS_PRODUCTS,
+  configureChaosBusinessEvents,
+  DYNAMICS_CHAOS_FAULTS,
+  expectNothingLostOrDuplicated,
+  SALESFORCE_CHAOS_RULES,
+  salesActivity,
+  untilActivityApplied,
+} from '#test/support/chaos-scenario.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { until } from '#test/support/wait.ts';
 import { crashingContext, SimulatedCrash } from './engine-to-dynamics-fixtures.ts';
 
 const SECRET = 'aws-chaos-receiver-secret-27182818';
-const CUSTOMERS = 150;
-const PRODUCTS = 45;
 
 /** The runtime as a worker that dies at its `at`-th write sees it: after that, every port call fails. */
 function dyingRuntime(runtime: EngineRuntime, ctx: Awaited<ReturnType<EngineRuntime['engine']>>['ctx']) {
@@ -64,7 +77,7 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
 
   beforeAll(async () => {
     h = await startEngineHarness({
-      sandboxes: { dynamics: { customers: CUSTOMERS, products: PRODUCTS, salesOrders: 0 } },
+      sandboxes: { dynamics: { customers: CHAOS_CUSTOMERS, products: CHAOS_PRODUCTS, salesOrders: 0 } },
     });
     shape = await startAwsShape({ config: h.config, sandboxes: h.sandboxes.info, receiverSecret: SECRET });
     ({ createToDynamicsHandler } = await import('#handlers/to-dynamics.ts'));
@@ -92,32 +105,16 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
       crashed++;
       throw new SimulatedCrash('the worker died mid-batch, before answering');
     });
-    h.sandboxes.dynamics.control.configureBusinessEvents({
-      url: `${shape.receiverUrl}?code=${SECRET}`,
-      duplicateProbability: 0.4,
-      reorderWindow: 5,
-      retryDelayMs: 50,
-      seed: 5,
-    });
+    configureChaosBusinessEvents(h, shape.receiverUrl, SECRET);
     stream = shape.startStream();
     await streamSubscribed(stream);
-    h.sandboxes.dynamics.control.setFaultPlan({
-      seed: 11,
-      rules: [
-        { kind: 'throttle', match: 'odata.read', probability: 0.2, retryAfterSeconds: 1, count: 5 },
-        { kind: 'error', match: 'odata.*', status: 503, probability: 0.1, count: 6 },
-        { kind: 'reset', match: 'odata.read', probability: 0.05, count: 3 },
-        { kind: 'token-expiry', match: 'odata.*', probability: 0.05, count: 2 },
-      ],
-    });
+    h.sandboxes.dynamics.control.setFaultPlan(DYNAMICS_CHAOS_FAULTS);
+    // On AWS, Salesforce throttles too (Retry-After).
     h.sandboxes.salesforce.control.setFaultPlan({
       seed: 12,
       rules: [
         { kind: 'throttle', match: 'rest.*', probability: 0.05, retryAfterSeconds: 1, count: 3 },
-        { kind: 'error', match: 'rest.*', status: 503, probability: 0.1, count: 6 },
-        { kind: 'reset', match: 'rest.query', probability: 0.05, count: 2 },
-        { kind: 'token-expiry', match: 'rest.*', probability: 0.05, count: 2 },
-        { kind: 'stream-drop', match: 'pubsub.subscribe', probability: 0.3, count: 6 },
+        ...SALESFORCE_CHAOS_RULES,
       ],
     });
   }, 120_000);
@@ -151,58 +148,31 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
   });
 
   it('loses nothing and duplicates nothing', async () => {
-    const sf = h.sandboxes.salesforce.control;
-    const d365 = h.sandboxes.dynamics.control;
     await shape.runSchedule();
     await shape.idle(90_000);
 
-    // Dynamics changes announced by business events (delivered twice, out of order).
-    const changed = ['US-000002', 'US-000004', 'US-000006', 'US-000008', 'US-000010'];
-    for (const account of changed) {
-      d365.updateRecord(
-        'CustomersV3',
-        { dataAreaId: 'usmf', CustomerAccount: account },
-        { PrimaryContactPhone: `+1 312 ${account.slice(-4)}` },
-      );
-    }
     // The first to-Dynamics batch that writes dies after its first write.
     crashesLeft = 1;
-    const products = sf.query(
-      "SELECT Id FROM Product2 WHERE D365_Item_Key__c LIKE 'usmf:%' ORDER BY ProductCode LIMIT 3",
-    ).records;
-    const accountOf = (key: string) =>
-      String(sf.query(`SELECT Id FROM Account WHERE D365_Customer_Key__c = '${key}'`).records[0]?.Id);
-    const win = (key: string, n: number) => {
-      const { id } = sf.createOpportunity({
-        accountId: accountOf(key),
-        name: `Chaos deal ${n}`,
-        lines: products.slice(0, (n % 3) + 1).map((p) => ({ product2Id: String(p.Id), quantity: 2 })),
-      });
-      sf.closeOpportunityWon(id);
-      return { id, lines: (n % 3) + 1 };
-    };
-    const opportunities = ['usmf:US-000001', 'usmf:US-000003', 'usmf:US-000005'].map(win);
-    const order = sf.createOrder({
-      accountId: accountOf('usmf:US-000007'),
-      lines: [{ product2Id: String(products[0]?.Id), quantity: 1 }],
-    });
-    sf.activateOrder(order.id);
-    const newAccounts = [
-      sf.createAccount({ Name: 'Chaos Pumpen GmbH', BillingCountryCode: 'DE' }),
-      sf.createAccount({ Name: 'Chaos Valves Ltd', BillingCountryCode: 'GB' }),
-    ];
-    await d365.flushBusinessEvents();
+    const deliveredBefore = await streamDelivered(stream);
+    // Business events (delivered twice, out of order) and sales activity seen through CDC.
+    const activity = salesActivity(h);
+    await h.sandboxes.dynamics.control.flushBusinessEvents();
 
-    // The task is killed (no drain) and restarted; a deal is won while it is down.
-    await sleep(300);
+    // The task is killed (no drain) once it has taken some of these changes, and restarted; a deal
+    // is won while it is down.
+    await until(
+      'the stream task to take some of the new changes',
+      async () => (await streamDelivered(stream)) > deliveredBefore,
+      30_000,
+    );
     stream.process.kill('SIGKILL');
     await stream.exited;
-    opportunities.push(win('usmf:US-000009', 3));
+    activity.opportunities.push(activity.win('usmf:US-000009', 3));
     stream = shape.startStream();
 
     // SQS delivers at least once: every stub again, as a second producer would.
     const toDynamics = shape.deployed.function('to-dynamics').environment[ENV.toDynamicsQueueUrl] ?? '';
-    for (const o of opportunities) {
+    for (const o of activity.opportunities) {
       await shape.send(toDynamics, {
         kind: 'salesforce-stub',
         sobject: 'Opportunity',
@@ -212,65 +182,14 @@ describe('the AWS shape under faults on both sides and in AWS', () => {
       });
     }
 
-    const written = (sobject: string, id: string) => Boolean(sf.get(sobject, id)?.D365_Sales_Order__c);
-    await until(
-      'every sales order written back',
-      () => opportunities.every((o) => written('Opportunity', o.id)) && written('Order', order.id),
-      90_000,
-    );
-    await until(
-      'both new accounts keyed',
-      () => newAccounts.every((id) => Boolean(sf.get('Account', id)?.D365_Customer_Key__c)),
-      90_000,
-    );
-    await until(
-      'every business event applied',
-      () =>
-        changed.every((account) => {
-          const [a] = sf.query(
-            `SELECT Phone FROM Account WHERE D365_Customer_Key__c = 'usmf:${account}'`,
-          ).records;
-          return a?.Phone === `+1 312 ${account.slice(-4)}`;
-        }),
-      90_000,
-    );
+    await untilActivityApplied(h, activity);
     // A last scheduled backfill catches anything a fault deferred; it must find nothing new to create.
     await shape.runSchedule();
     await shape.idle(90_000);
 
-    // Every Dynamics record once in Salesforce.
-    const keys = sf
-      .query('SELECT D365_Customer_Key__c FROM Account WHERE D365_Customer_Key__c != null')
-      .records.map((r) => r.D365_Customer_Key__c);
-    expect(keys).toHaveLength(CUSTOMERS + newAccounts.length);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(
-      sf.query('SELECT D365_Item_Key__c FROM Product2 WHERE D365_Item_Key__c != null').records,
-    ).toHaveLength(PRODUCTS);
-    expect(sf.query('SELECT COUNT() FROM PricebookEntry WHERE Pricebook2.IsStandard = true').totalSize).toBe(
-      PRODUCTS,
-    );
-
-    // Every sale once in Dynamics, with exactly its lines.
-    for (const o of [...opportunities, { id: order.id, lines: 1 }]) {
-      const headers = d365.listRecords('SalesOrderHeadersV2', {
-        filter: `CustomersOrderReference eq '${o.id}'`,
-      });
-      expect(headers).toHaveLength(1);
-      const number = String(headers[0]?.SalesOrderNumber);
-      expect(
-        d365.listRecords('SalesOrderLines', { company: 'usmf', filter: `SalesOrderNumber eq '${number}'` }),
-      ).toHaveLength(o.lines);
-    }
-    // Every new account once in Dynamics (found by the Account Id it carries; F&O numbered it).
-    for (const id of newAccounts) {
-      expect(d365.listRecords('CustomersV3', { filter: `IdentificationNumber eq '${id}'` })).toHaveLength(1);
-    }
-
-    // The faults really happened.
+    expectNothingLostOrDuplicated(h, activity);
+    // The AWS faults really happened.
     expect(crashed).toBe(1);
     expect(shape.pollers['to-dynamics'].invocations.some((i) => i.failed)).toBe(true);
-    expect(Object.values(d365.faultsFired()).reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
-    expect(h.sandboxes.salesforce.faults.fired()).toMatchObject({ error: expect.any(Number) });
   }, 240_000);
 });

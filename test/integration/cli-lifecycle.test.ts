@@ -1,21 +1,22 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
-import { CLI, sandboxCredentialsEnv } from '#test/support/cli.ts';
+import { describe, expect, it } from 'vitest';
+import type { Sandboxes } from '#sandbox/index.ts';
+import { type CliWorkspace, runCli, useCliWorkspace } from '#test/support/cli.ts';
 
 describe('ml-connector migrate-keys and sync --reconcile against the sandboxes', () => {
+  let workspace: CliWorkspace;
   let sandboxes: Sandboxes;
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
+  useCliWorkspace('mlc-lifecycle-', { dynamics: { customers: 20, products: 6, salesOrders: 0 } }, (w) => {
+    workspace = w;
+    sandboxes = w.sandboxes;
+  });
 
   /** Writes the configuration: two legal entities, the stable key format. */
   const writeConfig = () => {
     const { dynamics, salesforce } = sandboxes.info;
     writeFileSync(
-      join(dir, 'ml-connector.yaml'),
+      join(workspace.dir, 'ml-connector.yaml'),
       [
         `dynamics: { environment: "${dynamics.environmentUrl}", tenantId: ${dynamics.tenantId}, authorityHost: "${dynamics.authorityHost}" }`,
         `salesforce: { myDomain: "${salesforce.myDomainUrl}", pubsubEndpoint: "${salesforce.pubsubEndpoint}", apiReserve: 100 }`,
@@ -27,26 +28,7 @@ describe('ml-connector migrate-keys and sync --reconcile against the sandboxes',
     );
   };
 
-  beforeAll(async () => {
-    sandboxes = await startSandboxes({ dynamics: { customers: 20, products: 6, salesOrders: 0 } });
-    dir = mkdtempSync(join(tmpdir(), 'mlc-lifecycle-'));
-    env = sandboxCredentialsEnv(dir, sandboxes);
-  });
-  afterAll(async () => {
-    await sandboxes?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const run = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, ...args],
-        { cwd: dir, env, timeout: 60_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const run = (...args: string[]) => runCli(workspace, args);
   const accounts = (where: string) =>
     sandboxes.salesforce.control.query(`SELECT Id, D365_Customer_Key__c FROM Account WHERE ${where}`).records;
 

@@ -1,38 +1,18 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VERSION } from '#base/version.ts';
-import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
-import { CLI, sandboxCredentialsEnv, writeSandboxConfig } from '#test/support/cli.ts';
+import type { Sandboxes } from '#sandbox/index.ts';
+import { type CliWorkspace, runCli, useCliWorkspace, writeSandboxConfig } from '#test/support/cli.ts';
 
 describe('ml-connector sync, status, audit, replay and dlq against the sandboxes', () => {
+  let workspace: CliWorkspace;
   let sandboxes: Sandboxes;
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
-
-  beforeAll(async () => {
-    sandboxes = await startSandboxes({ dynamics: { customers: 60, products: 15, salesOrders: 0 } });
-    dir = mkdtempSync(join(tmpdir(), 'mlc-ops-'));
-    writeSandboxConfig(dir, sandboxes);
-    env = sandboxCredentialsEnv(dir, sandboxes);
-  });
-  afterAll(async () => {
-    await sandboxes?.close();
-    rmSync(dir, { recursive: true, force: true });
+  useCliWorkspace('mlc-ops-', { dynamics: { customers: 60, products: 15, salesOrders: 0 } }, (w) => {
+    workspace = w;
+    sandboxes = w.sandboxes;
+    writeSandboxConfig(w.dir, w.sandboxes);
   });
 
-  const run = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, ...args],
-        { cwd: dir, env, timeout: 60_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const run = (...args: string[]) => runCli(workspace, args);
 
   it('syncs every flow once, then writes nothing to Salesforce on an unchanged system', async () => {
     const first = await run('sync', '--json');

@@ -1,11 +1,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
-import { CLI, sandboxCredentialsEnv, writeSandboxConfig } from '#test/support/cli.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Sandboxes } from '#sandbox/index.ts';
+import { CLI, useCliWorkspace, writeSandboxConfig } from '#test/support/cli.ts';
 import { until } from '#test/support/wait.ts';
 
 describe('ml-connector start with a configuration', () => {
@@ -14,16 +11,12 @@ describe('ml-connector start with a configuration', () => {
   let env: NodeJS.ProcessEnv;
   const children: ChildProcessWithoutNullStreams[] = [];
 
-  beforeAll(async () => {
-    sandboxes = await startSandboxes({ dynamics: { customers: 45, products: 12, salesOrders: 0 } });
-    dir = mkdtempSync(join(tmpdir(), 'mlc-start-real-'));
+  useCliWorkspace('mlc-start-real-', { dynamics: { customers: 45, products: 12, salesOrders: 0 } }, (w) => {
+    ({ sandboxes, dir, env } = w);
     writeSandboxConfig(dir, sandboxes);
-    env = sandboxCredentialsEnv(dir, sandboxes);
   });
-  afterAll(async () => {
+  afterAll(() => {
     for (const c of children) c.kill('SIGKILL');
-    await sandboxes?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Runs `start` until it is up, then SIGTERM; resolves with its output and exit code. */

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openLocalState } from '#cli/local-engine.ts';
 import { QUEUES } from '#core/work/items.ts';
-import { type Sandboxes, startSandboxes } from '#sandbox/index.ts';
-import { type CliChild, sandboxCredentialsEnv, spawnCli, writeSandboxConfig } from '#test/support/cli.ts';
+import type { Sandboxes } from '#sandbox/index.ts';
+import { type CliChild, spawnCli, useCliWorkspace, writeSandboxConfig } from '#test/support/cli.ts';
 import { until } from '#test/support/wait.ts';
 
 /** The bound issue 10 sets: `start` stops within 10 s of Ctrl-C, whatever it is doing. */
@@ -19,22 +17,18 @@ describe('ml-connector start, stopped and restarted', () => {
   let statePath: string;
   const children: CliChild[] = [];
 
-  beforeAll(async () => {
-    sandboxes = await startSandboxes({ dynamics: { customers: 300, products: 30, salesOrders: 0 } });
-    dir = mkdtempSync(join(tmpdir(), 'mlc-start-stop-'));
+  useCliWorkspace('mlc-start-stop-', { dynamics: { customers: 300, products: 30, salesOrders: 0 } }, (w) => {
+    ({ sandboxes, dir, env } = w);
     // The customer business event the sandbox raises, mapped as docs/CONFIGURATION.md describes.
     writeSandboxConfig(dir, sandboxes, [
       'businessEvents:',
       '  events:',
       '    MLCustomerChangedBusinessEvent: { entity: CustomersV3, keyFields: { CustomerAccount: CustomerAccount } }',
     ]);
-    env = sandboxCredentialsEnv(dir, sandboxes);
     statePath = join(dir, 'state.db');
   });
-  afterAll(async () => {
+  afterAll(() => {
     for (const c of children) c.child.kill('SIGKILL');
-    await sandboxes?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const start = () => {

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { syncSalesOrder } from '#core/flows/sales-orders.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import type { EngineHarness } from '#test/support/engine-harness.ts';
+import { createSalesforceProducts, useSalesOrderEngine } from '#test/support/sales-order-fixture.ts';
 import {
   crashingContext,
-  createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
   delivery,
@@ -43,16 +43,8 @@ function linesOf(h: EngineHarness, sourceId: string) {
 
 describe('sales order lines in one change set, and changes after the order exists', () => {
   let h: EngineHarness;
-
-  beforeAll(async () => {
-    h = await startEngineHarness();
-    createSalesforceProducts(h, ITEMS);
-  });
-  afterEach(() => {
-    h.sandboxes.dynamics.control.setFaultPlan({ rules: [] });
-  });
-  afterAll(async () => {
-    await h?.close();
+  useSalesOrderEngine(ITEMS, (started) => {
+    h = started;
   });
 
   it.each([5, 50])(

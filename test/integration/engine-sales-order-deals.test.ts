@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConnectorConfig } from '#core/config/schema.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { syncSalesOrder } from '#core/flows/sales-orders.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import type { EngineHarness } from '#test/support/engine-harness.ts';
+import { useSalesOrderEngine } from '#test/support/sales-order-fixture.ts';
 import {
-  createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
   delivery,
@@ -16,13 +16,8 @@ const ITEMS = ['P000001', 'P000002'];
 
 describe('one sales order per deal when Orders are created from Opportunities', () => {
   let h: EngineHarness;
-
-  beforeAll(async () => {
-    h = await startEngineHarness();
-    createSalesforceProducts(h, ITEMS);
-  });
-  afterAll(async () => {
-    await h?.close();
+  useSalesOrderEngine(ITEMS, (started) => {
+    h = started;
   });
 
   const withPrecedence = (

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type ConnectorClients, createClients } from '#adapters/clients.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import type { EngineHarness } from '#test/support/engine-harness.ts';
+import { useSalesOrderEngine } from '#test/support/sales-order-fixture.ts';
 import {
-  createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
   delivery,
@@ -38,18 +38,12 @@ function fakeTime() {
 describe('a sales order write never outlives its idempotency lease', () => {
   let h: EngineHarness;
   let clients: ConnectorClients | undefined;
-
-  beforeAll(async () => {
-    h = await startEngineHarness();
-    createSalesforceProducts(h, ITEMS);
+  useSalesOrderEngine(ITEMS, (started) => {
+    h = started;
   });
   afterEach(async () => {
-    h.sandboxes.dynamics.control.setFaultPlan({ rules: [] });
     await clients?.close();
     clients = undefined;
-  });
-  afterAll(async () => {
-    await h?.close();
   });
 
   /** The engine with a Dynamics client on the fake clock (a 5-minute retry budget, so long storms are waited out). */

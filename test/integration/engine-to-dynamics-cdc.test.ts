@@ -60,8 +60,8 @@ describe('CDC consumer with the Pub/Sub subscriber', () => {
         consumed += batch.events.length;
       },
     });
-    await waitFor(() => subscriber.stats().streams > 0, 10_000, 'the subscription');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The first fetch request is in: the stream's LATEST position is set before anything is written.
+    await waitFor(() => h.sandboxes.pubsub.stats().streamsSubscribed === 1, 10_000, 'the subscription');
   });
   afterAll(async () => {
     await subscriber?.stop();

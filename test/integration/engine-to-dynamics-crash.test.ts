@@ -1,12 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeBackAccount } from '#core/flows/account-write-back.ts';
 import { LEASE_SECONDS } from '#core/flows/exactly-once.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import type { EngineHarness } from '#test/support/engine-harness.ts';
+import { useSalesOrderEngine } from '#test/support/sales-order-fixture.ts';
 import {
   type CrashPlan,
   crashingContext,
-  createSalesforceProducts,
   createSyncedAccount,
   createWonOpportunity,
   delivery,
@@ -29,17 +29,8 @@ const ORDER_STEPS: readonly [string, CrashPlan][] = [
 
 describe('to-Dynamics exactly once under crashes and faults', () => {
   let h: EngineHarness;
-
-  beforeAll(async () => {
-    h = await startEngineHarness();
-    createSalesforceProducts(h, ITEMS);
-  });
-  afterEach(() => {
-    h.sandboxes.dynamics.control.setFaultPlan({ rules: [] });
-    h.sandboxes.salesforce.control.setFaultPlan({ rules: [] });
-  });
-  afterAll(async () => {
-    await h?.close();
+  useSalesOrderEngine(ITEMS, (started) => {
+    h = started;
   });
 
   const cases = ORDER_STEPS.flatMap(([step, plan]) => [

@@ -4,28 +4,9 @@ import type { ReceivedMessage } from '#core/ports/work-queue.ts';
 import type { SalesforceStub } from '#core/work/items.ts';
 import type { EngineHarness } from '#test/support/engine-harness.ts';
 
-let seq = 0;
+export { createSalesforceProducts } from '#test/support/sales-order-fixture.ts';
 
-/** Product2 + an active Standard Price Book entry per item, keyed by the Dynamics item number. */
-export function createSalesforceProducts(h: EngineHarness, items: readonly string[]): void {
-  const sf = h.sandboxes.salesforce.control;
-  for (const item of items) {
-    const existing = sf.query(`SELECT Id FROM Product2 WHERE ProductCode = '${item}'`).records;
-    if (existing.length > 0) continue;
-    const productId = sf.insert('Product2', {
-      Name: `Product ${item}`,
-      ProductCode: item,
-      D365_Item_Key__c: `usmf:${item}`,
-      IsActive: true,
-    });
-    sf.insert('PricebookEntry', {
-      Pricebook2Id: h.ctx.reference.standardPricebookId,
-      Product2Id: productId,
-      UnitPrice: 100,
-      IsActive: true,
-    });
-  }
-}
+let seq = 0;
 
 /** An Account as the customers flow would have synced it from a Dynamics customer (one per key: the key is unique). */
 export function createSyncedAccount(h: EngineHarness, dataAreaId: string, customerAccount: string): string {

@@ -92,8 +92,8 @@ describe('CDC end to end through the REST and Pub/Sub sandboxes', () => {
     thirdParty.subscribe(TOPIC, (_info, type, data) => {
       if (type === 'event') theirs.push(data as ThirdPartyEvent);
     });
-    await waitFor(() => pubsub.stats().streamsOpen === 2, 10_000, 'both subscriptions');
-    await new Promise((r) => setTimeout(r, 100));
+    // Both first fetch requests are in: each stream's LATEST position is set before anything is written.
+    await waitFor(() => pubsub.stats().streamsSubscribed === 2, 10_000, 'both subscriptions');
   });
 
   afterAll(async () => {

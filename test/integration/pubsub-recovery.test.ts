@@ -50,19 +50,21 @@ describe('Pub/Sub subscriber recovery', () => {
       initialReplay: 'EARLIEST',
       handler: async (batch) => {
         for (const event of batch.events) seen.push(recordOf(event.payload));
-        await new Promise((r) => setTimeout(r, 1));
       },
     });
     const n = 120;
+    const expected = Array.from({ length: n + 1 }, (_, i) => String(i).padStart(12, '0'));
     for (let i = 0; i < n; i += 1) {
       h.feed.publish(accountUpdate(i, h.clock));
-      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+      // The subscriber catches up every tenth change, so the changes go out over many responses.
+      if (i % 10 === 0) await waitFor(() => seen.length > i, 10_000, `change ${i}`);
     }
-    await waitFor(() => seen.length >= n, 20_000, `${n} events`);
-    await new Promise((r) => setTimeout(r, 100));
+    // A sentinel last: delivery is in order, so a duplicate or a missing change would show before it.
+    h.feed.publish(accountUpdate(n, h.clock));
+    await waitFor(() => seen.includes(expected[n] ?? ''), 20_000, 'the sentinel change');
     expect(h.server.stats().streamDrops).toBeGreaterThan(0);
     expect(subscriber.stats().reconnects).toBeGreaterThanOrEqual(h.server.stats().streamDrops);
-    expect(seen).toEqual(Array.from({ length: n }, (_, i) => String(i).padStart(12, '0')));
+    expect(seen).toEqual(expected);
   });
 
   it('refreshes the token on UNAUTHENTICATED and resumes where it left off', async () => {
@@ -70,8 +72,8 @@ describe('Pub/Sub subscriber recovery', () => {
     const h = harness;
     const seen: string[] = [];
     subscribe(h, { handler: async (b) => void seen.push(...b.events.map((e) => recordOf(e.payload))) });
-    await waitFor(() => h.server.stats().streamsOpen === 1, 5_000, 'stream');
-    await new Promise((r) => setTimeout(r, 50));
+    // The first fetch request is in: the stream's LATEST position is set, so what follows is delivered.
+    await waitFor(() => h.server.stats().streamsSubscribed === 1, 5_000, 'the first fetch request');
     h.feed.publish(accountUpdate(1, h.clock));
     await waitFor(() => seen.length === 1, 5_000, 'first event');
     // The session expires: the server rejects the current token and drops the stream.
@@ -107,8 +109,8 @@ describe('Pub/Sub subscriber recovery', () => {
     const h = harness;
     const store = createMemoryReplayStore();
     const first = subscribe(h, { replayStore: store, handler: async () => {} });
-    await waitFor(() => h.server.stats().streamsOpen === 1, 5_000, 'stream');
-    await new Promise((r) => setTimeout(r, 50));
+    // The first fetch request is in: the stream's LATEST position is set, so what follows is delivered.
+    await waitFor(() => h.server.stats().streamsSubscribed === 1, 5_000, 'the first fetch request');
     h.feed.publish(accountUpdate(1, h.clock));
     await waitFor(() => first.stats().delivered === 1, 5_000, 'event');
     await first.stop();
@@ -140,12 +142,12 @@ describe('Pub/Sub subscriber recovery', () => {
       },
       handler: async (b) => void seen.push(...b.events.map((e) => recordOf(e.payload))),
     });
+    // The resubscription's first fetch request is in: its LATEST position is set.
     await waitFor(
-      () => gaps.length === 1 && h.server.stats().streamsOpen === 1,
+      () => gaps.length === 1 && h.server.stats().streamsSubscribed === 1,
       5_000,
       'gap and resubscription',
     );
-    await new Promise((r) => setTimeout(r, 50));
     h.feed.publish(accountUpdate(3, h.clock));
     await waitFor(() => seen.length === 1, 5_000, 'event after gap');
     expect(seen).toEqual(['000000000003']);

@@ -40,7 +40,7 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
       },
     });
     // The first fetch request is in: the stream's LATEST position is set, so what follows is delivered.
-    await waitFor(() => h.server.stats().maxPending > 0, 5_000, 'the first fetch request');
+    await waitFor(() => h.server.stats().streamsSubscribed === 1, 5_000, 'the first fetch request');
     h.feed.publish(accountUpdate(1, h.clock));
     h.feed.publish(
       accountUpdate(2, h.clock, {
@@ -85,8 +85,8 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
       topic: '/data/ChangeEvents',
       handler: async (b) => void all.push(...b.events.map((e) => toChangeEvent(e).entityName)),
     });
-    await waitFor(() => h.server.stats().streamsOpen === 2, 5_000, 'streams');
-    await new Promise((r) => setTimeout(r, 100));
+    // Both first fetch requests are in: each stream's LATEST position is set before anything is published.
+    await waitFor(() => h.server.stats().streamsSubscribed === 2, 5_000, 'both subscriptions');
     h.feed.publish({
       ...accountUpdate(3, h.clock),
       entityName: 'Opportunity',
@@ -106,7 +106,7 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
     const events: ChangeEvent[] = [];
     subscribe(h, { handler: async (batch) => void events.push(...batch.events.map(toChangeEvent)) });
     // The first fetch request is in: the stream's LATEST position is set, so what follows is delivered.
-    await waitFor(() => h.server.stats().maxPending > 0, 5_000, 'the first fetch request');
+    await waitFor(() => h.server.stats().streamsSubscribed === 1, 5_000, 'the first fetch request');
     h.server.injectGap('Account', [accountId(5)], 'GAP_UPDATE');
     h.server.injectGap('Account', [], 'GAP_OVERFLOW');
     await waitFor(() => events.length === 2, 5_000, 'gap events');
@@ -126,7 +126,7 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
   });
 
   it('hands batches over one at a time and acknowledges only when the handler resolves', async () => {
-    harness = await startHarness();
+    harness = await startHarness({ keepaliveMs: 50 });
     const h = harness;
     let inFlight = 0;
     let maxInFlight = 0;
@@ -140,7 +140,10 @@ describe('Pub/Sub subscriber against the sandbox server', () => {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         const before = store.saved.get('/data/AccountChangeEvent');
-        await new Promise((r) => setTimeout(r, 20));
+        // The server goes quiet (a keepalive written after this batch): nothing more was requested
+        // while the batch is in hand, and anything the subscriber would do meanwhile has had its turn.
+        const keepalives = h.server.stats().keepalives;
+        await waitFor(() => h.server.stats().keepalives > keepalives, 5_000, 'a keepalive');
         // The checkpoint does not move while the batch is being handled.
         expect(store.saved.get('/data/AccountChangeEvent')).toEqual(before);
         sizes.push(batch.events.length);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxChange } from '#sandbox/salesforce/change-feed.ts';
 import { parseCsv } from '#sandbox/salesforce/csv.ts';
 import type { SalesforceSandbox } from '#sandbox/salesforce/index.ts';
+import { until } from '#test/support/wait.ts';
 import { api, jsforceLogin, mintToken, startSandbox } from './salesforce-sandbox-helpers.ts';
 
 interface JobInfo {
@@ -24,13 +25,16 @@ describe('Salesforce sandbox Bulk API 2.0 ingest', () => {
     await sandbox.close();
   });
 
-  async function poll(id: string): Promise<JobInfo> {
-    for (let i = 0; i < 200; i++) {
-      const res = await api<JobInfo>(sandbox, token, 'GET', `/jobs/ingest/${id}`);
-      if (['JobComplete', 'Failed', 'Aborted'].includes(res.body.state)) return res.body;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('job did not finish');
+  /** The job's info once it is in a final state (the sandbox processes it after its injected delay). */
+  function poll(id: string): Promise<JobInfo> {
+    return until(
+      `job ${id} to finish`,
+      async () => {
+        const res = await api<JobInfo>(sandbox, token, 'GET', `/jobs/ingest/${id}`);
+        return ['JobComplete', 'Failed', 'Aborted'].includes(res.body.state) && res.body;
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
   }
 
   async function runJob(csv: string, lineEnding: 'LF' | 'CRLF' = 'LF', client?: string): Promise<JobInfo> {

@@ -21,7 +21,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type {
@@ -376,29 +375,30 @@ async function build(moto: Moto, options: AwsShapeOptions): Promise<AwsShape> {
       return handle;
     },
     async idle(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
       // Two quiet looks in a row: a worker may enqueue for the other queue as it finishes.
       let quiet = 0;
       let waiting = 0;
-      while (quiet < 2) {
-        const states = await Promise.all(Object.values(pollers).map((p) => p.state()));
-        if (Date.now() > deadline) {
-          throw new Error(`timed out waiting for the queues to drain: ${JSON.stringify(states)}`);
-        }
-        const busy = states.some((s) => s.busy || s.visible > 0);
-        const held = states.some((s) => s.inFlight + s.delayed > 0);
-        quiet = !busy && !held ? quiet + 1 : 0;
-        // Nothing runs and only backed-off records remain: compress their wait (see elapse()),
-        // and the leases they wait for with it.
-        waiting = !busy && held ? waiting + 1 : 0;
-        if (waiting >= 3) {
-          waiting = 0;
-          clock.advance(COMPRESSED_WAIT_MS);
-          compressedWaits++;
-          for (const p of Object.values(pollers)) await p.elapse();
-        }
-        await sleep(200);
-      }
+      let states: Awaited<ReturnType<EventSourcePoller['state']>>[] = [];
+      await until(
+        'the queues to drain',
+        async () => {
+          states = await Promise.all(Object.values(pollers).map((p) => p.state()));
+          const busy = states.some((s) => s.busy || s.visible > 0);
+          const held = states.some((s) => s.inFlight + s.delayed > 0);
+          quiet = !busy && !held ? quiet + 1 : 0;
+          // Nothing runs and only backed-off records remain: compress their wait (see elapse()),
+          // and the leases they wait for with it.
+          waiting = !busy && held ? waiting + 1 : 0;
+          if (waiting >= 3) {
+            waiting = 0;
+            clock.advance(COMPRESSED_WAIT_MS);
+            compressedWaits++;
+            for (const p of Object.values(pollers)) await p.elapse();
+          }
+          return quiet >= 2;
+        },
+        { timeoutMs, intervalMs: 200, detail: () => JSON.stringify(states) },
+      );
     },
     async close() {
       for (const c of children) if (c.process.exitCode === null) c.process.kill('SIGKILL');
@@ -436,6 +436,13 @@ export function spawnStreamTask(env: NodeJS.ProcessEnv): StreamChild {
 }
 
 /** Started, and every subscription confirmed by a keepalive (so LATEST is behind us). */
+/** The change events the stream task's subscribers have handed to their handlers so far, all topics (from /health). */
+export async function streamDelivered(child: StreamChild): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${child.healthPort()}/health`);
+  const body = (await res.json()) as { topics: { delivered: number }[] };
+  return body.topics.reduce((sum, t) => sum + t.delivered, 0);
+}
+
 export async function streamSubscribed(child: StreamChild, timeoutMs = 45_000): Promise<void> {
   await until('the stream task to start', () => child.healthPort() !== undefined, timeoutMs).catch(
     (error: Error) => {

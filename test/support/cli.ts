@@ -2,11 +2,13 @@
  * Running the `ml-connector` command as a user would, against sandboxes started by the test: a
  * configuration file for them and the credentials as ML_CONNECTOR_* environment variables.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Sandboxes } from '#sandbox/index.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { type Sandboxes, type SandboxesOptions, startSandboxes } from '#sandbox/index.ts';
 
 /** The `ml-connector` entry point. */
 export const CLI = new URL('../../bin/ml-connector.ts', import.meta.url).pathname;
@@ -42,6 +44,59 @@ export function sandboxCredentialsEnv(dir: string, sandboxes: Sandboxes): NodeJS
     ML_CONNECTOR_SALESFORCE_CLIENT_SECRET: salesforce.clientSecret,
     ML_CONNECTOR_BUSINESS_EVENT_SECRET: 'cli-test-receiver-secret',
   };
+}
+
+/** Where a CLI test runs `ml-connector`: the sandboxes, a working directory, the credentials' environment. */
+export interface CliWorkspace {
+  readonly sandboxes: Sandboxes;
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Registers the block's hooks (call it inside `describe`): before all, the sandboxes sized by
+ * `options`, a new temporary directory named `<prefix>…` and the credentials' environment for it,
+ * handed to `started`; after all, the sandboxes closed and the directory removed.
+ */
+export function useCliWorkspace(
+  prefix: string,
+  options: SandboxesOptions,
+  started: (workspace: CliWorkspace) => void,
+): void {
+  let sandboxes: Sandboxes | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    sandboxes = await startSandboxes(options);
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    started({ sandboxes, dir, env: sandboxCredentialsEnv(dir, sandboxes) });
+  });
+  afterAll(async () => {
+    await sandboxes?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** How a finished `ml-connector` run ended: its exit code and what it printed. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `ml-connector <args>` in `workspace.dir` with its environment to the end (killed after 60 s). */
+export function runCli(
+  workspace: Pick<CliWorkspace, 'dir' | 'env'>,
+  args: readonly string[],
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: workspace.dir, env: workspace.env, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 /** A running `ml-connector` child: its output so far and waits on what it prints and on its exit. */

@@ -209,7 +209,11 @@ export interface CollectionsOptions {
 
 /** Options of createMany. */
 export interface CreateOptions extends CollectionsOptions {
-  /** Let the HTTP layer replay a call after a 5xx or a reset (only where a replay fails harmlessly). */
+  /**
+   * Let the HTTP layer replay a call after a 5xx or a reset. Only for objects where a unique rule
+   * makes a replayed record fail harmlessly (e.g. PricebookEntry, unique per product, price book
+   * and currency: a replay answers DUPLICATE_VALUE). Default false.
+   */
   readonly idempotent?: boolean;
 }
 
@@ -236,16 +240,40 @@ export interface UpdateResult {
   readonly errors?: readonly RecordError[];
 }
 
-/** Options of a Bulk API 2.0 upsert the engine sets. */
+/** A Bulk API 2.0 ingest job's status as `GET /jobs/ingest/{id}` reports it. */
+export interface BulkJobInfo {
+  readonly id: string;
+  readonly state: string;
+  readonly object?: string;
+  readonly numberRecordsProcessed?: number;
+  readonly numberRecordsFailed?: number;
+  readonly errorMessage?: string;
+}
+
+/**
+ * Options of a Bulk API 2.0 upsert. The wait polls the job's status until it ends, backing off to
+ * a cap; every poll is one API call of the org's daily allocation, so a caller may trade latency
+ * for calls.
+ */
 export interface BulkUpsertOptions {
+  /** First wait between status polls. Default 2 000 ms. */
+  readonly pollIntervalMs?: number;
+  /** Longest wait between polls. Default 30 000 ms. */
+  readonly maxPollIntervalMs?: number;
+  /** Growth of the wait per poll. Default 1.5. */
+  readonly pollBackoff?: number;
+  /** Upload size above which the load is split into several jobs. Default 100 MB. */
+  readonly maxJobBytes?: number;
   /** Stops waiting (not the job). */
   readonly signal?: AbortSignal;
+  /** Called when a job is created and whenever its state changes. */
+  readonly onJob?: (job: BulkJobInfo) => void;
 }
 
 /** The outcome of a Bulk API 2.0 upsert. */
 export interface BulkUpsertReport {
-  /** Every job run, in order, with its final state. */
-  readonly jobs: readonly { readonly id: string; readonly state: string }[];
+  /** Every job run, in order, with its final status. */
+  readonly jobs: readonly BulkJobInfo[];
   /** One result per input, in input order. */
   readonly results: readonly UpsertResult[];
 }
@@ -296,13 +324,7 @@ export interface BulkJob {
   fits(rowBytes: number): boolean;
   write(row: string | Buffer): Promise<void>;
   /** Ends the upload, closes the job and waits until Salesforce has processed it. */
-  finish(): Promise<{
-    readonly id: string;
-    readonly state: string;
-    readonly numberRecordsProcessed?: number;
-    readonly numberRecordsFailed?: number;
-    readonly errorMessage?: string;
-  }>;
+  finish(): Promise<BulkJobInfo>;
   abort(): Promise<void>;
 }
 

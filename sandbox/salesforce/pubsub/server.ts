@@ -77,6 +77,7 @@ export async function startPubSubSandbox(options: PubSubSandboxOptions): Promise
     responses: 0,
     keepalives: 0,
     streamsOpen: 0,
+    streamsSubscribed: 0,
     streamsOpened: 0,
     streamDrops: 0,
     idleClosures: 0,

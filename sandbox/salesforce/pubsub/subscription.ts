@@ -28,6 +28,11 @@ export interface SubscriptionStats {
   responses: number;
   keepalives: number;
   streamsOpen: number;
+  /**
+   * Open streams whose first FetchRequest has been accepted: their topic and replay position are
+   * fixed, so a change published from now on reaches them (with LATEST, one published before does not).
+   */
+  streamsSubscribed: number;
   streamsOpened: number;
   streamDrops: number;
   idleClosures: number;
@@ -69,6 +74,7 @@ export function serveSubscription(call: Stream, ctx: SubscriptionContext): { clo
     clearImmediate(scheduled);
     unsubscribe?.();
     stats.streamsOpen -= 1;
+    if (topic) stats.streamsSubscribed -= 1;
     return true;
   };
   const fail = (code: grpc.status, details: string, errorCode?: string) => {
@@ -171,6 +177,7 @@ export function serveSubscription(call: Stream, ctx: SubscriptionContext): { clo
       cursor = log.latestSeq;
     }
     topic = found;
+    stats.streamsSubscribed += 1;
     // Changes committed in one tick (one transaction, one bulk batch) go out together.
     unsubscribe = log.onAppend(() => {
       scheduled ??= setImmediate(() => {

@@ -21,6 +21,7 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_CLIENT_ID, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
@@ -329,6 +330,16 @@ describe('redrive --stack', () => {
 });
 
 describe('status --stack', () => {
+  // The state table's reads (Query) answer empty here; test/integration/cli-status-stack.test.ts reads a real one on moto.
+  const documents = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => {
+    documents.reset();
+    documents.on(QueryCommand).resolves({ Items: [] });
+  });
+  afterAll(() => {
+    documents.restore();
+  });
+
   it('shows the depth of every deployed queue and DLQ and points at redrive when dead letters wait', async () => {
     stackWith();
     sqs.on(GetQueueAttributesCommand).resolves({
@@ -363,6 +374,31 @@ describe('status --stack', () => {
     expect(await main(['status', '--stack', 'Prod'], io)).toBe(1);
     expect(io.out()).toMatch(/ALARM\s+Prod-StreamDown \(Threshold Crossed: no datapoints\)/);
     expect(io.out()).toMatch(/OK\s+Prod-ToDynamicsDlq/);
+  });
+
+  it('still shows the queues when the state table cannot be read, names the permissions, and exits 1', async () => {
+    stackWith();
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    const denied = Object.assign(
+      new Error('User: arn:aws:iam::123456789012:user/ops is not authorized to perform: dynamodb:Query'),
+      { name: 'AccessDeniedException' },
+    );
+    documents.on(QueryCommand).rejects(denied);
+    const text = fakeIo();
+    expect(await main(['status', '--stack', 'Prod'], text)).toBe(1);
+    expect(text.out()).toContain(
+      'State table Prod-StateTable-1: cannot read it (AccessDeniedException: User: arn:aws:iam::123456789012:user/ops is not authorized to perform: dynamodb:Query).',
+    );
+    expect(text.out()).toMatch(/needs dynamodb:Query on the table and its byRecord and byOutcome indexes/);
+    expect(text.out()).toMatch(/to-dynamics DLQ\s+visible 0/);
+    expect(text.out()).not.toContain('Parked (');
+
+    const json = fakeIo();
+    expect(await main(['status', '--stack', 'Prod', '--json'], json)).toBe(1);
+    const status = JSON.parse(json.out()) as Record<string, unknown>;
+    expect(status.stateError).toMatch(/^AccessDeniedException: /);
+    expect(status).not.toHaveProperty('parked');
+    expect(status.queues).toHaveLength(5);
   });
 });
 

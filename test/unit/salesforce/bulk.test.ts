@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BulkJobFailedError, BulkResultsError, BulkWaitStoppedError } from '#core/ports/salesforce/errors.ts';
 import { parseBulkError } from '#salesforce/bulk.ts';
 import { parseCsvRecords } from '#salesforce/csv.ts';
+import type { SalesforceClient } from '#salesforce/rest.ts';
 import { writeCsv } from '#sandbox/salesforce/csv.ts';
 import { DATA, headerOf, INSTANCE, newAgent, serveTokens, testClient } from './support.ts';
 
@@ -97,12 +98,14 @@ describe('bulkUpsert', () => {
     const job = fakeJob(['InProgress', 'InProgress', 'JobComplete']);
     const waits: number[] = [];
     const seen: string[] = [];
-    const report = await testClient(agent).bulkUpsert('Account', 'D365_Customer_Key__c', records, {
-      pollIntervalMs: 100,
-      maxPollIntervalMs: 200,
-      sleep: async (ms) => {
+    const client = testClient(agent, {
+      bulkSleep: async (ms) => {
         waits.push(ms);
       },
+    });
+    const report = await client.bulkUpsert('Account', 'D365_Customer_Key__c', records, {
+      pollIntervalMs: 100,
+      maxPollIntervalMs: 200,
       onJob: (j) => seen.push(`${j.id}:${j.state}`),
     });
     expect(job.created).toEqual({
@@ -139,8 +142,8 @@ describe('bulkUpsert', () => {
 
   it('throws BulkJobFailedError with the job errorMessage when the job fails', async () => {
     fakeJob(['InProgress', 'Failed']);
-    const error = await testClient(agent)
-      .bulkUpsert('Account', 'D365_Customer_Key__c', records, { sleep: async () => {} })
+    const error = await testClient(agent, { bulkSleep: async () => {} })
+      .bulkUpsert('Account', 'D365_Customer_Key__c', records)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BulkJobFailedError);
     expect(error).toMatchObject({
@@ -153,12 +156,14 @@ describe('bulkUpsert', () => {
   it('keeps polling a slow job with capped backoff and never abandons it', async () => {
     const job = fakeJob([...Array.from({ length: 30 }, () => 'InProgress'), 'JobComplete']);
     const waits: number[] = [];
-    await testClient(agent).bulkUpsert('Account', 'D365_Customer_Key__c', records, {
-      pollIntervalMs: 1000,
-      maxPollIntervalMs: 5000,
-      sleep: async (ms) => {
+    const client = testClient(agent, {
+      bulkSleep: async (ms) => {
         waits.push(ms);
       },
+    });
+    await client.bulkUpsert('Account', 'D365_Customer_Key__c', records, {
+      pollIntervalMs: 1000,
+      maxPollIntervalMs: 5000,
     });
     expect(job.polls).toBe(31);
     expect(Math.max(...waits)).toBe(5000);
@@ -175,14 +180,14 @@ describe('bulkUpsert', () => {
         aborts += 1;
         return { statusCode: 200, data: {} };
       });
-    const error = await testClient(agent)
-      .bulkUpsert('Account', 'D365_Customer_Key__c', records, {
-        signal: controller.signal,
-        sleep: async (_ms, signal) => {
-          if (job.polls >= 3) controller.abort();
-          signal?.throwIfAborted();
-        },
-      })
+    const client = testClient(agent, {
+      bulkSleep: async (_ms, signal) => {
+        if (job.polls >= 3) controller.abort();
+        signal?.throwIfAborted();
+      },
+    });
+    const error = await client
+      .bulkUpsert('Account', 'D365_Customer_Key__c', records, { signal: controller.signal })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BulkWaitStoppedError);
     expect(error).toMatchObject({ jobId: JOB, state: 'InProgress' });
@@ -196,18 +201,14 @@ describe('bulkUpsert', () => {
       .reply(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
     const job = fakeJob(['JobComplete']);
     const waits: number[] = [];
-    const report = await testClient(agent, { budgetOptions: { limitCooldownMs: 40 } }).bulkUpsert(
-      'Account',
-      'D365_Customer_Key__c',
-      records,
-      {
-        pollIntervalMs: 1,
-        sleep: async (ms) => {
-          waits.push(ms);
-          await new Promise((r) => setTimeout(r, ms));
-        },
+    const client = testClient(agent, {
+      budgetOptions: { limitCooldownMs: 40 },
+      bulkSleep: async (ms) => {
+        waits.push(ms);
+        await new Promise((r) => setTimeout(r, ms));
       },
-    );
+    });
+    const report = await client.bulkUpsert('Account', 'D365_Customer_Key__c', records, { pollIntervalMs: 1 });
     expect(report.jobs[0]?.state).toBe('JobComplete');
     expect(job.polls).toBe(1);
     expect(Math.max(...waits)).toBeGreaterThan(20);
@@ -215,12 +216,13 @@ describe('bulkUpsert', () => {
 
   it('stops waiting and names the job when only the reserve is left', async () => {
     fakeJob(['InProgress']);
-    const client = testClient(agent, { budgetOptions: { reserveCalls: 10 } });
+    const client: SalesforceClient = testClient(agent, {
+      budgetOptions: { reserveCalls: 10 },
+      // Another process spends the budget while the job runs.
+      bulkSleep: async () => client.budget.record(95, 100),
+    });
     const error = await client
-      .bulkUpsert('Account', 'D365_Customer_Key__c', records, {
-        // Another process spends the budget while the job runs.
-        sleep: async () => client.budget.record(95, 100),
-      })
+      .bulkUpsert('Account', 'D365_Customer_Key__c', records)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BulkWaitStoppedError);
     expect(error).toMatchObject({ jobId: JOB });
@@ -231,8 +233,8 @@ describe('bulkUpsert', () => {
     fakeJob(['JobComplete'], {
       failedResults: 'sf__Id,sf__Error,D365_Customer_Key__c\n,"X:y",bad-1\n,"broken,bad-2\n',
     });
-    const error = await testClient(agent)
-      .bulkUpsert('Account', 'D365_Customer_Key__c', records, { sleep: async () => {} })
+    const error = await testClient(agent, { bulkSleep: async () => {} })
+      .bulkUpsert('Account', 'D365_Customer_Key__c', records)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BulkResultsError);
     expect(error).toMatchObject({ jobId: JOB, file: 'failedResults', row: 3 });

@@ -2,6 +2,7 @@
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { MOTO_INSTALL_HINT, MotoUnavailableError, startMoto } from '#test/support/moto.ts';
+import { until } from '#test/support/wait.ts';
 
 const alive = (pid: number) => {
   try {
@@ -25,8 +26,7 @@ describe('startMoto', () => {
 
   it('stops by itself when its lifetime is over', async () => {
     const moto = await startMoto({ lifetimeMs: 10_000 });
-    const deadline = Date.now() + 30_000;
-    while (alive(moto.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until('moto to stop by itself', () => !alive(moto.pid), { timeoutMs: 30_000, intervalMs: 100 });
     expect(alive(moto.pid)).toBe(false);
     await moto.close();
   }, 45_000);
