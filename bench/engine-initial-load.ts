@@ -9,7 +9,7 @@
  *
  *   scripts/node24 node bench/engine-initial-load.ts [--customers=100000] [--products=100000]
  *     [--latency=50] [--sample=2000] [--bulk-threshold=5000] [--semi-space=8] [--max-old-space=0]
- *     [--rerun=1]
+ *     [--rerun=1] [--sandbox-heap=12288] [--engine-flags=--flag,--flag]
  *
  * Above `--bulk-threshold` changed records in a page, the load streams every later page of an
  * object into one Bulk API 2.0 job (a new one past `batches.bulkJobMaxBytes`), price book
@@ -37,6 +37,19 @@ const MAX_OLD_SPACE = Number(args.get('max-old-space') ?? 0);
 const SEMI_SPACE = Number(args.get('semi-space') ?? 8);
 /** Run the unchanged re-run phase (1) or not (0): at 1M records it doubles the run's length. */
 const RERUN = Number(args.get('rerun') ?? 1);
+/**
+ * V8 old-space cap of the sandbox process in MB: both stand-ins hold every record and every Bulk
+ * job's rows, which at 1M + 1M passes Node's default heap (about 4 GB). The sandbox is not what
+ * is measured; only the engine's memory is.
+ */
+const SANDBOX_HEAP = Number(args.get('sandbox-heap') ?? 12_288);
+/**
+ * More V8 flags for the engine process, comma-separated; by default `--optimize-for-size`, as
+ * `npm start` and the `ml-connector` command run (`--engine-flags=` for none).
+ */
+const ENGINE_FLAGS = (args.get('engine-flags') ?? '--optimize-for-size')
+  .split(',')
+  .filter((f) => f.length > 0);
 
 const log = (message: string) => process.stderr.write(`engine-initial-load: ${message}\n`);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
@@ -154,11 +167,13 @@ async function engineRole(info: SandboxesInfo): Promise<void> {
   };
 
   const baselineRssMb = mb(process.memoryUsage().rss);
+  const memory = sampleMemory();
   const initial = await phase('initial load', backfill);
   const initialPeakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   const memoryAfterLoadMb = Object.fromEntries(
     Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)]),
   );
+  const initialMemoryPeaksMb = memory.peaks();
   const rerun = RERUN ? await phase('unchanged re-run', backfill) : undefined;
   const naive = SAMPLE > 0 ? await phase('naive sample', () => naiveLoad(ctx, SAMPLE)) : undefined;
   await clients.close();
@@ -169,12 +184,36 @@ async function engineRole(info: SandboxesInfo): Promise<void> {
     /** RSS after start-up and the configuration check, before the load. */
     baselineRssMb,
     initialPeakRssMb,
+    initialMemoryPeaksMb,
     memoryAfterLoadMb,
     rerun,
     naive,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     rssNowMb: mb(process.memoryUsage().rss),
   });
+}
+
+/**
+ * Samples `process.memoryUsage()` every 250 ms: the peak of each part (RSS, V8 heap used and
+ * total, external, array buffers), logged every 15 s, so a peak can be told apart into V8 heap
+ * and memory outside it (SQLite, sockets, buffers).
+ */
+function sampleMemory(): { peaks: () => Record<string, number> } {
+  const peak: Record<string, number> = {};
+  let lastLog = performance.now();
+  const timer = setInterval(() => {
+    for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v);
+    if (performance.now() - lastLog > 15_000) {
+      lastLog = performance.now();
+      const now = process.memoryUsage();
+      log(
+        `  memory: rss ${mb(now.rss)} MB (peak ${mb(peak.rss ?? 0)}), heap used ${mb(now.heapUsed)} ` +
+          `of ${mb(now.heapTotal)}, external ${mb(now.external)}, array buffers ${mb(now.arrayBuffers)}`,
+      );
+    }
+  }, 250);
+  timer.unref();
+  return { peaks: () => Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, mb(v)])) };
 }
 
 /**
@@ -243,6 +282,7 @@ function total(calls: Record<string, number>): number {
 async function main(): Promise<void> {
   const sandbox = fork(self, ['--role=sandbox', ...process.argv.slice(2)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...(SANDBOX_HEAP > 0 ? [`--max-old-space-size=${SANDBOX_HEAP}`] : [])],
   });
   const info = await firstAnswer<SandboxesInfo>(sandbox);
   const engine = fork(self, ['--role=engine', ...process.argv.slice(2)], {
@@ -252,6 +292,7 @@ async function main(): Promise<void> {
       ...process.execArgv,
       ...(MAX_OLD_SPACE > 0 ? [`--max-old-space-size=${MAX_OLD_SPACE}`] : []),
       ...(SEMI_SPACE > 0 ? [`--max-semi-space-size=${SEMI_SPACE}`] : []),
+      ...ENGINE_FLAGS,
     ],
   });
   engine.send(info);
@@ -287,6 +328,8 @@ async function main(): Promise<void> {
           rerun: RERUN === 1,
           maxOldSpaceMb: MAX_OLD_SPACE || 'default',
           maxSemiSpaceMb: SEMI_SPACE || 'default',
+          sandboxHeapMb: SANDBOX_HEAP || 'default',
+          engineFlags: ENGINE_FLAGS,
         },
         targets: {
           collectionsPerObject: Math.ceil(CUSTOMERS / 200),
