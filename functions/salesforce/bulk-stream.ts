@@ -12,10 +12,11 @@
  * time-out) aborts the job and the caller treats every row of it as not done.
  */
 import { ConnectorError } from '#base/errors.ts';
+import type { BulkJobOptions, BulkResultFile, BulkResultRow } from '#core/ports/apis.ts';
 import { BulkJobError, BulkResultsError } from '#core/ports/salesforce/errors.ts';
 import { soqlIdent } from '#core/ports/salesforce/soql.ts';
 import { type BulkJobInfo, type BulkUpsertOptions, flatten, parseBulkError, waitForJob } from './bulk.ts';
-import type { RecordError, SObjectInput } from './collections.ts';
+import type { SObjectInput } from './collections.ts';
 import { bulkValue, CsvParseError, csvRow, parseCsv } from './csv.ts';
 import type { SalesforceTransport } from './transport.ts';
 
@@ -31,33 +32,15 @@ const RESULTS_TIMEOUT_MS = 30 * 60_000;
 /** Bytes buffered ahead of the upload before `write` waits for the socket. */
 const HIGH_WATER = 1024 * 1024;
 
-export interface BulkJobStreamOptions extends Omit<BulkUpsertOptions, 'maxJobBytes'> {
-  readonly operation: 'insert' | 'upsert' | 'update';
-  /** Required for `upsert`. */
-  readonly externalIdField?: string;
-  /** The CSV header (field names; `Rel.ExtId__c` for a parent by External ID). */
-  readonly columns: readonly string[];
-  /** Upload size limit of this job in bytes. Default {@link DEFAULT_MAX_JOB_BYTES}. */
-  readonly maxJobBytes?: number;
-  /** Time allowed for the whole upload (it lasts as long as the caller feeds it). Default 6 h. */
-  readonly uploadTimeoutMs?: number;
-}
+/**
+ * The port's job options (upload limit default {@link DEFAULT_MAX_JOB_BYTES}, upload time-out
+ * default 6 h) with the client's polling options.
+ */
+export interface BulkJobStreamOptions
+  extends BulkJobOptions,
+    Omit<BulkUpsertOptions, 'maxJobBytes' | 'signal'> {}
 
-export type BulkResultFile = 'successfulResults' | 'failedResults' | 'unprocessedrecords';
-
-/** One row of a result file: the uploaded columns by name, and what Salesforce did with the row. */
-export interface BulkResultRow {
-  readonly file: BulkResultFile;
-  /** The uploaded values by column name (as sent, e.g. `#N/A` for a null). */
-  readonly values: Readonly<Record<string, string>>;
-  /** `sf__Id` (empty for most failures). */
-  readonly id: string;
-  /** `sf__Created` of a successful row. */
-  readonly created: boolean;
-  /** The parsed `sf__Error` of a failed row; UNPROCESSED for an unprocessed one. */
-  readonly error?: RecordError;
-}
-
+export type { BulkResultFile, BulkResultRow } from '#core/ports/apis.ts';
 export { bulkColumns } from '#core/ports/apis.ts';
 
 /** A push-fed async iterable of bytes with back-pressure. */
