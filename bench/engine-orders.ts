@@ -12,6 +12,7 @@ import type { SalesforceStub } from '#core/work/items.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
 import { ensureSandboxTls, trustCaFile } from '#sandbox/shared/tls.ts';
 import { startEngineHarness } from '#test/support/engine-harness.ts';
+import { createSalesforceProducts } from '#test/support/sales-order-fixture.ts';
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -26,20 +27,7 @@ const h = await startEngineHarness({
 });
 const sf = h.sandboxes.salesforce.control;
 const items = Array.from({ length: lines }, (_, i) => `P${String(i + 1).padStart(6, '0')}`);
-for (const item of items) {
-  const productId = sf.insert('Product2', {
-    Name: item,
-    ProductCode: item,
-    D365_Item_Key__c: item,
-    IsActive: true,
-  });
-  sf.insert('PricebookEntry', {
-    Pricebook2Id: h.ctx.reference.standardPricebookId,
-    Product2Id: productId,
-    UnitPrice: 100,
-    IsActive: true,
-  });
-}
+createSalesforceProducts(h, items);
 const accounts = Array.from({ length: 50 }, (_, i) =>
   sf.createAccount({
     Name: `Bench account ${i + 1}`,

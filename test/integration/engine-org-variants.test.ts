@@ -18,6 +18,7 @@ import { startSandboxes } from '#sandbox/index.ts';
 import type { SalesforceSandboxOptions } from '#sandbox/salesforce/index.ts';
 import { DEFAULT_CUSTOM_FIELDS } from '#sandbox/salesforce/objects.ts';
 import { type EngineHarness, sandboxConfig, startEngineHarness } from '#test/support/engine-harness.ts';
+import { createSalesforceProducts } from '#test/support/sales-order-fixture.ts';
 import { createSyncedAccount, dynamicsOrdersFor } from './engine-to-dynamics-fixtures.ts';
 
 const reasonOf = (o: RecordOutcome | undefined) => (o && 'reason' in o ? o.reason : undefined);
@@ -109,19 +110,7 @@ describe('the to-Salesforce flows in an org with validation rules and required c
     // The last usmf product: the products test below uses the first ones.
     const item = h.sandboxes.dynamics.control.listRecords('ReleasedProductsV2', { company: 'usmf' }).at(-1);
     const sf = h.sandboxes.salesforce.control;
-    const productId = sf.insert('Product2', {
-      Name: 'Pump',
-      ProductCode: String(item?.ItemNumber),
-      D365_Item_Key__c: `usmf:${String(item?.ItemNumber)}`,
-      Warranty_Code__c: 'W1',
-      IsActive: true,
-    });
-    sf.insert('PricebookEntry', {
-      Pricebook2Id: h.ctx.reference.standardPricebookId,
-      Product2Id: productId,
-      UnitPrice: 100,
-      IsActive: true,
-    });
+    createSalesforceProducts(h, [String(item?.ItemNumber)], { Warranty_Code__c: 'W1' });
     const accountId = createSyncedAccount(h, 'usmf', 'US-000001');
     const order = sf.createOrder({
       accountId,

@@ -7,7 +7,11 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type EngineHarness, type EngineHarnessOptions, startEngineHarness } from './engine-harness.ts';
 
 /** Product2 + an active Standard Price Book entry per item, keyed by the Dynamics item number. */
-export function createSalesforceProducts(h: EngineHarness, items: readonly string[]): void {
+export function createSalesforceProducts(
+  h: EngineHarness,
+  items: readonly string[],
+  fields: Readonly<Record<string, unknown>> = {},
+): void {
   const sf = h.sandboxes.salesforce.control;
   for (const item of items) {
     const existing = sf.query(`SELECT Id FROM Product2 WHERE ProductCode = '${item}'`).records;
@@ -17,6 +21,7 @@ export function createSalesforceProducts(h: EngineHarness, items: readonly strin
       ProductCode: item,
       D365_Item_Key__c: `usmf:${item}`,
       IsActive: true,
+      ...fields,
     });
     sf.insert('PricebookEntry', {
       Pricebook2Id: h.ctx.reference.standardPricebookId,

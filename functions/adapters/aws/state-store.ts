@@ -131,6 +131,21 @@ function toAudit(item: Item): AuditEntry {
 export function createDynamoStateStore(options: DynamoStateStoreOptions): StateStore {
   const { client, tableName: TableName } = options;
   const now = options.now ?? Date.now;
+  /** Puts in BatchWriteItem calls of 25, unprocessed items retried. */
+  const batchWrite = async (puts: readonly { PutRequest: { Item: Record<string, unknown> } }[]) => {
+    for (let i = 0; i < puts.length; i += MAX_BATCH_WRITE) {
+      await withUnprocessedRetries<NonNullable<BatchWriteCommandInput['RequestItems']>>(
+        `BatchWriteItem on ${TableName}`,
+        { [TableName]: puts.slice(i, i + MAX_BATCH_WRITE) },
+        async (RequestItems) => {
+          const result = await client.send(new BatchWriteCommand({ RequestItems }));
+          const left = result.UnprocessedItems?.[TableName] ?? [];
+          return left.length > 0 ? { [TableName]: left } : undefined;
+        },
+        retry,
+      );
+    }
+  };
   /** An audit entry with its time and id. */
   const completeAudit = (entry: NewAuditEntry): AuditEntry => {
     const at = entry.at ?? now();
@@ -353,18 +368,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
       const puts = [...last].map(([k, hash]) => ({
         PutRequest: { Item: { ...hashKey(k), key: k, hash, updatedAt: at } },
       }));
-      for (let i = 0; i < puts.length; i += MAX_BATCH_WRITE) {
-        await withUnprocessedRetries<NonNullable<BatchWriteCommandInput['RequestItems']>>(
-          `BatchWriteItem on ${TableName}`,
-          { [TableName]: puts.slice(i, i + MAX_BATCH_WRITE) },
-          async (RequestItems) => {
-            const result = await client.send(new BatchWriteCommand({ RequestItems }));
-            const left = result.UnprocessedItems?.[TableName] ?? [];
-            return left.length > 0 ? { [TableName]: left } : undefined;
-          },
-          retry,
-        );
-      }
+      await batchWrite(puts);
     },
 
     async trackOrder(order) {
@@ -448,18 +452,7 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
     async appendAudits(entries) {
       const full = entries.map(completeAudit);
       const puts = full.map((e) => ({ PutRequest: { Item: auditItem(e) } }));
-      for (let i = 0; i < puts.length; i += MAX_BATCH_WRITE) {
-        await withUnprocessedRetries<NonNullable<BatchWriteCommandInput['RequestItems']>>(
-          `BatchWriteItem on ${TableName}`,
-          { [TableName]: puts.slice(i, i + MAX_BATCH_WRITE) },
-          async (RequestItems) => {
-            const result = await client.send(new BatchWriteCommand({ RequestItems }));
-            const left = result.UnprocessedItems?.[TableName] ?? [];
-            return left.length > 0 ? { [TableName]: left } : undefined;
-          },
-          retry,
-        );
-      }
+      await batchWrite(puts);
       return full;
     },
 
