@@ -223,7 +223,7 @@ function sampleMemory(): { peaks: () => Record<string, number> } {
  */
 async function naiveLoad(ctx: EngineContext, sample: number): Promise<Record<string, number>> {
   const { CustomersV3, ReleasedProductsV2 } = await import('#core/ports/dynamics/entities.ts');
-  const { mapCustomerToAccount } = await import('#core/mapping/customers.ts');
+  const { customersFlow } = await import('#core/flows/customers.ts');
   const { mapProductToProduct2, unitPriceOf } = await import('#core/mapping/products.ts');
   const { config, dynamics, salesforce, reference } = ctx;
   const companies = [
@@ -232,6 +232,9 @@ async function naiveLoad(ctx: EngineContext, sample: number): Promise<Record<str
     { id: 'gbsi', prefix: 'GB', currency: 'GBP' },
   ];
   const tally = { customers: 0, products: 0, failed: 0 };
+  // Customers mapped as the engine maps them (a script must fit countries and states to the org's
+  // address picklists too, or Salesforce refuses the Account).
+  const mapCustomer = await customersFlow.prepare(ctx);
   const half = Math.floor(sample / 2);
   for (let i = 0; i < half; i++) {
     const le = companies[i % 3] as (typeof companies)[number];
@@ -241,12 +244,13 @@ async function naiveLoad(ctx: EngineContext, sample: number): Promise<Record<str
       CustomerAccount: `${le.prefix}-${n}`,
     });
     if (!customer) continue;
-    const account = mapCustomerToAccount(customer, config);
+    const account = { ...mapCustomer(customer).fields };
     const key = config.externalIds.account;
     account[key] = `naive:${String(account[key])}`;
     const [r] = await salesforce.upsert('Account', key, [account]);
-    if (r?.outcome === 'failed') tally.failed++;
-    else tally.customers++;
+    if (r?.outcome === 'failed') {
+      if (tally.failed++ === 0) log(`naive: customer ${account[key]} failed: ${JSON.stringify(r.errors)}`);
+    } else tally.customers++;
   }
   for (let i = 0; i < sample - half; i++) {
     const le = companies[i % 3] as (typeof companies)[number];
