@@ -44,10 +44,10 @@ const RERUN = Number(args.get('rerun') ?? 1);
  */
 const SANDBOX_HEAP = Number(args.get('sandbox-heap') ?? 12_288);
 /**
- * More V8 flags for the engine process, comma-separated; by default `--optimize-for-size`, as
- * `npm start` and the `ml-connector` command run (`--engine-flags=` for none).
+ * More V8 flags for the engine process, comma-separated; by default `--heap-growing-percent=20`,
+ * as `npm start` and the `ml-connector` command run (`--engine-flags=` for none).
  */
-const ENGINE_FLAGS = (args.get('engine-flags') ?? '--optimize-for-size')
+const ENGINE_FLAGS = (args.get('engine-flags') ?? '--heap-growing-percent=20')
   .split(',')
   .filter((f) => f.length > 0);
 

@@ -35,7 +35,7 @@ USER node
 EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8081/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# The installed command; its shebang (`env -S node --max-semi-space-size=8 --optimize-for-size`) needs an env with -S,
+# The installed command; its shebang (`env -S node --max-semi-space-size=8 --heap-growing-percent=20`) needs an env with -S,
 # as GNU coreutils' in the Debian-based slim image has.
 ENTRYPOINT ["ml-connector"]
 # Every command finds the state at its default path, .ml-connector/state.db under /state.

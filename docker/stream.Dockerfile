@@ -14,4 +14,4 @@ COPY package.json ./
 COPY functions ./functions
 USER node
 EXPOSE 8080
-CMD ["node", "--max-semi-space-size=8", "--optimize-for-size", "functions/stream/main.ts"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "functions/stream/main.ts"]
