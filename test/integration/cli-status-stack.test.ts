@@ -15,7 +15,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STACK_OUTPUTS } from '#adapters/aws/contract.ts';
 import { documentClient } from '#adapters/aws/sdk-clients.ts';
 import { createDynamoStateStore } from '#adapters/aws/state-store.ts';
 import type { CliIo } from '#cli/command.ts';
@@ -23,6 +22,7 @@ import { openLocalState } from '#cli/local-engine.ts';
 import { main } from '#cli/main.ts';
 import type { AuditEntry, StateStore } from '#core/ports/state-store.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
+import { saveEnv, stackOutputs } from '#test/support/aws-environment.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { MOTO_ACCOUNT, type Moto, startMoto } from '#test/support/moto.ts';
@@ -61,7 +61,7 @@ interface StatusJson {
 
 describe('status --stack', () => {
   const cfn = mockClient(CloudFormationClient);
-  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  const restoreEnv = saveEnv(ENV_KEYS);
   const dir = mkdtempSync(join(tmpdir(), 'mlc-status-stack-'));
   let moto: Moto;
   let h: EngineHarness;
@@ -82,30 +82,19 @@ describe('status --stack', () => {
       urls[name] = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
     }
     sqs.destroy();
-    const arn = (name: string) => `arn:aws:sqs:${moto.env.AWS_REGION}:${MOTO_ACCOUNT}:${name}`;
     for (const [stack, table] of [
       ['Prod', 'Prod-StateTable-1'],
       ['Empty', 'Empty-StateTable-1'],
     ] as const) {
       await createTable(db, table, properties);
-      const outputs: Record<string, string> = {
-        [STACK_OUTPUTS.config]: JSON.stringify(h.config),
-        [STACK_OUTPUTS.stateTableName]: table,
-        [STACK_OUTPUTS.toSalesforceQueueUrl]: urls.sf ?? '',
-        [STACK_OUTPUTS.toSalesforceDlqUrl]: urls['sf-dlq'] ?? '',
-        [STACK_OUTPUTS.toSalesforceDlqArn]: arn('sf-dlq'),
-        [STACK_OUTPUTS.toDynamicsQueueUrl]: urls.d ?? '',
-        [STACK_OUTPUTS.toDynamicsDlqUrl]: urls['d-dlq'] ?? '',
-        [STACK_OUTPUTS.toDynamicsDlqArn]: arn('d-dlq'),
-        [STACK_OUTPUTS.backfillDlqUrl]: urls['bf-dlq'] ?? '',
-        [STACK_OUTPUTS.dynamicsSecretArn]: `arn:aws:secretsmanager:eu-west-1:${MOTO_ACCOUNT}:secret:d-AbCdEf`,
-        [STACK_OUTPUTS.salesforceSecretArn]: `arn:aws:secretsmanager:eu-west-1:${MOTO_ACCOUNT}:secret:s-AbCdEf`,
-        [STACK_OUTPUTS.receiverSecretArn]: `arn:aws:secretsmanager:eu-west-1:${MOTO_ACCOUNT}:secret:r-AbCdEf`,
-        [STACK_OUTPUTS.businessEventsUrl]:
-          'https://abc.execute-api.eu-west-1.amazonaws.com/v1/business-events',
-        [STACK_OUTPUTS.alarmTopicArn]: `arn:aws:sns:eu-west-1:${MOTO_ACCOUNT}:alarms`,
-        [STACK_OUTPUTS.dashboardName]: `${stack}Dashboard`,
-      };
+      const outputs = stackOutputs({
+        stack,
+        config: h.config,
+        stateTable: table,
+        urls,
+        account: MOTO_ACCOUNT,
+        region: moto.env.AWS_REGION,
+      });
       cfn.on(DescribeStacksCommand, { StackName: stack }).resolves({
         Stacks: [
           {
@@ -145,10 +134,7 @@ describe('status --stack', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const key of ENV_KEYS) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+    restoreEnv();
     cfn.restore();
     db?.destroy();
     await Promise.allSettled([moto?.close(), h?.close()]);

@@ -14,12 +14,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STACK_OUTPUTS } from '#adapters/aws/contract.ts';
 import { createSqsWorkQueue } from '#adapters/aws/work-queue.ts';
 import type { CliIo } from '#cli/command.ts';
 import { main } from '#cli/main.ts';
 import { validateConfig } from '#core/config/validate.ts';
 import { QUEUES } from '#core/work/items.ts';
+import { saveEnv, stackOutputs } from '#test/support/aws-environment.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 
 const ENV_KEYS = [
@@ -54,7 +54,7 @@ describe('dlq list --stack', () => {
   let moto: Moto;
   let sqs: SQSClient;
   const cfn = mockClient(CloudFormationClient);
-  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  const restoreEnv = saveEnv(ENV_KEYS);
   const urls: Record<string, string> = {};
   const stub = {
     kind: 'salesforce-stub',
@@ -71,29 +71,19 @@ describe('dlq list --stack', () => {
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
       urls[name] = QueueUrl ?? '';
     }
-    const arn = (name: string) => `arn:aws:sqs:${moto.env.AWS_REGION}:123456789012:${name}`;
     const config = validateConfig({
       dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
       salesforce: { myDomain: 'https://contoso.my.salesforce.com' },
       legalEntities: ['usmf'],
     });
-    const outputs: Record<string, string> = {
-      [STACK_OUTPUTS.config]: JSON.stringify(config),
-      [STACK_OUTPUTS.stateTableName]: 'Prod-StateTable-1',
-      [STACK_OUTPUTS.toSalesforceQueueUrl]: urls.sf ?? '',
-      [STACK_OUTPUTS.toSalesforceDlqUrl]: urls['sf-dlq'] ?? '',
-      [STACK_OUTPUTS.toSalesforceDlqArn]: arn('sf-dlq'),
-      [STACK_OUTPUTS.toDynamicsQueueUrl]: urls.d ?? '',
-      [STACK_OUTPUTS.toDynamicsDlqUrl]: urls['d-dlq'] ?? '',
-      [STACK_OUTPUTS.toDynamicsDlqArn]: arn('d-dlq'),
-      [STACK_OUTPUTS.backfillDlqUrl]: urls['bf-dlq'] ?? '',
-      [STACK_OUTPUTS.dynamicsSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:d-AbCdEf',
-      [STACK_OUTPUTS.salesforceSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf',
-      [STACK_OUTPUTS.receiverSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:r-AbCdEf',
-      [STACK_OUTPUTS.businessEventsUrl]: 'https://abc.execute-api.eu-west-1.amazonaws.com/v1/business-events',
-      [STACK_OUTPUTS.alarmTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:alarms',
-      [STACK_OUTPUTS.dashboardName]: 'ProdDashboard',
-    };
+    const outputs = stackOutputs({
+      stack: 'Prod',
+      config,
+      stateTable: 'Prod-StateTable-1',
+      urls,
+      account: '123456789012',
+      region: moto.env.AWS_REGION,
+    });
     cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
       Stacks: [
         {
@@ -144,10 +134,7 @@ describe('dlq list --stack', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const key of ENV_KEYS) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+    restoreEnv();
     cfn.restore();
     sqs?.destroy();
     await moto?.close();
