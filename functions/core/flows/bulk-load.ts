@@ -67,6 +67,8 @@ export interface BulkLoadOptions {
 
 const SEP = '\u0001';
 const RESULT = '\u0002';
+/** Between a price entry's product text and its result mark (`S`, or `F` with the error). */
+const MARK = '\u0003';
 /** Records completed (hashes stored, audited) per state-store round. */
 const COMPLETE_CHUNK = 1_000;
 
@@ -596,7 +598,7 @@ class PriceBookLoad {
       return;
     }
     const rows = price.currencies.map((c) => this.fields(productId, price.unitPrice, c, price.active));
-    const text = `${pendingText(e)}`;
+    const text = pendingText(e);
     let encoded = rows.map((r) => this.job?.encode(r));
     let bytes = encoded.reduce((n, r) => n + (r ? Buffer.byteLength(r) : 0), 0);
     if (this.job && !this.job.fits(bytes)) await this.completeJob();
@@ -640,18 +642,7 @@ class PriceBookLoad {
     products: readonly Pending[],
     targets: readonly { e: Pending; refusal: { statusCode: string; message: string } | undefined }[],
   ): Promise<void> {
-    const list: PriceTarget[] = targets.map(({ e, refusal }, ref) => {
-      const price = e.price as PendingPrice;
-      return {
-        ref,
-        productId: e.result?.id as string,
-        unitPrice: price.unitPrice,
-        currencies: price.currencies,
-        mode: 'reconcile',
-        active: price.active,
-        ...(refusal ? { refusal } : {}),
-      };
-    });
+    const list = reconcileTargets(targets);
     const failures = list.length > 0 ? await ensureStandardPrices(this.ctx, list, this.signal) : new Map();
     await this.load.settle(products, failures);
   }
@@ -679,7 +670,7 @@ class PriceBookLoad {
         const entry = entries.get(key);
         if (entry === undefined) return;
         const mark = row.error ? `F${SEP}${row.error.statusCode}${SEP}${row.error.message}` : 'S';
-        entries.replace(key, `${entry.split('\u0003')[0]}\u0003${mark}`);
+        entries.replace(key, `${entry.split(MARK)[0]}${MARK}${mark}`);
       };
       await this.ctx.salesforce.readBulkResults(job.id, 'successfulResults', onRow, signal);
       await this.ctx.salesforce.readBulkResults(job.id, 'failedResults', onRow, signal);
@@ -714,19 +705,7 @@ class PriceBookLoad {
       });
       if (existing.length > 0) {
         // Reconciled as ensureStandardPrices does after DUPLICATE_VALUE: read, reprice, no second create.
-        const list: PriceTarget[] = existing.map(({ e, refusal }, ref) => {
-          const price = e.price as PendingPrice;
-          return {
-            ref,
-            productId: e.result?.id as string,
-            unitPrice: price.unitPrice,
-            currencies: price.currencies,
-            mode: 'reconcile',
-            active: price.active,
-            refusal,
-          };
-        });
-        const found = await ensureStandardPrices(this.ctx, list, this.signal);
+        const found = await ensureStandardPrices(this.ctx, reconcileTargets(existing), this.signal);
         for (const [ref, failure] of found) failures.set(existingAt[ref] as number, failure);
       }
       await this.load.settle(decoded, failures);
@@ -744,6 +723,24 @@ function pendingText(e: Pending): string {
   return `${e.base}${RESULT}S${SEP}${e.result?.id ?? ''}${SEP}${e.result?.created ? '1' : '0'}`;
 }
 
+/** Price targets in reconcile mode (read, reprice, never a second create), `ref` = index in `targets`. */
+function reconcileTargets(
+  targets: readonly { e: Pending; refusal?: { statusCode: string; message: string } | undefined }[],
+): PriceTarget[] {
+  return targets.map(({ e, refusal }, ref) => {
+    const price = e.price as PendingPrice;
+    return {
+      ref,
+      productId: e.result?.id as string,
+      unitPrice: price.unitPrice,
+      currencies: price.currencies,
+      mode: 'reconcile',
+      active: price.active,
+      ...(refusal ? { refusal } : {}),
+    };
+  });
+}
+
 /** Groups the entries of a price job by product (a product's entries are written together), in write order. */
 function* productGroups(
   entries: PendingStore,
@@ -751,7 +748,7 @@ function* productGroups(
 ): Generator<{ text: string; marks: string[] }> {
   let last: { text: string; marks: string[] } | undefined;
   for (const value of entries.values()) {
-    const [text, mark] = value.split('\u0003') as [string, string | undefined];
+    const [text, mark] = value.split(MARK) as [string, string | undefined];
     if (last?.text !== text) {
       if (last) yield last;
       last = { text, marks: [] };
