@@ -131,6 +131,22 @@ function toAudit(item: Item): AuditEntry {
 export function createDynamoStateStore(options: DynamoStateStoreOptions): StateStore {
   const { client, tableName: TableName } = options;
   const now = options.now ?? Date.now;
+  /** Reads items by key in BatchGetItem calls of 100, unprocessed keys retried; `onItem` per item found. */
+  const batchGet = async (keys: readonly Record<string, unknown>[], onItem: (item: Item) => void) => {
+    for (let i = 0; i < keys.length; i += MAX_BATCH_GET) {
+      await withUnprocessedRetries<NonNullable<BatchGetCommandInput['RequestItems']>>(
+        `BatchGetItem on ${TableName}`,
+        { [TableName]: { Keys: keys.slice(i, i + MAX_BATCH_GET) } },
+        async (RequestItems) => {
+          const result = await client.send(new BatchGetCommand({ RequestItems }));
+          for (const item of result.Responses?.[TableName] ?? []) onItem(item);
+          const left = result.UnprocessedKeys?.[TableName]?.Keys ?? [];
+          return left.length > 0 ? { [TableName]: { Keys: left } } : undefined;
+        },
+        retry,
+      );
+    }
+  };
   /** Puts in BatchWriteItem calls of 25, unprocessed items retried. */
   const batchWrite = async (puts: readonly { PutRequest: { Item: Record<string, unknown> } }[]) => {
     for (let i = 0; i < puts.length; i += MAX_BATCH_WRITE) {
@@ -339,24 +355,10 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
 
     async getHashes(keys) {
       const out = new Map<string, SyncHash>();
-      const unique = [...new Set(keys)];
-      for (let i = 0; i < unique.length; i += MAX_BATCH_GET) {
-        const chunk = unique.slice(i, i + MAX_BATCH_GET);
-        await withUnprocessedRetries<NonNullable<BatchGetCommandInput['RequestItems']>>(
-          `BatchGetItem on ${TableName}`,
-          { [TableName]: { Keys: chunk.map(hashKey) } },
-          async (RequestItems) => {
-            const result = await client.send(new BatchGetCommand({ RequestItems }));
-            for (const item of result.Responses?.[TableName] ?? []) {
-              const k = String(item.key);
-              out.set(k, { key: k, hash: String(item.hash), updatedAt: Number(item.updatedAt) });
-            }
-            const left = result.UnprocessedKeys?.[TableName]?.Keys ?? [];
-            return left.length > 0 ? { [TableName]: { Keys: left } } : undefined;
-          },
-          retry,
-        );
-      }
+      await batchGet([...new Set(keys)].map(hashKey), (item) => {
+        const k = String(item.key);
+        out.set(k, { key: k, hash: String(item.hash), updatedAt: Number(item.updatedAt) });
+      });
       // Input order, as the SQLite adapter returns them.
       return new Map(keys.flatMap((k) => (out.has(k) ? [[k, out.get(k) as SyncHash] as const] : [])));
     },
@@ -391,23 +393,9 @@ export function createDynamoStateStore(options: DynamoStateStoreOptions): StateS
 
     async getTrackedOrders(keys) {
       const out = new Map<string, TrackedOrder>();
-      const unique = [...new Set(keys)];
-      for (let i = 0; i < unique.length; i += MAX_BATCH_GET) {
-        const chunk = unique.slice(i, i + MAX_BATCH_GET);
-        await withUnprocessedRetries<NonNullable<BatchGetCommandInput['RequestItems']>>(
-          `BatchGetItem on ${TableName}`,
-          { [TableName]: { Keys: chunk.map(orderKey) } },
-          async (RequestItems) => {
-            const result = await client.send(new BatchGetCommand({ RequestItems }));
-            for (const item of result.Responses?.[TableName] ?? []) {
-              out.set(String(item[TABLE.sortKey]), toTrackedOrder(item));
-            }
-            const left = result.UnprocessedKeys?.[TableName]?.Keys ?? [];
-            return left.length > 0 ? { [TableName]: { Keys: left } } : undefined;
-          },
-          retry,
-        );
-      }
+      await batchGet([...new Set(keys)].map(orderKey), (item) => {
+        out.set(String(item[TABLE.sortKey]), toTrackedOrder(item));
+      });
       return new Map(keys.flatMap((k) => (out.has(k) ? [[k, out.get(k) as TrackedOrder] as const] : [])));
     },
 
