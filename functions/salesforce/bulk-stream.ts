@@ -15,7 +15,15 @@ import { ConnectorError } from '#base/errors.ts';
 import type { BulkJobOptions, BulkResultFile, BulkResultRow } from '#core/ports/apis.ts';
 import { BulkJobError, BulkResultsError } from '#core/ports/salesforce/errors.ts';
 import { soqlIdent } from '#core/ports/salesforce/soql.ts';
-import { type BulkJobInfo, type BulkUpsertOptions, flatten, parseBulkError, waitForJob } from './bulk.ts';
+import {
+  abortIngestJob,
+  type BulkJobInfo,
+  type BulkUpsertOptions,
+  createIngestJob,
+  flatten,
+  parseBulkError,
+  waitForJob,
+} from './bulk.ts';
 import type { SObjectInput } from './collections.ts';
 import { bulkValue, CsvParseError, csvRow, parseCsv } from './csv.ts';
 import type { SalesforceTransport } from './transport.ts';
@@ -156,33 +164,8 @@ export class BulkJobStream {
   ): Promise<BulkJobStream> {
     soqlIdent(sobject);
     if (options.operation === 'upsert') soqlIdent(options.externalIdField ?? '');
-    const created = await rest.send({
-      method: 'POST',
-      path: '/jobs/ingest',
-      operation: 'bulk.create',
-      json: {
-        object: sobject,
-        operation: options.operation,
-        ...(options.operation === 'upsert' ? { externalIdFieldName: options.externalIdField } : {}),
-        contentType: 'CSV',
-        lineEnding: 'LF',
-      },
-      signal: options.signal,
-    });
-    const job = created.json<{ id?: unknown; contentUrl?: unknown; state?: unknown }>();
-    if (typeof job.id !== 'string')
-      throw new ConnectorError('bulk.create: no job id in the answer', { code: 'BAD_RESPONSE' });
-    const contentUrl =
-      typeof job.contentUrl === 'string'
-        ? job.contentUrl
-        : `services/data/v${rest.apiVersion}/jobs/ingest/${job.id}/batches`;
-    options.onJob?.({
-      id: job.id,
-      state: typeof job.state === 'string' ? job.state : 'Open',
-      object: sobject,
-    });
-    rest.logger.info('salesforce.bulk.created', { jobId: job.id, object: sobject, streamed: true });
-    return new BulkJobStream(rest, sobject, job.id, contentUrl, options);
+    const { id, contentUrl } = await createIngestJob(rest, sobject, options, { streamed: true });
+    return new BulkJobStream(rest, sobject, id, contentUrl, options);
   }
 
   /** Bytes of CSV sent into the upload so far (header included). */
@@ -271,14 +254,7 @@ export class BulkJobStream {
     this.finished = true;
     this.feed.fail(new ConnectorError(`Bulk job ${this.id} aborted`, { code: 'BULK_STREAM_ABORTED' }));
     await this.upload.catch(() => undefined);
-    await this.rest
-      .send({
-        method: 'PATCH',
-        path: `/jobs/ingest/${this.id}`,
-        operation: 'bulk.abort',
-        json: { state: 'Aborted' },
-      })
-      .catch(() => undefined);
+    await abortIngestJob(this.rest, this.id);
   }
 }
 

@@ -168,31 +168,14 @@ async function runJob(
   part: Part,
   options: BulkUpsertOptions,
 ): Promise<BulkJobInfo> {
-  const created = await rest.send({
-    method: 'POST',
-    path: '/jobs/ingest',
-    operation: 'bulk.create',
-    json: {
-      object: sobject,
-      operation: 'upsert',
-      externalIdFieldName: externalIdField,
-      contentType: 'CSV',
-      lineEnding: 'LF',
-    },
-    signal: options.signal,
-  });
-  const job = created.json<{ id?: unknown; contentUrl?: unknown; state?: unknown }>();
-  if (typeof job.id !== 'string')
-    throw new ConnectorError('bulk.create: no job id in the answer', { code: 'BAD_RESPONSE' });
-  const id = job.id;
+  const { id, contentUrl } = await createIngestJob(
+    rest,
+    sobject,
+    { operation: 'upsert', externalIdField, signal: options.signal, onJob: options.onJob },
+    { records: part.indexes.length },
+  );
   const jobPath = `/jobs/ingest/${id}`;
-  options.onJob?.({ id, state: typeof job.state === 'string' ? job.state : 'Open', object: sobject });
-  rest.logger.info('salesforce.bulk.created', { jobId: id, object: sobject, records: part.indexes.length });
   try {
-    const contentUrl =
-      typeof job.contentUrl === 'string'
-        ? job.contentUrl
-        : `services/data/v${rest.apiVersion}${jobPath}/batches`;
     await rest.send({
       method: 'PUT',
       path: contentUrl,
@@ -211,15 +194,67 @@ async function runJob(
       signal: options.signal,
     });
   } catch (error) {
-    // Best effort: an Open job would otherwise linger until Salesforce deletes it.
-    await rest
-      .send({ method: 'PATCH', path: jobPath, operation: 'bulk.abort', json: { state: 'Aborted' } })
-      .catch(() => undefined);
+    await abortIngestJob(rest, id);
     throw new BulkJobError(id, `Bulk job ${id} could not be uploaded: ${(error as Error).message}`, {
       cause: error,
     });
   }
   return await waitForJob(rest, id, options);
+}
+
+/**
+ * Creates an ingest job (CSV, LF line endings) and says so (`onJob`, the log); returns its id and
+ * where its one upload goes (`contentUrl`, or the documented path when the answer lacks it).
+ */
+export async function createIngestJob(
+  rest: SalesforceTransport,
+  sobject: string,
+  job: {
+    readonly operation: 'insert' | 'upsert' | 'update';
+    readonly externalIdField?: string | undefined;
+    readonly signal?: AbortSignal | undefined;
+    readonly onJob?: ((info: BulkJobInfo) => void) | undefined;
+  },
+  logFields: Readonly<Record<string, unknown>>,
+): Promise<{ id: string; contentUrl: string }> {
+  const created = await rest.send({
+    method: 'POST',
+    path: '/jobs/ingest',
+    operation: 'bulk.create',
+    json: {
+      object: sobject,
+      operation: job.operation,
+      ...(job.operation === 'upsert' ? { externalIdFieldName: job.externalIdField } : {}),
+      contentType: 'CSV',
+      lineEnding: 'LF',
+    },
+    signal: job.signal,
+  });
+  const answer = created.json<{ id?: unknown; contentUrl?: unknown; state?: unknown }>();
+  if (typeof answer.id !== 'string')
+    throw new ConnectorError('bulk.create: no job id in the answer', { code: 'BAD_RESPONSE' });
+  const id = answer.id;
+  job.onJob?.({ id, state: typeof answer.state === 'string' ? answer.state : 'Open', object: sobject });
+  rest.logger.info('salesforce.bulk.created', { jobId: id, object: sobject, ...logFields });
+  return {
+    id,
+    contentUrl:
+      typeof answer.contentUrl === 'string'
+        ? answer.contentUrl
+        : `services/data/v${rest.apiVersion}/jobs/ingest/${id}/batches`,
+  };
+}
+
+/** Aborts a job, best effort: an Open job would otherwise linger until Salesforce deletes it. */
+export async function abortIngestJob(rest: SalesforceTransport, id: string): Promise<void> {
+  await rest
+    .send({
+      method: 'PATCH',
+      path: `/jobs/ingest/${id}`,
+      operation: 'bulk.abort',
+      json: { state: 'Aborted' },
+    })
+    .catch(() => undefined);
 }
 
 export async function waitForJob(
