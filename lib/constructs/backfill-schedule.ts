@@ -56,23 +56,11 @@ export class BackfillSchedule extends Construct {
     });
     // Includes the KMS permissions the target's own DLQ grant leaves out.
     this.deadLetterQueue.grantSendMessages(this.role);
-    const interval = Duration.minutes(props.everyMinutes);
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: `ml-connector: OData and SOQL backfill every ${props.everyMinutes} min`,
-      schedule: scheduler.ScheduleExpression.rate(interval),
-      key: props.key,
-      target: new targets.LambdaInvoke(props.handler, {
-        role: this.role,
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: props.retryAttempts ?? 2,
-        // A run older than one interval is superseded by the next one.
-        maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())),
-      }),
-    });
-    if (props.orderStatusMinutes !== undefined) {
-      const every = Duration.minutes(props.orderStatusMinutes);
-      this.orderStatusSchedule = new scheduler.Schedule(this, 'OrderStatusSchedule', {
-        description: `ml-connector: sales order status poll every ${props.orderStatusMinutes} min`,
+    // A run older than one interval is superseded by the next one.
+    const rate = (id: string, description: string, minutes: number, input?: Record<string, unknown>) => {
+      const every = Duration.minutes(minutes);
+      return new scheduler.Schedule(this, id, {
+        description,
         schedule: scheduler.ScheduleExpression.rate(every),
         key: props.key,
         target: new targets.LambdaInvoke(props.handler, {
@@ -80,9 +68,22 @@ export class BackfillSchedule extends Construct {
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: props.retryAttempts ?? 2,
           maxEventAge: Duration.seconds(Math.max(60, every.toSeconds())),
-          input: scheduler.ScheduleTargetInput.fromObject({ job: 'order-status' }),
+          ...(input ? { input: scheduler.ScheduleTargetInput.fromObject(input) } : {}),
         }),
       });
+    };
+    this.schedule = rate(
+      'Schedule',
+      `ml-connector: OData and SOQL backfill every ${props.everyMinutes} min`,
+      props.everyMinutes,
+    );
+    if (props.orderStatusMinutes !== undefined) {
+      this.orderStatusSchedule = rate(
+        'OrderStatusSchedule',
+        `ml-connector: sales order status poll every ${props.orderStatusMinutes} min`,
+        props.orderStatusMinutes,
+        { job: 'order-status' },
+      );
     }
     props.handler.configureAsyncInvoke({
       retryAttempts: 0,
