@@ -59,6 +59,9 @@ function refuse(message: string): never {
 }
 
 const money = (n: number) => Math.round(n * 100) / 100;
+/** The order's amount: its lines' LineAmount summed, to the cent. */
+const linesAmount = (lines: readonly Record<string, unknown>[]) =>
+  money(lines.reduce((s, l) => s + Number(l.LineAmount ?? 0), 0));
 
 function setStatus(ctx: LifecycleContext, header: Rec, status: string): Rec {
   const company = String(header.dataAreaId);
@@ -94,7 +97,7 @@ export function advanceOrder(
   switch (action) {
     case 'confirm': {
       const confirmationNumber = `${number}-${ctx.db.nextNumber(`Confirmation:${le}:${number}`)}`;
-      const total = money(lines.reduce((s, l) => s + Number(l.LineAmount ?? 0), 0));
+      const total = linesAmount(lines);
       ctx.db.stores.SalesOrderConfirmationHeaders?.insert({
         dataAreaId: le,
         SalesOrderNumber: number,
@@ -127,7 +130,7 @@ export function advanceOrder(
       if (lines.length === 0) refuse(`Sales order ${number} has no lines to post.`);
       const invoiceNumber = `CIV-${pad(ctx.db.nextNumber(`Invoice:${le}`), 6)}`;
       const voucher = `ARI-${pad(ctx.db.nextNumber(`Voucher:${le}`), 6)}`;
-      const total = money(lines.reduce((s, l) => s + Number(l.LineAmount ?? 0), 0));
+      const total = linesAmount(lines);
       ctx.db.stores.SalesInvoiceHeadersV2?.insert({
         dataAreaId: le,
         InvoiceNumber: invoiceNumber,
