@@ -21,6 +21,7 @@ import {
   type HttpClient,
   type HttpClientOptions,
   type HttpMethod,
+  type HttpRequest,
   type HttpResponse,
 } from '#http/client.ts';
 import { createCallCounter } from '#http/counters.ts';
@@ -170,6 +171,22 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
     }
   }
 
+  const batchUrl = `${odataUrl}$batch`;
+  /** POSTs a built multipart `$batch` body (reads, or one change set). */
+  function sendBatch(
+    built: { readonly contentType: string; readonly body: string },
+    options: Pick<HttpRequest, 'idempotent' | 'signal' | 'beforeResend'>,
+  ) {
+    return http.send({
+      method: 'POST',
+      url: batchUrl,
+      operation: 'odata.batch',
+      headers: { 'content-type': built.contentType, accept: 'multipart/mixed' },
+      body: built.body,
+      ...options,
+    });
+  }
+
   function readUrl<E extends AnyEntity>(entity: E, query: ReadQuery<E> | undefined): string {
     const qs = buildQueryString(entity, query ?? {});
     return `${odataUrl}${entity.name}${qs ? `?${qs}` : ''}`;
@@ -313,15 +330,8 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       if (callOptions?.batch && chunks.length > 1) {
         for (let i = 0; i < chunks.length; i += MAX_BATCH_READS) {
           const group = chunks.slice(i, i + MAX_BATCH_READS);
-          const url = `${odataUrl}$batch`;
-          const { contentType, body } = buildBatchReads(group.map((c) => c.url));
           // Reads only: sending the batch twice has the effect of sending it once.
-          const response = await http.send({
-            method: 'POST',
-            url,
-            operation: 'odata.batch',
-            headers: { 'content-type': contentType, accept: 'multipart/mixed' },
-            body,
+          const response = await sendBatch(buildBatchReads(group.map((c) => c.url)), {
             idempotent: true,
             signal,
           });
@@ -332,7 +342,7 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
               `the $batch answer does not hold one response per read (${group.length})`,
               {
                 operation: 'odata.batch',
-                url: redactUrl(url),
+                url: redactUrl(batchUrl),
                 status: response.status,
                 body: response.text,
               },
@@ -449,15 +459,8 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
         );
       }
       const requests = operations.map((op) => changeRequest(op));
-      const url = `${odataUrl}$batch`;
-      const { contentType, body } = buildChangeSet(requests);
       // Not idempotent: a change set that creates lines, sent twice, creates them twice.
-      const response = await http.send({
-        method: 'POST',
-        url,
-        operation: 'odata.batch',
-        headers: { 'content-type': contentType, accept: 'multipart/mixed' },
-        body,
+      const response = await sendBatch(buildChangeSet(requests), {
         idempotent: false,
         signal: callOptions?.signal,
         ...(callOptions?.beforeResend ? { beforeResend: callOptions.beforeResend } : {}),
@@ -466,7 +469,12 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
       if (!answer) {
         throw new DynamicsResponseError(
           `the $batch answer is not one change set of ${requests.length} responses`,
-          { operation: 'odata.batch', url: redactUrl(url), status: response.status, body: response.text },
+          {
+            operation: 'odata.batch',
+            url: redactUrl(batchUrl),
+            status: response.status,
+            body: response.text,
+          },
         );
       }
       if (!answer.committed) {
@@ -474,7 +482,7 @@ export function createDynamicsClient(options: DynamicsClientOptions): DynamicsCl
         const request = answer.index === undefined ? undefined : requests[answer.index];
         throw new DynamicsWriteError({
           method: request?.method ?? 'POST',
-          url: redactUrl(request?.url ?? url),
+          url: redactUrl(request?.url ?? batchUrl),
           status: answer.failed.status,
           body: answer.failed.text,
           operation: 'odata.batch',
