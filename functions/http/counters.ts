@@ -1,11 +1,7 @@
 /** Counts API calls per host and per operation, so tests and benchmarks can assert call budgets. */
-export interface CallCountSnapshot {
-  readonly total: number;
-  readonly byHost: Readonly<Record<string, number>>;
-  readonly byOperation: Readonly<Record<string, number>>;
-  /** Attempts that were retries (included in the totals above). */
-  readonly retries: number;
-}
+import type { CallCountSnapshot } from '#base/call-counts.ts';
+
+export type { CallCountSnapshot };
 
 export interface CallCounter {
   record(host: string, operation: string, isRetry: boolean): void;

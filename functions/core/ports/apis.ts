@@ -6,18 +6,13 @@
  * these ports, so the compiler checks they fit); the sandboxes stand behind them in tests. The
  * core imports neither client.
  */
+import type { CallCountSnapshot } from '#base/call-counts.ts';
 import type { AnyEntity, EntityKey, EntityRecord, FieldOf } from './dynamics/entities.ts';
 import type { Filter } from './dynamics/odata.ts';
 import type { SObjectDescribe } from './salesforce/describe.ts';
 
-/** API calls counted per host and per operation (tests, benchmarks and metrics read them). */
-export interface CallCountSnapshot {
-  readonly total: number;
-  readonly byHost: Readonly<Record<string, number>>;
-  readonly byOperation: Readonly<Record<string, number>>;
-  /** Attempts that were retries (included in the totals above). */
-  readonly retries: number;
-}
+/** API calls counted per host and per operation. */
+export type { CallCountSnapshot };
 
 /** The call counter of one client. */
 export interface CallCounter {
