@@ -93,7 +93,13 @@ const text = (
   type: FieldType = 'string',
 ): FieldDef => ({ name, type, label, length, nillable: true, createable: true, updateable: true, ...extra });
 
-const field = (name: string, type: FieldType, label: string, extra: Partial<FieldDef> = {}): FieldDef => ({
+/** A createable, updateable field (nillable unless boolean), as Setup creates a custom field. */
+export const field = (
+  name: string,
+  type: FieldType,
+  label: string,
+  extra: Partial<FieldDef> = {},
+): FieldDef => ({
   name,
   type,
   label,

@@ -2,22 +2,7 @@
  * The Salesforce custom fields of the org docs/MAPPING.md's recipes run against (besides the
  * connector's defaults): what a customer adds in Setup before using those recipes.
  */
-import { DEFAULT_CUSTOM_FIELDS, type FieldDef } from '#sandbox/salesforce/objects.ts';
-
-const custom = (
-  name: string,
-  type: FieldDef['type'],
-  label: string,
-  extra: Partial<FieldDef> = {},
-): FieldDef => ({
-  name,
-  type,
-  label,
-  nillable: type !== 'boolean',
-  createable: true,
-  updateable: true,
-  ...extra,
-});
+import { field as custom, DEFAULT_CUSTOM_FIELDS, type FieldDef } from '#sandbox/salesforce/objects.ts';
 
 /** The payment terms picklist of the recipes' org. */
 export const PAYMENT_TERMS_PICKLIST: readonly string[] = [
