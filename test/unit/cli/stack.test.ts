@@ -239,7 +239,8 @@ describe('credentials set --stack', () => {
     expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
-  it('stores nothing when a credential check fails, and says why', async () => {
+  /** Sets the onboarded credentials on the Prod stack, the check answering `report(tokensWork)`. */
+  async function setCheckedCredentials(tokensWork: boolean) {
     stackWith();
     secrets({ receiver: { placeholder: true, current: 'x' } });
     const io = fakeIo();
@@ -247,23 +248,20 @@ describe('credentials set --stack', () => {
     const code = await setCredentialsOnStack(io, stack, onboarded.dynamics, onboarded.salesforce, {
       rotate: false,
       skipCheck: false,
-      check: async () => report(false),
+      check: async () => report(tokensWork),
     });
+    return { io, code };
+  }
+
+  it('stores nothing when a credential check fails, and says why', async () => {
+    const { io, code } = await setCheckedCredentials(false);
     expect(code).toBe(1);
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     expect(io.err()).toContain('AADSTS7000215');
   });
 
   it('stores the credentials once the tokens work (other ping findings do not block) and prints the F&O endpoint URL', async () => {
-    stackWith();
-    secrets({ receiver: { placeholder: true, current: 'x' } });
-    const io = fakeIo();
-    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
-    const code = await setCredentialsOnStack(io, stack, onboarded.dynamics, onboarded.salesforce, {
-      rotate: false,
-      skipCheck: false,
-      check: async () => report(true),
-    });
+    const { io, code } = await setCheckedCredentials(true);
     expect(code).toBe(0);
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(3);
     expect(io.out()).toMatch(
