@@ -33,6 +33,7 @@ import { writeStackCredentials } from '#cli/credentials-stack.ts';
 import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
+import { describedStack } from '#test/support/aws-environment.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { testConfig } from '#test/support/config.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
@@ -67,16 +68,7 @@ const sqs = mockClient(SQSClient);
 const cloudwatch = mockClient(CloudWatchClient);
 
 function stackWith(outputs: Record<string, string> = OUTPUTS) {
-  cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
-    Stacks: [
-      {
-        StackName: 'Prod',
-        StackStatus: 'UPDATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  });
+  cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves(describedStack('Prod', outputs));
 }
 function secrets(values: Record<string, object>) {
   for (const [name, value] of Object.entries(values)) {
