@@ -33,7 +33,7 @@ import { writeStackCredentials } from '#cli/credentials-stack.ts';
 import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
-import { describedStack } from '#test/support/aws-environment.ts';
+import { describedStack, saveEnv } from '#test/support/aws-environment.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { testConfig } from '#test/support/config.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
@@ -415,7 +415,12 @@ describe('audit and replay --stack', () => {
   let moto: Moto;
   let db: DynamoDBClient;
   let tableProperties: Record<string, unknown>;
-  const saved = { ...process.env };
+  const restoreEnv = saveEnv([
+    'AWS_REGION',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_ENDPOINT_URL_DYNAMODB',
+  ]);
   beforeAll(async () => {
     moto = await startMoto();
     tableProperties = synthesizeStateTable();
@@ -429,15 +434,7 @@ describe('audit and replay --stack', () => {
     });
   }, 60_000);
   afterAll(async () => {
-    for (const key of [
-      'AWS_REGION',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_ENDPOINT_URL_DYNAMODB',
-    ]) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+    restoreEnv();
     db?.destroy();
     await moto?.close();
   });
