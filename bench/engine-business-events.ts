@@ -9,12 +9,11 @@
  */
 import { startReceiverServer } from '#adapters/local/receiver-server.ts';
 import { pumpOnce } from '#core/engine/pump.ts';
-import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
 import { runDynamicsBackfill } from '#core/triggers/dynamics-backfill.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
 import { ensureSandboxTls, trustCaFile } from '#sandbox/shared/tls.ts';
-import { startEngineHarness } from '#test/support/engine-harness.ts';
+import { harnessReceiver, startEngineHarness } from '#test/support/engine-harness.ts';
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -36,13 +35,7 @@ try {
   await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
 
   const secret = 'bench-receiver-secret-0123456789';
-  const receive = createBusinessEventReceiver({
-    config: h.config,
-    state: h.state,
-    queue: h.queue,
-    logger: h.ctx.logger,
-    secrets: async () => ({ current: secret }),
-  });
+  const receive = harnessReceiver(h, { secret });
   const server = await startReceiverServer({ receive, maxBodyBytes: h.config.businessEvents.maxBodyBytes });
   h.sandboxes.dynamics.control.configureBusinessEvents({
     url: `${server.url}?code=${secret}`,

@@ -22,7 +22,7 @@ import { openLocalState } from '#cli/local-engine.ts';
 import { main } from '#cli/main.ts';
 import type { AuditEntry, StateStore } from '#core/ports/state-store.ts';
 import { createToDynamicsWorker } from '#core/workers/to-dynamics.ts';
-import { saveEnv, stackOutputs } from '#test/support/aws-environment.ts';
+import { describedStack, saveEnv, stackOutputs } from '#test/support/aws-environment.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
 import { MOTO_ACCOUNT, type Moto, startMoto } from '#test/support/moto.ts';
@@ -95,16 +95,7 @@ describe('status --stack', () => {
         account: MOTO_ACCOUNT,
         region: moto.env.AWS_REGION,
       });
-      cfn.on(DescribeStacksCommand, { StackName: stack }).resolves({
-        Stacks: [
-          {
-            StackName: stack,
-            StackStatus: 'UPDATE_COMPLETE',
-            CreationTime: new Date(),
-            Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-          },
-        ],
-      });
+      cfn.on(DescribeStacksCommand, { StackName: stack }).resolves(describedStack(stack, outputs));
     }
 
     // The to-Dynamics worker, writing its state to the deployed table, parks a won opportunity

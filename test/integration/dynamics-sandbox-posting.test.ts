@@ -21,6 +21,10 @@ const control = async (method: string, path: string, body?: unknown) => {
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 };
 
+/** Asks the control surface to advance usmf's sales order `salesOrderNumber` by `action`. */
+const advanceOverControl = (salesOrderNumber: string, action: string) =>
+  control('POST', 'sales-orders/advance', { company: 'usmf', salesOrderNumber, action });
+
 function newOrder(): string {
   const { header } = sandbox.control.createSalesOrder(
     { dataAreaId: 'usmf', OrderingCustomerAccountNumber: 'US-000002' },
@@ -36,11 +40,7 @@ describe('posting sales orders in the dynamics sandbox', () => {
   it('posts an invoice over the control surface: invoice header and lines over OData, the order Invoiced, the event raised', async () => {
     const number = newOrder();
     const lines = sandbox.control.salesOrderLines('usmf', number);
-    const posted = await control('POST', 'sales-orders/advance', {
-      company: 'usmf',
-      salesOrderNumber: number,
-      action: 'invoice',
-    });
+    const posted = await advanceOverControl(number, 'invoice');
     expect(posted.status).toBe(200);
     const invoiceNumber = String(posted.json.documentNumber);
     expect(posted.json.header).toMatchObject({ SalesOrderNumber: number, SalesOrderStatus: 'Invoiced' });
@@ -85,22 +85,14 @@ describe('posting sales orders in the dynamics sandbox', () => {
   it('refuses what F&O refuses: a second invoice, a cancellation after delivery, writes to posted documents', async () => {
     const invoiced = newOrder();
     sandbox.control.advanceSalesOrder('usmf', invoiced, 'invoice');
-    const again = await control('POST', 'sales-orders/advance', {
-      company: 'usmf',
-      salesOrderNumber: invoiced,
-      action: 'invoice',
-    });
+    const again = await advanceOverControl(invoiced, 'invoice');
     expect(again.status).toBe(400);
     expect(JSON.stringify(again.json)).toMatch(/has status Invoiced and can no longer be changed/);
 
     const delivered = newOrder();
     sandbox.control.advanceSalesOrder('usmf', delivered, 'confirm');
     sandbox.control.advanceSalesOrder('usmf', delivered, 'deliver');
-    const cancel = await control('POST', 'sales-orders/advance', {
-      company: 'usmf',
-      salesOrderNumber: delivered,
-      action: 'cancel',
-    });
+    const cancel = await advanceOverControl(delivered, 'cancel');
     expect(cancel.status).toBe(400);
     expect(
       sandbox.control.listRecords('SalesOrderConfirmationHeaders', {
@@ -108,11 +100,7 @@ describe('posting sales orders in the dynamics sandbox', () => {
       }),
     ).toHaveLength(1);
 
-    const bad = await control('POST', 'sales-orders/advance', {
-      company: 'usmf',
-      salesOrderNumber: delivered,
-      action: 'ship',
-    });
+    const bad = await advanceOverControl(delivered, 'ship');
     expect(bad).toMatchObject({
       status: 400,
       json: { error: expect.stringMatching(/action must be one of/) },

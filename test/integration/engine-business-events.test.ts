@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceiverServer, startReceiverServer } from '#adapters/local/receiver-server.ts';
-import { createBusinessEventReceiver, type IgnoredEvent } from '#core/triggers/business-events.ts';
+import type { IgnoredEvent } from '#core/triggers/business-events.ts';
 import { type DynamicsStub, QUEUES } from '#core/work/items.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import { type EngineHarness, harnessReceiver, startEngineHarness } from '#test/support/engine-harness.ts';
 
 const SECRET = 'receiver-secret-4f9d0c7b2a7e4f5c9b1d';
 
@@ -15,14 +15,7 @@ describe('business events from the Dynamics sandbox through the local receiver',
 
   beforeAll(async () => {
     h = await startEngineHarness();
-    const receive = createBusinessEventReceiver({
-      config: h.config,
-      state: h.state,
-      queue: h.queue,
-      logger: h.ctx.logger,
-      secrets: async () => ({ current: SECRET }),
-      onIgnored: (event) => ignored.push(event),
-    });
+    const receive = harnessReceiver(h, { secret: SECRET, onIgnored: (event) => ignored.push(event) });
     server = await startReceiverServer({
       receive: async (request) => {
         const answer = await receive(request);

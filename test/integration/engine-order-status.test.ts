@@ -4,11 +4,10 @@ import { replayAuditEntry } from '#core/engine/replay.ts';
 import { syncSalesOrder } from '#core/flows/sales-orders.ts';
 import { trackedOrderKey } from '#core/ports/state-store.ts';
 import type { ReceivedMessage } from '#core/ports/work-queue.ts';
-import { createBusinessEventReceiver } from '#core/triggers/business-events.ts';
 import { runOrderStatusPoll } from '#core/triggers/order-status-poll.ts';
 import { QUEUES } from '#core/work/items.ts';
 import { createToSalesforceWorker } from '#core/workers/to-salesforce.ts';
-import { type EngineHarness, startEngineHarness } from '#test/support/engine-harness.ts';
+import { type EngineHarness, harnessReceiver, startEngineHarness } from '#test/support/engine-harness.ts';
 import {
   createSalesforceProducts,
   createSyncedAccount,
@@ -27,13 +26,7 @@ describe('sales order status and invoices back to Salesforce, against both sandb
   beforeAll(async () => {
     h = await startEngineHarness();
     createSalesforceProducts(h, ITEMS);
-    const receive = createBusinessEventReceiver({
-      config: h.config,
-      state: h.state,
-      queue: h.queue,
-      logger: h.ctx.logger,
-      secrets: async () => ({ current: SECRET }),
-    });
+    const receive = harnessReceiver(h, { secret: SECRET });
     server = await startReceiverServer({ receive, maxBodyBytes: h.config.businessEvents.maxBodyBytes });
   });
   afterAll(async () => {

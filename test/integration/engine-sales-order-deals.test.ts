@@ -39,6 +39,20 @@ describe('one sales order per deal when Orders are created from Opportunities', 
     return id;
   }
 
+  /**
+   * An open Opportunity `name` of ITEMS (`quantity` each) for a new usmf account `account`, and an
+   * activated Order made from it.
+   */
+  function openOpportunityWithOrder(account: string, name: string, quantity: number) {
+    const accountId = createSyncedAccount(h, 'usmf', account);
+    const { id: oppId } = h.sandboxes.salesforce.control.createOpportunity({
+      accountId,
+      name,
+      lines: ITEMS.map((productCode) => ({ productCode, quantity })),
+    });
+    return { oppId, orderId: orderFromOpportunity(accountId, oppId) };
+  }
+
   /** Every Dynamics sales order of the deal, whichever object's id it carries. */
   const dealOrders = (...ids: string[]) => ids.flatMap((id) => dynamicsOrdersFor(h, id));
 
@@ -65,13 +79,7 @@ describe('one sales order per deal when Orders are created from Opportunities', 
 
   it('links the Opportunity to the sales order its activated Order made first', async () => {
     const sf = h.sandboxes.salesforce.control;
-    const accountId = createSyncedAccount(h, 'usmf', 'US-000031');
-    const { id: oppId } = sf.createOpportunity({
-      accountId,
-      name: 'Order first',
-      lines: ITEMS.map((productCode) => ({ productCode, quantity: 2 })),
-    });
-    const orderId = orderFromOpportunity(accountId, oppId);
+    const { oppId, orderId } = openOpportunityWithOrder('US-000031', 'Order first', 2);
     expect(await syncSalesOrder(h.ctx, { sobject: 'Order', id: orderId }, 'cdc')).toMatchObject({
       outcome: 'succeeded',
       linesCreated: 2,
@@ -113,13 +121,7 @@ describe('one sales order per deal when Orders are created from Opportunities', 
   it('keeps an Order of an Opportunity from making a sales order under precedence opportunity, then links it', async () => {
     const sf = h.sandboxes.salesforce.control;
     const ctx = withPrecedence('opportunity');
-    const accountId = createSyncedAccount(h, 'usmf', 'US-000033');
-    const { id: oppId } = sf.createOpportunity({
-      accountId,
-      name: 'Opportunity wins',
-      lines: ITEMS.map((productCode) => ({ productCode, quantity: 3 })),
-    });
-    const orderId = orderFromOpportunity(accountId, oppId);
+    const { oppId, orderId } = openOpportunityWithOrder('US-000033', 'Opportunity wins', 3);
 
     const waiting = await syncSalesOrder(ctx, { sobject: 'Order', id: orderId }, 'cdc');
     expect(waiting).toMatchObject({ outcome: 'skipped' });

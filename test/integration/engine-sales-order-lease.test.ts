@@ -60,11 +60,22 @@ describe('a sales order write never outlives its idempotency lease', () => {
     return { ...h.ctx, dynamics: clients.dynamics, now: time.now };
   }
 
-  it('keeps the lease through a Retry-After storm longer than the lease, so a duplicate stub waits', async () => {
-    const accountId = createSyncedAccount(h, 'usmf', 'US-000040');
-    const oppId = createWonOpportunity(h, accountId, ITEMS);
+  /** A won opportunity of ITEMS for a new usmf account `account`, and the engine on a fresh fake clock. */
+  function wonOpportunityOnFakeTime(account: string) {
+    const oppId = createWonOpportunity(h, createSyncedAccount(h, 'usmf', account), ITEMS);
     const time = fakeTime();
-    const ctx = onFakeTime(time);
+    return { oppId, time, ctx: onFakeTime(time) };
+  }
+
+  /** The opportunity made exactly one sales order in F&O, with a line for each of ITEMS. */
+  function expectOneOrderOfBothItems(oppId: string): void {
+    const orders = dynamicsOrdersFor(h, oppId);
+    expect(orders).toHaveLength(1);
+    expect(orders[0]?.lines).toHaveLength(2);
+  }
+
+  it('keeps the lease through a Retry-After storm longer than the lease, so a duplicate stub waits', async () => {
+    const { oppId, time, ctx } = wonOpportunityOnFakeTime('US-000040');
     const leaseMs = ctx.config.salesOrders.leaseSeconds * 1000;
     // Three 429s of 50 s on the header create: 150 s of waiting, longer than the 120 s lease.
     h.sandboxes.dynamics.control.setFaultPlan({
@@ -80,16 +91,11 @@ describe('a sales order write never outlives its idempotency lease', () => {
     expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId))).toBe('done');
     expect(time.waits()).toBe(3);
     expect(second).toEqual({ retryAfterSeconds: expect.any(Number) });
-    const orders = dynamicsOrdersFor(h, oppId);
-    expect(orders).toHaveLength(1);
-    expect(orders[0]?.lines).toHaveLength(2);
+    expectOneOrderOfBothItems(oppId);
   });
 
   it('stops a write before its re-send when a wait outlived the lease and another worker took it over', async () => {
-    const accountId = createSyncedAccount(h, 'usmf', 'US-000041');
-    const oppId = createWonOpportunity(h, accountId, ITEMS);
-    const time = fakeTime();
-    const ctx = onFakeTime(time);
+    const { oppId, time, ctx } = wonOpportunityOnFakeTime('US-000041');
     // One 429 whose Retry-After (150 s) is longer than the lease (120 s).
     h.sandboxes.dynamics.control.setFaultPlan({
       rules: [{ kind: 'throttle', match: 'odata.create', count: 1, retryAfterSeconds: 150 }],
@@ -108,16 +114,11 @@ describe('a sales order write never outlives its idempotency lease', () => {
 
     // The first worker's redelivery finds the order made.
     expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId, 2))).toBe('done');
-    const orders = dynamicsOrdersFor(h, oppId);
-    expect(orders).toHaveLength(1);
-    expect(orders[0]?.lines).toHaveLength(2);
+    expectOneOrderOfBothItems(oppId);
   });
 
   it('leaves the lease to run out when the answer to a write was lost, then converges once it has', async () => {
-    const accountId = createSyncedAccount(h, 'usmf', 'US-000042');
-    const oppId = createWonOpportunity(h, accountId, ITEMS);
-    const time = fakeTime();
-    const ctx = onFakeTime(time);
+    const { oppId, time, ctx } = wonOpportunityOnFakeTime('US-000042');
     // The connection drops on the lines' change set: F&O may or may not be applying it.
     h.sandboxes.dynamics.control.setFaultPlan({ rules: [{ kind: 'reset', match: 'odata.batch', count: 1 }] });
     expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId))).toBe('retry');
@@ -129,8 +130,6 @@ describe('a sales order write never outlives its idempotency lease', () => {
     });
     await time.sleep(ctx.config.salesOrders.leaseSeconds * 1000 + 1000);
     expect(await createToDynamicsWorker(ctx).handle(delivery('Opportunity', oppId, 3))).toBe('done');
-    const orders = dynamicsOrdersFor(h, oppId);
-    expect(orders).toHaveLength(1);
-    expect(orders[0]?.lines).toHaveLength(2);
+    expectOneOrderOfBothItems(oppId);
   });
 });

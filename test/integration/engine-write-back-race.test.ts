@@ -32,6 +32,20 @@ function pausingBeforeKeyWrite(
   });
 }
 
+/**
+ * A new GB Account `name` in the harness's Salesforce, and the harness's engine on a client that
+ * runs `before` once, right before that Account's key is written back.
+ */
+function accountPausedBeforeKeyWrite(
+  h: EngineHarness,
+  name: string,
+  before: (accountId: string) => Promise<void>,
+) {
+  const accountId = h.sandboxes.salesforce.control.createAccount({ Name: name, BillingCountryCode: 'GB' });
+  const salesforce = pausingBeforeKeyWrite(h.ctx.salesforce, accountId, () => before(accountId));
+  return { accountId, ctx: { ...h.ctx, salesforce } };
+}
+
 describe('account write-back racing the customers backfill', () => {
   let h: EngineHarness;
   beforeAll(async () => {
@@ -48,18 +62,13 @@ describe('account write-back racing the customers backfill', () => {
     h.sandboxes.salesforce.control.query(`SELECT Id FROM Account WHERE Name = '${name}'`).records;
 
   it('keeps one Account when the backfill runs between the customer create and the key write-back', async () => {
-    const sf = h.sandboxes.salesforce.control;
     const name = 'Race Between Writes Ltd';
-    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
     let backfillUpdated = -1;
-    const ctx = {
-      ...h.ctx,
-      salesforce: pausingBeforeKeyWrite(h.ctx.salesforce, accountId, async () => {
-        const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
-        expect(report.stopped).toBeUndefined();
-        backfillUpdated = report.runs.reduce((n, r) => n + r.updated + r.created, 0);
-      }),
-    };
+    const { accountId, ctx } = accountPausedBeforeKeyWrite(h, name, async () => {
+      const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+      expect(report.stopped).toBeUndefined();
+      backfillUpdated = report.runs.reduce((n, r) => n + r.updated + r.created, 0);
+    });
 
     const result = await writeBackAccount(ctx, accountId, 'cdc');
     expect(result.outcome).toBe('succeeded');
@@ -87,15 +96,10 @@ describe('account write-back racing the customers backfill', () => {
   });
 
   it('creates the Account again by External ID when the Account the customer came from was deleted', async () => {
-    const sf = h.sandboxes.salesforce.control;
     const name = 'Deleted Origin Ltd';
-    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
-    const ctx = {
-      ...h.ctx,
-      salesforce: pausingBeforeKeyWrite(h.ctx.salesforce, accountId, async () => {
-        sf.delete('Account', accountId);
-      }),
-    };
+    const { accountId, ctx } = accountPausedBeforeKeyWrite(h, name, async (id) => {
+      h.sandboxes.salesforce.control.delete('Account', id);
+    });
     // The key write-back finds the Account gone (ENTITY_IS_DELETED) and fails; a retry skips it.
     await expect(writeBackAccount(ctx, accountId, 'cdc')).rejects.toThrow(/ENTITY_IS_DELETED/);
     const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
@@ -120,31 +124,27 @@ describe('account write-back racing a customers backfill that streams into a Bul
   it('updates the Account the customer came from by Id instead of upserting a second one', async () => {
     const sf = h.sandboxes.salesforce.control;
     const name = 'Race Into Bulk Ltd';
-    const accountId = sf.createAccount({ Name: name, BillingCountryCode: 'GB' });
-    const ctx = {
-      ...h.ctx,
-      salesforce: pausingBeforeKeyWrite(h.ctx.salesforce, accountId, async () => {
-        // Two customers of the first legal entity change, so its page opens the job the new
-        // customer's page (gbsi) then streams into.
-        const usmf = [];
-        for await (const c of h.ctx.dynamics.read(CustomersV3, {
-          company: 'usmf',
-          select: ['CustomerAccount'],
-        }))
-          usmf.push(String(c.CustomerAccount));
-        expect(usmf.length).toBeGreaterThanOrEqual(2);
-        for (const id of usmf.slice(0, 2))
-          h.sandboxes.dynamics.control.updateRecord(
-            'CustomersV3',
-            { dataAreaId: 'usmf', CustomerAccount: id },
-            { OrganizationName: `Renamed ${id}` },
-          );
-        h.clients.salesforce.counter.reset();
-        const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
-        expect(report.stopped).toBeUndefined();
-        expect(h.clients.salesforce.counter.snapshot().byOperation['bulk.create']).toBe(1);
-      }),
-    };
+    const { accountId, ctx } = accountPausedBeforeKeyWrite(h, name, async () => {
+      // Two customers of the first legal entity change, so its page opens the job the new
+      // customer's page (gbsi) then streams into.
+      const usmf = [];
+      for await (const c of h.ctx.dynamics.read(CustomersV3, {
+        company: 'usmf',
+        select: ['CustomerAccount'],
+      }))
+        usmf.push(String(c.CustomerAccount));
+      expect(usmf.length).toBeGreaterThanOrEqual(2);
+      for (const id of usmf.slice(0, 2))
+        h.sandboxes.dynamics.control.updateRecord(
+          'CustomersV3',
+          { dataAreaId: 'usmf', CustomerAccount: id },
+          { OrganizationName: `Renamed ${id}` },
+        );
+      h.clients.salesforce.counter.reset();
+      const report = await runDynamicsBackfill(h.ctx, { entities: ['CustomersV3'] });
+      expect(report.stopped).toBeUndefined();
+      expect(h.clients.salesforce.counter.snapshot().byOperation['bulk.create']).toBe(1);
+    });
     const result = await writeBackAccount(ctx, accountId, 'cdc');
     expect(result.outcome).toBe('succeeded');
     if (result.outcome === 'succeeded') expect(result.key.startsWith('gbsi:')).toBe(true);

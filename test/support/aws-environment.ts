@@ -3,6 +3,7 @@
  * configuration pointed at port 9 (discard) on loopback, and queue URLs and secret ARNs that
  * name nothing. Tests override what they do reach.
  */
+import type { DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
 import { ENV, STACK_OUTPUTS } from '#adapters/aws/contract.ts';
 import { sandboxConfig } from '#cli/demo-config.ts';
 
@@ -75,5 +76,22 @@ export function stackOutputs(o: {
     [STACK_OUTPUTS.businessEventsUrl]: 'https://abc.execute-api.eu-west-1.amazonaws.com/v1/business-events',
     [STACK_OUTPUTS.alarmTopicArn]: `arn:aws:sns:eu-west-1:${o.account}:alarms`,
     [STACK_OUTPUTS.dashboardName]: `${o.stack}Dashboard`,
+  };
+}
+
+/** CloudFormation's DescribeStacks answer for a deployed (UPDATE_COMPLETE) stack named `stack` with `outputs`. */
+export function describedStack(
+  stack: string,
+  outputs: Readonly<Record<string, string>>,
+): Pick<DescribeStacksCommandOutput, 'Stacks'> {
+  return {
+    Stacks: [
+      {
+        StackName: stack,
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
   };
 }

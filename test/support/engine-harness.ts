@@ -17,6 +17,7 @@ import type { EngineContext } from '#core/engine/context.ts';
 import { staticSecrets } from '#core/ports/secrets.ts';
 import type { StateStore } from '#core/ports/state-store.ts';
 import type { WorkQueue } from '#core/ports/work-queue.ts';
+import { createBusinessEventReceiver, type IgnoredEvent } from '#core/triggers/business-events.ts';
 import { type Sandboxes, type SandboxesOptions, startSandboxes } from '#sandbox/index.ts';
 
 export interface EngineHarness {
@@ -112,5 +113,23 @@ export function startHarnessRunner(
     }),
     pollIntervalMs: 100,
     backfillOnStart: options.backfillOnStart ?? false,
+  });
+}
+
+/**
+ * The business-event receiver over a harness's configuration, state, queue and logger, accepting
+ * `secret` as the current shared secret; `onIgnored` sees every event it ignores.
+ */
+export function harnessReceiver(
+  h: EngineHarness,
+  options: { readonly secret: string; readonly onIgnored?: (event: IgnoredEvent) => void },
+): ReturnType<typeof createBusinessEventReceiver> {
+  return createBusinessEventReceiver({
+    config: h.config,
+    state: h.state,
+    queue: h.queue,
+    logger: h.ctx.logger,
+    secrets: async () => ({ current: options.secret }),
+    ...(options.onIgnored && { onIgnored: options.onIgnored }),
   });
 }

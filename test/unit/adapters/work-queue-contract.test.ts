@@ -3,12 +3,12 @@
  * SQS on moto (test/support/moto.ts) with a fresh queue and dead-letter queue per behaviour,
  * related by a redrive policy as the stack creates them.
  */
-import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { createSqsWorkQueue } from '#adapters/aws/work-queue.ts';
 import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
+import { createRedrivenQueue } from '#test/support/sqs-queues.ts';
 import {
   CONTRACT_MAX_RECEIVE_COUNT,
   CONTRACT_QUEUE,
@@ -31,26 +31,14 @@ describeWorkQueueContract('createSqliteWorkQueue', async () =>
 );
 
 describeWorkQueueContract('createSqsWorkQueue', async () => {
-  const name = `q-${randomUUID().slice(0, 8)}`;
-  const dlqUrl = String((await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl);
-  const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const created = await client.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: {
-        VisibilityTimeout: '300',
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: Attributes?.QueueArn,
-          maxReceiveCount: CONTRACT_MAX_RECEIVE_COUNT,
-        }),
-      },
-    }),
-  );
+  const { url, dlqUrl } = await createRedrivenQueue(client, {
+    prefix: 'q',
+    maxReceiveCount: CONTRACT_MAX_RECEIVE_COUNT,
+    visibilityTimeoutSeconds: 300,
+  });
   return createSqsWorkQueue({
     client,
-    queues: { [CONTRACT_QUEUE]: { url: String(created.QueueUrl), dlqUrl } },
+    queues: { [CONTRACT_QUEUE]: { url, dlqUrl } },
     retryDelayMs: 1,
     waitTimeSeconds: 0,
     peekVisibilitySeconds: 0,

@@ -19,7 +19,7 @@ import type { CliIo } from '#cli/command.ts';
 import { main } from '#cli/main.ts';
 import { validateConfig } from '#core/config/validate.ts';
 import { QUEUES } from '#core/work/items.ts';
-import { saveEnv, stackOutputs } from '#test/support/aws-environment.ts';
+import { describedStack, saveEnv, stackOutputs } from '#test/support/aws-environment.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 
 const ENV_KEYS = [
@@ -84,16 +84,7 @@ describe('dlq list --stack', () => {
       account: '123456789012',
       region: moto.env.AWS_REGION,
     });
-    cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
-      Stacks: [
-        {
-          StackName: 'Prod',
-          StackStatus: 'UPDATE_COMPLETE',
-          CreationTime: new Date(),
-          Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-        },
-      ],
-    });
+    cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves(describedStack('Prod', outputs));
     // A worker's dead letter carries its reason; a letter the redrive policy moved carries none.
     const queue = createSqsWorkQueue({
       client: sqs,

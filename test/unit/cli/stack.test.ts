@@ -33,6 +33,7 @@ import { writeStackCredentials } from '#cli/credentials-stack.ts';
 import { main } from '#cli/main.ts';
 import type { PingReport } from '#cli/ping-checks.ts';
 import { describeDeployedStack, readDeployedSecrets, StackLookupError } from '#cli/stack.ts';
+import { describedStack, saveEnv } from '#test/support/aws-environment.ts';
 import { createTable, synthesizeStateTable } from '#test/support/aws-template.ts';
 import { testConfig } from '#test/support/config.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
@@ -67,16 +68,7 @@ const sqs = mockClient(SQSClient);
 const cloudwatch = mockClient(CloudWatchClient);
 
 function stackWith(outputs: Record<string, string> = OUTPUTS) {
-  cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves({
-    Stacks: [
-      {
-        StackName: 'Prod',
-        StackStatus: 'UPDATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  });
+  cfn.on(DescribeStacksCommand, { StackName: 'Prod' }).resolves(describedStack('Prod', outputs));
 }
 function secrets(values: Record<string, object>) {
   for (const [name, value] of Object.entries(values)) {
@@ -239,7 +231,8 @@ describe('credentials set --stack', () => {
     expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
-  it('stores nothing when a credential check fails, and says why', async () => {
+  /** Sets the onboarded credentials on the Prod stack, the check answering `report(tokensWork)`. */
+  async function setCheckedCredentials(tokensWork: boolean) {
     stackWith();
     secrets({ receiver: { placeholder: true, current: 'x' } });
     const io = fakeIo();
@@ -247,23 +240,20 @@ describe('credentials set --stack', () => {
     const code = await setCredentialsOnStack(io, stack, onboarded.dynamics, onboarded.salesforce, {
       rotate: false,
       skipCheck: false,
-      check: async () => report(false),
+      check: async () => report(tokensWork),
     });
+    return { io, code };
+  }
+
+  it('stores nothing when a credential check fails, and says why', async () => {
+    const { io, code } = await setCheckedCredentials(false);
     expect(code).toBe(1);
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     expect(io.err()).toContain('AADSTS7000215');
   });
 
   it('stores the credentials once the tokens work (other ping findings do not block) and prints the F&O endpoint URL', async () => {
-    stackWith();
-    secrets({ receiver: { placeholder: true, current: 'x' } });
-    const io = fakeIo();
-    const stack = await describeDeployedStack(new CloudFormationClient({}), 'Prod');
-    const code = await setCredentialsOnStack(io, stack, onboarded.dynamics, onboarded.salesforce, {
-      rotate: false,
-      skipCheck: false,
-      check: async () => report(true),
-    });
+    const { io, code } = await setCheckedCredentials(true);
     expect(code).toBe(0);
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(3);
     expect(io.out()).toMatch(
@@ -425,7 +415,12 @@ describe('audit and replay --stack', () => {
   let moto: Moto;
   let db: DynamoDBClient;
   let tableProperties: Record<string, unknown>;
-  const saved = { ...process.env };
+  const restoreEnv = saveEnv([
+    'AWS_REGION',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_ENDPOINT_URL_DYNAMODB',
+  ]);
   beforeAll(async () => {
     moto = await startMoto();
     tableProperties = synthesizeStateTable();
@@ -439,15 +434,7 @@ describe('audit and replay --stack', () => {
     });
   }, 60_000);
   afterAll(async () => {
-    for (const key of [
-      'AWS_REGION',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_ENDPOINT_URL_DYNAMODB',
-    ]) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+    restoreEnv();
     db?.destroy();
     await moto?.close();
   });

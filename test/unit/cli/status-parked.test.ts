@@ -1,24 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLocalState } from '#cli/local-engine.ts';
 import { main } from '#cli/main.ts';
-
-function capture() {
-  let text = '';
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return {
-    io: { stdout: sink, stderr: sink, env: {}, stopSignal: new AbortController().signal },
-    out: () => text,
-  };
-}
+import { captureIo } from '#test/support/cli-io.ts';
 
 describe('ml-connector status', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mlc-status-'));
@@ -48,14 +34,14 @@ describe('ml-connector status', () => {
     });
     local.close();
 
-    const text = capture();
+    const text = captureIo();
     expect(await main(['status', '--state', file], text.io)).toBe(0);
     expect(text.out()).toContain(
       `Parked (1):\n  ${new Date(waiting.at).toISOString()} salesforce:Opportunity:006A (audit ${waiting.auditId}): item(s) PNEW01 are not released products in legal entity usmf; release them there, then replay; retried when dynamics:ReleasedProductsV2:usmf:PNEW01 arrives\n`,
     );
     expect(text.out()).not.toMatch(/Parked[\s\S]*006B[\s\S]*Latest failures/);
 
-    const json = capture();
+    const json = captureIo();
     expect(await main(['status', '--state', file, '--json'], json.io)).toBe(0);
     const status = JSON.parse(json.out()) as { parked: { recordKey: string; reason: string }[] };
     expect(status.parked.map((p) => p.recordKey)).toEqual(['salesforce:Opportunity:006A']);

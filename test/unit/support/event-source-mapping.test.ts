@@ -2,18 +2,13 @@
  * The event source mapping harness (test/support/event-source-mapping.ts) against moto's SQS:
  * it must delete and keep records as Lambda does, or the AWS-shape suites prove nothing.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventSourceMapping } from '#test/support/aws-template.ts';
 import { createEventSourcePoller, type EventSourcePoller } from '#test/support/event-source-mapping.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
+import { createRedrivenQueue } from '#test/support/sqs-queues.ts';
 import { until } from '#test/support/wait.ts';
 
 let moto: Moto;
@@ -28,24 +23,11 @@ afterAll(async () => {
 });
 
 async function queue(count: number, maxReceiveCount = 5) {
-  const name = `esm-${randomUUID().slice(0, 8)}`;
-  const dlq = String((await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl);
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const url = String(
-    (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: name,
-          Attributes: {
-            VisibilityTimeout: '600',
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
-          },
-        }),
-      )
-    ).QueueUrl,
-  );
+  const { url, dlqUrl: dlq } = await createRedrivenQueue(sqs, {
+    prefix: 'esm',
+    maxReceiveCount,
+    visibilityTimeoutSeconds: 600,
+  });
   const arn = String(
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
       .Attributes?.QueueArn,

@@ -6,9 +6,7 @@
  * entries failed on the service's side (moto never fails them), and a sender-fault entry (moto
  * reports one only for a DelaySeconds the port already refuses before sending).
  */
-import { randomUUID } from 'node:crypto';
 import {
-  CreateQueueCommand,
   GetQueueAttributesCommand as GetAttributes,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -22,6 +20,7 @@ import { createSqsWorkQueue, QueueError, type SqsWorkQueue } from '#adapters/aws
 import { ValidationError } from '#base/errors.ts';
 import { type Moto, startMoto } from '#test/support/moto.ts';
 import { recordSdkCalls, type SdkCall } from '#test/support/sdk-calls.ts';
+import { createRedrivenQueue } from '#test/support/sqs-queues.ts';
 
 const MAX_RECEIVE_COUNT = 3;
 
@@ -43,27 +42,11 @@ describe('createSqsWorkQueue on moto', () => {
     await moto?.close();
   });
   beforeEach(async () => {
-    const name = `q-${randomUUID().slice(0, 8)}`;
-    dlqUrl = String((await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl);
-    const { Attributes } = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-    );
-    url = String(
-      (
-        await client.send(
-          new CreateQueueCommand({
-            QueueName: name,
-            Attributes: {
-              VisibilityTimeout: '300',
-              RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: Attributes?.QueueArn,
-                maxReceiveCount: MAX_RECEIVE_COUNT,
-              }),
-            },
-          }),
-        )
-      ).QueueUrl,
-    );
+    ({ url, dlqUrl } = await createRedrivenQueue(client, {
+      prefix: 'q',
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      visibilityTimeoutSeconds: 300,
+    }));
     q = createSqsWorkQueue({
       client,
       queues: { 'to-salesforce': { url, dlqUrl } },

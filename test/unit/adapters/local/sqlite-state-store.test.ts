@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
 import { ConditionFailedError, type StateStore } from '#core/ports/state-store.ts';
 
+// The audit trail's queries are checked for this store by the shared StateStore behaviours
+// (test/support/state-store-behaviour.ts, run on SQLite in test/unit/adapters/aws/state-store.test.ts).
+
 describe('createSqliteStateStore', () => {
   let clock: number;
   let store: StateStore;
@@ -80,27 +83,6 @@ describe('createSqliteStateStore', () => {
       ['customers:usmf:US-001', 'h1b'],
       ['customers:usmf:US-002', 'h2'],
     ]);
-  });
-
-  it('queries the audit trail by record key and by outcome, newest first', async () => {
-    const base = { flow: 'customers', trigger: 'backfill', attempt: 1 } as const;
-    await store.appendAudit({ ...base, recordKey: 'a', outcome: 'failed', error: 'boom' });
-    clock += 1000;
-    await store.appendAudit({
-      ...base,
-      recordKey: 'a',
-      outcome: 'succeeded',
-      targetIds: { salesforceId: '001' },
-    });
-    clock += 1000;
-    const b = await store.appendAudit({ ...base, recordKey: 'b', outcome: 'failed', work: { key: 'b' } });
-    expect((await store.queryAudit({ recordKey: 'a' })).map((e) => e.outcome)).toEqual([
-      'succeeded',
-      'failed',
-    ]);
-    const failed = await store.queryAudit({ outcome: 'failed', since: clock - 1500 });
-    expect(failed.map((e) => e.recordKey)).toEqual(['b']);
-    expect(await store.getAudit(b.auditId)).toEqual(b);
   });
 
   it('keeps its state across a restart of the process', async () => {

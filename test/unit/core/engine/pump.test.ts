@@ -1,23 +1,16 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
-import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
-import { silentLogger } from '#base/logger.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { drainQueue, pumpOnce, retryDelaySeconds } from '#core/engine/pump.ts';
 import { createStateReplayStore } from '#core/engine/replay-store.ts';
+import { inMemoryEngineContext } from '#test/support/engine-context.ts';
 
 describe('pumpOnce', () => {
   let ctx: EngineContext;
   let clock: number;
   beforeEach(() => {
     clock = 1_000_000;
-    const now = () => clock;
-    ctx = {
-      queue: createSqliteWorkQueue({ database: ':memory:', now }),
-      state: createSqliteStateStore({ database: ':memory:', now }),
-      logger: silentLogger,
-      now,
-    } as unknown as EngineContext;
+    ctx = inMemoryEngineContext(() => clock);
   });
 
   it('hands up to batchSize messages to the handler in several receives of 10', async () => {

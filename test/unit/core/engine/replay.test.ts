@@ -1,11 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteStateStore } from '#adapters/local/sqlite-state-store.ts';
-import { createSqliteWorkQueue } from '#adapters/local/sqlite-work-queue.ts';
-import { silentLogger } from '#base/logger.ts';
 import type { EngineContext } from '#core/engine/context.ts';
 import { ReplayError, replayAuditEntry, replayFailed } from '#core/engine/replay.ts';
 import { type DynamicsStub, QUEUES, type SalesforceStub } from '#core/work/items.ts';
 import { testConfig } from '#test/support/config.ts';
+import { inMemoryEngineContext } from '#test/support/engine-context.ts';
 
 const stub = (account: string): DynamicsStub => ({
   kind: 'dynamics-stub',
@@ -20,14 +18,7 @@ describe('replay', () => {
   let clock: number;
   beforeEach(() => {
     clock = 1_000_000;
-    const now = () => clock;
-    ctx = {
-      config: testConfig(),
-      state: createSqliteStateStore({ database: ':memory:', now }),
-      queue: createSqliteWorkQueue({ database: ':memory:', now }),
-      logger: silentLogger,
-      now,
-    } as unknown as EngineContext;
+    ctx = inMemoryEngineContext(() => clock, { config: testConfig() });
   });
   const base = { flow: 'customers', trigger: 'business-event', attempt: 1 } as const;
 

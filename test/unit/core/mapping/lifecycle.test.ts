@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ConnectorConfigInput } from '#core/config/schema.ts';
-import { validateConfig } from '#core/config/validate.ts';
 import {
   accountHoldFields,
   customerLifecycleFields,
@@ -9,17 +7,11 @@ import {
   productInactiveReason,
   productLifecycleFields,
 } from '#core/mapping/lifecycle.ts';
-
-const base = {
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
-  legalEntities: ['usmf'],
-};
-const configOf = (extra: Partial<ConnectorConfigInput> = {}) => validateConfig({ ...base, ...extra });
+import { testConfig } from '#test/support/config.ts';
 
 describe('accountHoldFields', () => {
   it('writes the hold member into D365_Hold_Status__c by default and blanks it when not on hold', () => {
-    const config = configOf();
+    const config = testConfig();
     expect(accountHoldFields({ OnHoldStatus: 'All' }, config)).toEqual({ D365_Hold_Status__c: 'All' });
     expect(accountHoldFields({ OnHoldStatus: 'Invoice' }, config)).toEqual({
       D365_Hold_Status__c: 'Invoice',
@@ -30,7 +22,7 @@ describe('accountHoldFields', () => {
   });
 
   it('maps members through configured values, e.g. onto a checkbox', () => {
-    const config = configOf({
+    const config = testConfig({
       lifecycle: {
         customerHold: { field: 'On_Hold__c', values: { No: false, Never: false, All: true, Invoice: true } },
       },
@@ -42,7 +34,7 @@ describe('accountHoldFields', () => {
   });
 
   it('sets nothing and reads no hold field when the field is null', () => {
-    const config = configOf({ lifecycle: { customerHold: { field: null } } });
+    const config = testConfig({ lifecycle: { customerHold: { field: null } } });
     expect(accountHoldFields({ OnHoldStatus: 'All' }, config)).toEqual({});
     expect(customerLifecycleFields(config)).toEqual([]);
   });
@@ -56,7 +48,7 @@ describe('accountHoldFields', () => {
 
 describe('isProductActive', () => {
   it('keeps every product active by default', () => {
-    const config = configOf();
+    const config = testConfig();
     expect(
       isProductActive(
         { ProductLifecycleStateId: 'Obsolete', IsIntercompanySalesUsageBlocked: 'Yes' },
@@ -67,7 +59,7 @@ describe('isProductActive', () => {
   });
 
   it('deactivates a product whose configured stop flag is Yes', () => {
-    const config = configOf({
+    const config = testConfig({
       lifecycle: { products: { stoppedFlags: ['IsIntercompanySalesUsageBlocked'] } },
     });
     expect(isProductActive({ IsIntercompanySalesUsageBlocked: 'Yes' }, config)).toBe(false);
@@ -79,7 +71,7 @@ describe('isProductActive', () => {
   });
 
   it('deactivates the lifecycle states the configuration lists, whatever their case', () => {
-    const config = configOf({ lifecycle: { products: { inactiveStates: ['Obsolete', 'EndOfLife'] } } });
+    const config = testConfig({ lifecycle: { products: { inactiveStates: ['Obsolete', 'EndOfLife'] } } });
     expect(isProductActive({ ProductLifecycleStateId: 'obsolete' }, config)).toBe(false);
     expect(productInactiveReason({ ProductLifecycleStateId: 'EndOfLife' }, config)).toBe(
       'lifecycle state EndOfLife',
@@ -89,6 +81,6 @@ describe('isProductActive', () => {
   });
 
   it('refuses a lifecycle configuration with an empty state', () => {
-    expect(() => configOf({ lifecycle: { products: { inactiveStates: [''] } } })).toThrow(/inactiveStates/);
+    expect(() => testConfig({ lifecycle: { products: { inactiveStates: [''] } } })).toThrow(/inactiveStates/);
   });
 });

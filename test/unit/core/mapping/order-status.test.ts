@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '#core/config/validate.ts';
 import {
   invoiceOf,
   isFinal,
@@ -7,15 +6,10 @@ import {
   parseSalesStatus,
   SALES_STATUSES,
 } from '#core/mapping/order-status.ts';
-
-const base = {
-  dynamics: { environment: 'contoso.operations.dynamics.com', tenantId: 'contoso.onmicrosoft.com' },
-  salesforce: { myDomain: 'https://acme.my.salesforce.com' },
-  legalEntities: ['usmf'],
-};
+import { testConfig } from '#test/support/config.ts';
 
 describe('orderStatusFields', () => {
-  const config = validateConfig(base);
+  const config = testConfig();
 
   it('writes the status value and clears the invoice fields of an order without invoices', () => {
     expect(orderStatusFields(config, 'Opportunity', { status: 'Backorder', invoices: [] })).toEqual({
@@ -43,8 +37,7 @@ describe('orderStatusFields', () => {
   });
 
   it('uses the configured targets and values, leaving out targets set to null', () => {
-    const custom = validateConfig({
-      ...base,
+    const custom = testConfig({
       orderStatus: {
         fields: { Opportunity: { status: 'Fulfilment__c', invoiceDate: null, invoicedAmount: null } },
         statusValues: { Canceled: 'Lost in fulfilment' },
