@@ -5,14 +5,7 @@
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_upsert.htm
  */
 import { ConnectorError } from '#base/errors.ts';
-import {
-  checkExternalId,
-  dependentValues,
-  type ExternalIdCheck,
-  type FieldDescribe,
-  type PicklistEntry,
-  type SObjectDescribe,
-} from '#core/ports/salesforce/describe.ts';
+import type { FieldDescribe, SObjectDescribe } from '#core/ports/salesforce/describe.ts';
 import { soqlIdent } from '#core/ports/salesforce/soql.ts';
 import type { SalesforceTransport } from './transport.ts';
 
@@ -24,7 +17,7 @@ export {
   type FieldDescribe,
   type PicklistEntry,
   type SObjectDescribe,
-};
+} from '#core/ports/salesforce/describe.ts';
 
 type RawField = Record<string, unknown>;
 
